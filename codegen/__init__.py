@@ -1,0 +1,1 @@
+"""Turns the YAML registry into dxapi's generated bindings (``python -m codegen``)."""

@@ -1,0 +1,46 @@
+"""Read the registry's YAML files (the only PyYAML import in the project)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["REGISTRY_FILES", "load_files"]
+
+#: Files read, in order; shapes may be referenced across files.
+REGISTRY_FILES = ("shapes.yaml", "web.yaml", "datacloud.yaml")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate keys instead of silently keeping the last."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)  # type: ignore[no-untyped-call, no-any-return]
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def load_files(root: Path) -> dict[str, Any]:
+    """``{file name: parsed YAML}`` for each registry file present under ``root``."""
+    out: dict[str, Any] = {}
+    for name in REGISTRY_FILES:
+        path = root / name
+        if path.exists():
+            with path.open(encoding="utf-8") as f:
+                out[name] = yaml.load(f, Loader=_UniqueKeyLoader) or {}
+    return out

@@ -1,0 +1,493 @@
+"""The registry as typed, validated objects.
+
+:func:`build` checks everything and reports every problem at once, each naming the file, the
+method (or shape) and the key: ``web.yaml: catalog.entities.list: args.limit.type: ...``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .naming import class_name, py_name
+
+__all__ = [
+    "SCALARS",
+    "Arg",
+    "Field",
+    "Method",
+    "Namespace",
+    "Page",
+    "Registry",
+    "RegistryError",
+    "Shape",
+    "Type",
+    "build",
+    "parse_type",
+]
+
+#: Scalar type names of the registry's little type language.
+SCALARS = frozenset({"str", "int", "float", "bool", "json", "datetime", "date", "file"})
+_RESERVED_FIELDS = frozenset({"list", "dict", "str", "int", "float", "bool", "datetime", "Any"})
+_METHOD_NAME = re.compile(r"^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)+$")
+_SHAPE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_WIRE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class RegistryError(Exception):
+    """The registry is inconsistent; ``problems`` lists every ``file: where: key: what``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid registry:\n  " + "\n  ".join(problems))
+
+
+@attrs.frozen
+class Type:
+    """A registry type: ``kind`` is a scalar name, "list", "map", "union" or "shape"."""
+
+    kind: str
+    items: tuple[Type, ...] = ()
+    name: str = ""
+
+    def canonical(self) -> Any:
+        """The runtime form used in :class:`dxapi._spec.ArgSpec` (plain strings and tuples)."""
+        if self.kind in SCALARS:
+            return self.kind
+        if self.kind == "shape":
+            return ("shape", self.name)
+        return (self.kind, *(t.canonical() for t in self.items))
+
+    def text(self) -> str:
+        if self.kind in ("list", "map"):
+            return f"{self.kind}<{self.items[0].text()}>"
+        if self.kind == "union":
+            return " | ".join(t.text() for t in self.items)
+        return self.name or self.kind
+
+    def shapes(self) -> set[str]:
+        found = {self.name} if self.kind == "shape" else set()
+        for t in self.items:
+            found |= t.shapes()
+        return found
+
+
+def parse_type(text: str) -> Type:
+    """Parse ``list<Entity> | str`` and friends; raise ValueError naming what is wrong.
+
+    Angle brackets keep types plain YAML scalars, even inside ``{flow: mappings}``.
+    """
+    text = text.strip()
+    parts = _split_union(text)
+    if len(parts) > 1:
+        return Type("union", tuple(parse_type(p) for p in parts))
+    for kind in ("list", "map"):
+        if text.startswith(kind + "<") and text.endswith(">"):
+            return Type(kind, (parse_type(text[len(kind) + 1 : -1]),))
+    if text in SCALARS:
+        return Type(text)
+    if _SHAPE_NAME.match(text):
+        return Type("shape", name=text)
+    raise ValueError(f"unknown type {text!r}")
+
+
+def _split_union(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch == "<"
+        depth -= ch == ">"
+        if ch == "|" and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+@attrs.frozen
+class Field:
+    name: str
+    type: Type
+    required: bool = False
+    doc: str = ""
+
+    @property
+    def py_name(self) -> str:
+        return py_name(self.name)
+
+
+@attrs.frozen
+class Shape:
+    name: str
+    file: str
+    doc: str
+    fields: tuple[Field, ...]
+
+
+@attrs.frozen
+class Arg:
+    name: str
+    type: Type
+    required: bool = False
+    doc: str = ""
+    location: str = "auto"
+    enum: tuple[str, ...] = ()
+    format: str = "iso"
+    default: Any = None
+
+    @property
+    def py_name(self) -> str:
+        return py_name(self.name)
+
+
+@attrs.frozen
+class Page:
+    items: str
+    input: str = "cursor"
+    output: str = "response_metadata.next_cursor"
+    total: str | None = None
+    style: str = "cursor"
+    limit: str | None = "limit"
+
+
+@attrs.frozen
+class RateRule:
+    requests: int
+    per: float
+    key: str
+
+
+@attrs.frozen
+class Method:
+    name: str
+    api: str
+    file: str
+    http: str
+    scope: str | None
+    summary: str
+    args: tuple[Arg, ...]
+    result: tuple[Field, ...]
+    idempotent: bool
+    page: Page | None = None
+    deprecated: str | None = None
+    rate_limit: RateRule | None = None
+    upload: str | None = None
+    download: bool = False
+    pending_error: str | None = None
+    example: Mapping[str, Any] | None = None
+
+    @property
+    def parts(self) -> list[str]:
+        return self.name.split(".")
+
+    @property
+    def namespace(self) -> str:
+        return ".".join(self.parts[:-1])
+
+    @property
+    def family(self) -> str:
+        return self.parts[0]
+
+    @property
+    def result_class(self) -> str:
+        return class_name(self.name) + "Result"
+
+    def item_type(self) -> Type | None:
+        if self.page is None:
+            return None
+        for f in self.result:
+            if f.name == self.page.items and f.type.kind == "list":
+                return f.type.items[0]
+        return None
+
+
+@attrs.frozen
+class Namespace:
+    """A dotted prefix of method names, with its optional hand-written helper mixin."""
+
+    path: str
+    api: str
+    helpers: str | None = None
+
+
+@attrs.frozen
+class Registry:
+    shapes: Mapping[str, Shape]
+    methods: Mapping[str, Method]
+    helpers: Mapping[str, str]  # "api:namespace path" → "module:Class"
+
+    def apis(self) -> list[str]:
+        return sorted({m.api for m in self.methods.values()})
+
+    def methods_of(self, api: str) -> list[Method]:
+        return [m for _, m in sorted(self.methods.items()) if m.api == api]
+
+
+# --------------------------------------------------------------------------- building
+
+_METHOD_KEYS = {
+    "http",
+    "scope",
+    "summary",
+    "args",
+    "result",
+    "paginate",
+    "idempotent",
+    "deprecated",
+    "rate_limit",
+    "upload",
+    "download",
+    "pending_error",
+    "alias_of",
+    "example",
+}
+_ARG_KEYS = {"type", "required", "doc", "default", "in", "enum", "format"}
+_PAGE_KEYS = {"items", "input", "output", "total", "style", "limit"}
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, file: str, where: str, key: str, what: str) -> None:
+        self.items.append(f"{file}: {where}: {key}: {what}")
+
+
+def build(files: Mapping[str, Any]) -> Registry:
+    """Validate parsed YAML files into a :class:`Registry`, or raise :class:`RegistryError`."""
+    p = _Problems()
+    shapes: dict[str, Shape] = {}
+    raw_methods: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
+    helpers: dict[str, str] = {}
+    for file, doc in files.items():
+        if not isinstance(doc, Mapping):
+            p.add(file, "(file)", "(top)", "must be a mapping")
+            continue
+        unknown = set(doc) - {"api", "shapes", "methods", "namespaces", "doc"}
+        for key in sorted(unknown):
+            p.add(file, "(file)", key, "unknown top-level key")
+        for name, body in (doc.get("shapes") or {}).items():
+            if name in shapes:
+                p.add(file, name, "(shape)", f"duplicate shape (also in {shapes[name].file})")
+                continue
+            shape = _shape(p, file, name, body)
+            if shape:
+                shapes[name] = shape
+        api = doc.get("api")
+        methods = doc.get("methods") or {}
+        if methods and api not in ("web", "datacloud"):
+            p.add(file, "(file)", "api", "must be 'web' or 'datacloud'")
+        for name, body in methods.items():
+            if name in raw_methods:
+                p.add(file, name, "(method)", f"duplicate method (also in {raw_methods[name][0]})")
+                continue
+            raw_methods[name] = (file, str(api), body if isinstance(body, Mapping) else {})
+            if not isinstance(body, Mapping):
+                p.add(file, name, "(method)", "must be a mapping")
+        for path, body in (doc.get("namespaces") or {}).items():
+            helper = (body or {}).get("helpers")
+            if not isinstance(helper, str) or ":" not in helper:
+                p.add(file, path, "helpers", "must be 'module:Class'")
+            else:
+                helpers[f"{api}:{path}"] = helper
+    methods: dict[str, Method] = {}
+    for name, (file, api, body) in raw_methods.items():
+        if "alias_of" in body:
+            target = raw_methods.get(str(body["alias_of"]))
+            if target is None:
+                p.add(file, name, "alias_of", f"unknown method {body['alias_of']!r}")
+                continue
+            body = {**target[2], **{k: v for k, v in body.items() if k != "alias_of"}}
+        method = _method(p, file, api, name, body)
+        if method:
+            methods[name] = method
+    _cross_check(p, shapes, methods, helpers)
+    if p.items:
+        raise RegistryError(p.items)
+    return Registry(shapes, methods, helpers)
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _field_spec(p: _Problems, file: str, where: str, key: str, spec: Any) -> Field | None:
+    doc = ""
+    if isinstance(spec, Mapping):
+        doc = _text(spec.get("doc"))
+        text = str(spec.get("type", ""))
+        required = bool(spec.get("required", False))
+    elif isinstance(spec, str):
+        text, required = spec, False
+    else:
+        p.add(file, where, key, "must be a type string or a mapping with 'type'")
+        return None
+    if text.endswith("!"):
+        text, required = text[:-1], True
+    try:
+        type_ = parse_type(text)
+    except ValueError as exc:
+        p.add(file, where, key, str(exc))
+        return None
+    name = key.rsplit(".", 1)[-1]
+    if name in _RESERVED_FIELDS:
+        p.add(file, where, key, f"field name {name!r} would shadow a type in generated code")
+    return Field(name, type_, required, doc)
+
+
+def _shape(p: _Problems, file: str, name: str, body: Any) -> Shape | None:
+    if not _SHAPE_NAME.match(str(name)):
+        p.add(file, name, "(shape)", "shape names are CapWords")
+        return None
+    if not isinstance(body, Mapping) or not isinstance(body.get("fields", {}), Mapping):
+        p.add(file, name, "fields", "must be a mapping of field name to type")
+        return None
+    for key in sorted(set(body) - {"doc", "fields"}):
+        p.add(file, name, key, "unknown shape key")
+    fields = []
+    for fname, fspec in (body.get("fields") or {}).items():
+        field = _field_spec(p, file, name, f"fields.{fname}", fspec)
+        if field:
+            fields.append(field)
+    return Shape(name, file, _text(body.get("doc")), tuple(fields))
+
+
+def _method(
+    p: _Problems, file: str, api: str, name: str, body: Mapping[str, Any]
+) -> Method | None:
+    if not _METHOD_NAME.match(name):
+        p.add(file, name, "(method)", "method names look like family.method (camelCase parts)")
+        return None
+    for key in sorted(set(body) - _METHOD_KEYS):
+        p.add(file, name, key, "unknown method key")
+    http = body.get("http")
+    if http not in ("GET", "POST"):
+        p.add(file, name, "http", f"must be GET or POST, got {http!r}")
+        return None
+    args = []
+    for aname, aspec in (body.get("args") or {}).items():
+        arg = _arg(p, file, name, str(aname), aspec)
+        if arg:
+            args.append(arg)
+    result = []
+    raw_result = body.get("result") or {}
+    if not isinstance(raw_result, Mapping):
+        p.add(file, name, "result", "must be a mapping of payload key to type")
+        raw_result = {}
+    for fname, fspec in raw_result.items():
+        field = _field_spec(p, file, name, f"result.{fname}", fspec)
+        if field:
+            result.append(field)
+    page = None
+    if "paginate" in body:
+        raw = body["paginate"]
+        if not isinstance(raw, Mapping) or "items" not in raw:
+            p.add(file, name, "paginate", "must be a mapping with at least 'items'")
+        else:
+            for key in sorted(set(raw) - _PAGE_KEYS):
+                p.add(file, name, f"paginate.{key}", "unknown pagination key")
+            page = Page(**{k: raw[k] for k in _PAGE_KEYS if k in raw})
+            if page.style not in ("cursor", "page"):
+                p.add(file, name, "paginate.style", "must be cursor or page")
+    rate = None
+    if "rate_limit" in body:
+        raw = body["rate_limit"]
+        try:
+            rate = RateRule(int(raw["requests"]), float(raw["per"]), str(raw["key"]))
+        except (KeyError, TypeError, ValueError):
+            p.add(file, name, "rate_limit", "needs requests, per (seconds) and key (an arg)")
+    idempotent = body.get("idempotent", http == "GET")
+    if not isinstance(idempotent, bool):
+        p.add(file, name, "idempotent", "must be true or false")
+        idempotent = False
+    return Method(
+        name=name,
+        api=api,
+        file=file,
+        http=http,
+        scope=body.get("scope"),
+        summary=_text(body.get("summary")),
+        args=tuple(args),
+        result=tuple(result),
+        idempotent=idempotent,
+        page=page,
+        deprecated=_text(body.get("deprecated")) or None,
+        rate_limit=rate,
+        upload=body.get("upload"),
+        download=bool(body.get("download", False)),
+        pending_error=body.get("pending_error"),
+        example=body.get("example"),
+    )
+
+
+def _arg(p: _Problems, file: str, method: str, name: str, spec: Any) -> Arg | None:
+    if not _WIRE_NAME.match(name):
+        p.add(file, method, f"args.{name}", "argument names are snake_case wire names")
+        return None
+    raw: Mapping[str, Any] = spec if isinstance(spec, Mapping) else {"type": spec}
+    for key in sorted(set(raw) - _ARG_KEYS):
+        p.add(file, method, f"args.{name}.{key}", "unknown argument key")
+    field = _field_spec(p, file, method, f"args.{name}", raw)
+    if field is None:
+        return None
+    location = raw.get("in", "auto")
+    if location not in ("auto", "query", "body"):
+        p.add(file, method, f"args.{name}.in", "must be query or body")
+    fmt = raw.get("format", "iso")
+    if fmt not in ("iso", "unix"):
+        p.add(file, method, f"args.{name}.format", "must be iso or unix")
+    enum = raw.get("enum") or ()
+    if not isinstance(enum, list | tuple) or not all(isinstance(e, str) for e in enum):
+        p.add(file, method, f"args.{name}.enum", "must be a list of strings")
+        enum = ()
+    return Arg(
+        name=name,
+        type=field.type,
+        required=field.required,
+        doc=field.doc,
+        location=location,
+        enum=tuple(enum),
+        format=fmt,
+        default=raw.get("default"),
+    )
+
+
+def _cross_check(
+    p: _Problems,
+    shapes: Mapping[str, Shape],
+    methods: Mapping[str, Method],
+    helpers: Mapping[str, str],
+) -> None:
+    for shape in shapes.values():
+        for f in shape.fields:
+            for ref in sorted(f.type.shapes() - set(shapes)):
+                p.add(shape.file, shape.name, f"fields.{f.name}", f"unknown shape {ref!r}")
+    names = set(methods)
+    for m in methods.values():
+        for a in m.args:
+            for ref in sorted(a.type.shapes() - set(shapes)):
+                p.add(m.file, m.name, f"args.{a.name}.type", f"unknown shape {ref!r}")
+        for f in m.result:
+            for ref in sorted(f.type.shapes() - set(shapes)):
+                p.add(m.file, m.name, f"result.{f.name}", f"unknown shape {ref!r}")
+        arg_names = {a.name for a in m.args}
+        if m.page:
+            if m.page.input not in arg_names:
+                p.add(m.file, m.name, "paginate.input", f"no argument {m.page.input!r}")
+            if m.item_type() is None:
+                p.add(m.file, m.name, "paginate.items", "must name a list<...> result field")
+        if m.rate_limit and m.rate_limit.key not in arg_names:
+            p.add(m.file, m.name, "rate_limit.key", f"no argument {m.rate_limit.key!r}")
+        if m.upload and m.upload not in arg_names:
+            p.add(m.file, m.name, "upload", f"no argument {m.upload!r}")
+        if m.http == "GET" and any(a.location == "body" for a in m.args):
+            p.add(m.file, m.name, "args", "a GET method cannot take body arguments")
+        # A namespace whose path is also a method name becomes a callable namespace.
+        if m.name in {n.rsplit(".", 1)[0] for n in names if n.count(".") > m.name.count(".")}:
+            continue
+    for key in helpers:
+        api, path = key.split(":", 1)
+        if not any(n.startswith(path + ".") for n, m in methods.items() if m.api == api):
+            p.add("(registry)", path, "helpers", "no method lives under this namespace")

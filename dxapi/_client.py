@@ -1,0 +1,223 @@
+"""The clients users hold: one HTTP session, one token bucket and one retry policy each.
+
+The method namespaces (``dx.catalog.entities.list``) come from generated mixins; this module
+adds lifecycle, the raw escape hatches and options.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+import aiohttp
+
+from ._config import DEFAULT_WEB_URL, DX_RATE_LIMIT, RateLimit, Timeout, resolve_base_url
+from ._config import resolve_token as _resolve_token
+from ._errors import ArgumentError
+from ._generated.datacloud import DataCloudAPI
+from ._generated.specs import METHODS
+from ._generated.web import WebAPI
+from ._limiter import TokenBucket
+from ._pagination import CursorCall
+from ._retry import RetryPolicy
+from ._session import Response, Session
+from ._spec import MethodSpec
+from ._wire import Encoding
+
+__all__ = ["Client", "DataCloudClient"]
+
+_DEFAULT = object()
+
+
+class _BaseClient:
+    _api: ClassVar[str]
+    _token_env: ClassVar[str]
+    _session: Session
+
+    def _setup(
+        self,
+        *,
+        token: str | None,
+        base_url: str,
+        timeout: Timeout | float,
+        rate_limit: RateLimit | tuple[int, float] | None,
+        retries: RetryPolicy | int,
+        session: aiohttp.ClientSession | None,
+        limiter: TokenBucket | None,
+        encoding: Encoding,
+    ) -> None:
+        if encoding not in ("json", "form"):
+            raise ValueError(f"encoding must be 'json' or 'form', got {encoding!r}")
+        if limiter is None and rate_limit is not None:
+            limiter = TokenBucket(RateLimit.coerce(rate_limit))
+        self._session = Session(
+            base_url=resolve_base_url(base_url),
+            token=_resolve_token(token, self._token_env),
+            timeout=Timeout.coerce(timeout),
+            retry=RetryPolicy.coerce(retries),
+            bucket=limiter,
+            encoding=encoding,
+            http=session,
+            owns_http=session is None,
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Self:
+        self._session.http()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP session (unless the caller passed its own)."""
+        await self._session.aclose()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._session.base_url!r})"
+
+    # ----------------------------------------------------------------- options
+
+    @property
+    def base_url(self) -> str:
+        return self._session.base_url
+
+    @property
+    def limiter(self) -> TokenBucket | None:
+        """The token bucket every task of this client shares (None when limiting is off)."""
+        return self._session.bucket
+
+    @property
+    def stats(self) -> Mapping[str, int]:
+        """Counters: requests sent, retries, 429 answers seen."""
+        return self._session.stats
+
+    def with_options(
+        self,
+        *,
+        timeout: Timeout | float | None = None,
+        retries: RetryPolicy | int | None = None,
+        encoding: Encoding | None = None,
+    ) -> Self:
+        """A client sharing this one's connections and rate limit, with other call settings."""
+        changes: dict[str, Any] = {}
+        if timeout is not None:
+            changes["timeout"] = Timeout.coerce(timeout)
+        if retries is not None:
+            changes["retry"] = RetryPolicy.coerce(retries)
+        if encoding is not None:
+            changes["encoding"] = encoding
+        clone = object.__new__(type(self))
+        clone.__dict__.update({k: v for k, v in self.__dict__.items() if k == "_session"})
+        clone._session = self._session.evolve(**changes)
+        return clone
+
+    # ------------------------------------------------------------- escape hatches
+
+    @classmethod
+    def methods(cls) -> dict[str, MethodSpec]:
+        """Every method this client can call, by name."""
+        return {name: spec for name, spec in METHODS.items() if spec.api == cls._api}
+
+    def _spec(self, name: str) -> MethodSpec:
+        spec = METHODS.get(name)
+        if spec is None or spec.api != self._api:
+            raise ArgumentError(name, [f"no such {self._api} method {name!r}"])
+        return spec
+
+    async def call(self, name: str, /, **args: Any) -> dict[str, Any]:
+        """Call any method by name with wire-named arguments; returns the raw payload."""
+        return (await self._session.send(self._spec(name), args)).payload
+
+    async def call_response(self, name: str, /, **args: Any) -> Response:
+        """Like :meth:`call`, with the status and headers of the answer."""
+        return await self._session.send(self._spec(name), args)
+
+    def paginate(self, name: str, /, **args: Any) -> CursorCall[dict[str, Any], Any]:
+        """Raw pagination of a list method: pages and items as the API returned them."""
+        spec = self._spec(name)
+        if spec.page is None:
+            raise ArgumentError(name, ["this method is not paginated"])
+        return self._session.paginate_raw(spec, args)
+
+
+class Client(_BaseClient, WebAPI):
+    """Async client of the DX Web API (``https://api.getdx.com``).
+
+    ``token`` defaults to ``$DX_API_TOKEN`` and ``base_url`` to ``$DX_BASE_URL`` (dedicated
+    deployments use ``https://api.<account>.getdx.io``). ``rate_limit`` is ``(requests,
+    seconds)`` or a :class:`RateLimit`; ``None`` turns client-side limiting off.
+    """
+
+    _api = "web"
+    _token_env = "DX_API_TOKEN"
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: Timeout | float = Timeout(),
+        rate_limit: RateLimit | tuple[int, float] | None = DX_RATE_LIMIT,
+        retries: RetryPolicy | int = RetryPolicy(),
+        session: aiohttp.ClientSession | None = None,
+        limiter: TokenBucket | None = None,
+    ) -> None:
+        self._setup(
+            token=token,
+            base_url=base_url or os.environ.get("DX_BASE_URL") or DEFAULT_WEB_URL,
+            timeout=timeout,
+            rate_limit=rate_limit,
+            retries=retries,
+            session=session,
+            limiter=limiter,
+            encoding="json",
+        )
+
+
+class DataCloudClient(_BaseClient, DataCloudAPI):
+    """Async client of the DX Data Cloud API (``https://<instance>.getdx.net/api``).
+
+    ``token`` defaults to ``$DX_DATACLOUD_TOKEN``; give ``instance`` (or
+    ``$DX_DATACLOUD_INSTANCE``) or a full ``base_url`` ending before the method name.
+    ``encoding`` picks JSON bodies (default) or URL-encoded forms.
+    """
+
+    _api = "datacloud"
+    _token_env = "DX_DATACLOUD_TOKEN"
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        instance: str | None = None,
+        base_url: str | None = None,
+        encoding: Encoding = "json",
+        timeout: Timeout | float = Timeout(),
+        rate_limit: RateLimit | tuple[int, float] | None = DX_RATE_LIMIT,
+        retries: RetryPolicy | int = RetryPolicy(),
+        session: aiohttp.ClientSession | None = None,
+        limiter: TokenBucket | None = None,
+    ) -> None:
+        if base_url is None:
+            instance = instance or os.environ.get("DX_DATACLOUD_INSTANCE")
+            if not instance:
+                raise ValueError(
+                    "no Data Cloud instance: pass instance=..., base_url=... "
+                    "or set $DX_DATACLOUD_INSTANCE"
+                )
+            if not instance.replace("-", "").isalnum():
+                raise ValueError(f"instance must be a host label like 'acme', got {instance!r}")
+            base_url = f"https://{instance}.getdx.net/api"
+        self._setup(
+            token=token,
+            base_url=base_url,
+            timeout=timeout,
+            rate_limit=rate_limit,
+            retries=retries,
+            session=session,
+            limiter=limiter,
+            encoding=encoding,
+        )

@@ -1,0 +1,207 @@
+"""The exceptions dxapi raises.
+
+::
+
+    DXError
+    ├── ArgumentError (also TypeError)   missing/unknown/mistyped argument, raised before any request
+    ├── PaginationError                  the server repeated a cursor (would loop forever)
+    ├── TransportError                   connection failures, non-JSON or truncated bodies
+    │   └── RequestTimeoutError (also TimeoutError)  an attempt or a call's deadline ran out
+    └── APIError                         .error .status .method .retry_after .details
+        ├── AuthError                    not_authed, invalid_auth, missing scopes, 401/403
+        ├── NotFoundError                not_found and *_not_found codes, 404
+        ├── RateLimitError               429 once retries are spent, or Retry-After beyond the cap
+        └── JobError                     an asynchronous job ended badly
+            ├── QueryRunError            Data Studio query runs
+            │   ├── QueryRunFailedError      the run failed; .details holds the server's error
+            │   ├── QueryRunExpiredError     410 / expired: results are gone, re-execute
+            │   └── QueryRunTimeoutError     (also TimeoutError) the wait's deadline ran out
+            └── WorkflowRunError         a workflow run ended FAILED/REJECTED/TIMEOUT/CANCELLED
+
+Every exception carries facts as attributes. None of them ever formats request headers, so
+the token cannot leak through a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "ArgumentError",
+    "AuthError",
+    "DXError",
+    "JobError",
+    "NotFoundError",
+    "PaginationError",
+    "QueryRunError",
+    "QueryRunExpiredError",
+    "QueryRunFailedError",
+    "QueryRunTimeoutError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "TransportError",
+    "WorkflowRunError",
+    "error_from_response",
+]
+
+
+class DXError(Exception):
+    """Base class of every error dxapi raises."""
+
+
+class ArgumentError(DXError, TypeError):
+    """Arguments that cannot be sent: every problem is listed in ``.problems``."""
+
+    def __init__(self, method: str, problems: list[str]) -> None:
+        self.method = method
+        self.problems = problems
+        super().__init__(f"{method}: " + "; ".join(problems))
+
+
+class PaginationError(DXError):
+    """The server broke the pagination contract (e.g. repeated a cursor)."""
+
+
+class TransportError(DXError):
+    """The request failed below the API: network, timeout, or a body that is not the API's."""
+
+    def __init__(
+        self, message: str, *, method: str | None = None, status: int | None = None
+    ) -> None:
+        self.method = method
+        self.status = status
+        super().__init__(message)
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """An attempt's timeout or a call's overall deadline ran out."""
+
+
+class APIError(DXError):
+    """The API answered with an error (``ok: false`` or a non-2xx status)."""
+
+    def __init__(
+        self,
+        error: str,
+        *,
+        status: int,
+        method: str,
+        message: str | None = None,
+        retry_after: float | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.error = error
+        self.status = status
+        self.method = method
+        self.message = message
+        self.retry_after = retry_after
+        self.details = dict(details or {})
+        text = f"{method} failed: {error} (HTTP {status})"
+        if message:
+            text += f": {message}"
+        super().__init__(text)
+
+
+class AuthError(APIError):
+    """The token is missing, invalid, or lacks the method's scope."""
+
+
+class NotFoundError(APIError):
+    """The object named by the arguments does not exist."""
+
+
+class RateLimitError(APIError):
+    """DX refused the request for rate limiting and retrying was not possible."""
+
+
+class JobError(APIError):
+    """An asynchronous job (query run, workflow run) ended in a state that is not success."""
+
+
+class QueryRunError(JobError):
+    """A Data Studio query run did not produce results."""
+
+
+class QueryRunFailedError(QueryRunError):
+    """The query run failed; ``.details`` holds the server's error object."""
+
+
+class QueryRunExpiredError(QueryRunError):
+    """The query run's results expired; execute the query again."""
+
+
+class QueryRunTimeoutError(QueryRunError, TimeoutError):
+    """Waiting for a query run exceeded its deadline."""
+
+
+class WorkflowRunError(JobError):
+    """A workflow run ended FAILED, REJECTED, TIMEOUT or CANCELLED (``.error``)."""
+
+
+# One table from error code to class; status decides when the code is unknown.
+_BY_CODE: dict[str, type[APIError]] = {
+    "not_authed": AuthError,
+    "invalid_auth": AuthError,
+    "account_inactive": AuthError,
+    "token_revoked": AuthError,
+    "token_expired": AuthError,
+    "missing_scope": AuthError,
+    "not_authorized": AuthError,
+    "forbidden": AuthError,
+    "not_found": NotFoundError,
+    "ratelimited": RateLimitError,
+    "rate_limited": RateLimitError,
+    "execution_expired": QueryRunExpiredError,
+    "results_expired": QueryRunExpiredError,
+}
+_BY_STATUS: dict[int, type[APIError]] = {
+    401: AuthError,
+    403: AuthError,
+    404: NotFoundError,
+    410: QueryRunExpiredError,
+    429: RateLimitError,
+}
+
+
+def error_class(status: int, code: str) -> type[APIError]:
+    """Pick the exception class for an error answer."""
+    if code in _BY_CODE:
+        return _BY_CODE[code]
+    if code.endswith("_not_found"):
+        return NotFoundError
+    return _BY_STATUS.get(status, APIError)
+
+
+def error_from_response(
+    method: str,
+    status: int,
+    payload: Mapping[str, Any] | None,
+    retry_after: float | None = None,
+) -> APIError:
+    """Build the typed error for an error answer (``ok: false`` or a non-2xx status)."""
+    payload = payload or {}
+    raw_code = payload.get("error")
+    details = payload.get("error_details")
+    message: str | None = None
+    if isinstance(raw_code, Mapping):  # some endpoints nest {code, message}
+        message = _str_or_none(raw_code.get("message"))
+        raw_code = raw_code.get("code")
+    code = raw_code if isinstance(raw_code, str) and raw_code else f"http_{status}"
+    if isinstance(details, Mapping):
+        message = _str_or_none(details.get("message")) or message
+    message = message or _str_or_none(payload.get("message"))
+    cls = error_class(status, code)
+    return cls(
+        code,
+        status=status,
+        method=method,
+        message=message,
+        retry_after=retry_after,
+        details=payload,
+    )
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

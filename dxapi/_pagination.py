@@ -1,0 +1,122 @@
+"""Cursor (and page-number) pagination, read from a method's :class:`~dxapi._spec.PageSpec`.
+
+A paginated call is a :class:`CursorCall`: ``await`` it for the first page, ``async for`` it
+for every item of every page, or use :meth:`CursorCall.pages`. Each page is a new object.
+Iteration stops when the next position is null, missing or empty (never merely because a
+page was empty); a repeated cursor raises :class:`~dxapi.PaginationError` instead of looping.
+Each page fetch goes through the session, so rate limiting and retries apply per page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from typing import Any, Generic, TypeVar
+
+from ._errors import PaginationError
+from ._spec import UNSET, MethodSpec, PageSpec
+
+__all__ = ["CursorCall", "next_position"]
+
+R = TypeVar("R")
+I = TypeVar("I")  # noqa: E741
+
+Fetch = Callable[[MethodSpec, Mapping[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def _lookup(payload: Mapping[str, Any], path: str) -> Any:
+    value: Any = payload
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def next_position(page: PageSpec, payload: Mapping[str, Any], current: Any) -> Any:
+    """The argument value that fetches the page after ``payload``, or None at the end."""
+    if page.total is not None:
+        total = _lookup(payload, page.total)
+        number = int(current or 1)
+        return number + 1 if isinstance(total, int) and number < total else None
+    value = _lookup(payload, page.output)
+    if value in (None, "") or isinstance(value, bool):
+        return None
+    return value
+
+
+class CursorCall(Generic[R, I]):
+    """A call to a paginated method: awaitable (first page) and async-iterable (all items)."""
+
+    def __init__(
+        self,
+        fetch: Fetch,
+        spec: MethodSpec,
+        args: Mapping[str, Any],
+        structure: Callable[[dict[str, Any]], R],
+    ) -> None:
+        assert spec.page is not None, spec.name
+        self._fetch = fetch
+        self._spec = spec
+        self._page: PageSpec = spec.page
+        self._args = {k: v for k, v in args.items() if v is not UNSET}
+        self._structure = structure
+        #: The argument value that resumes after the last page fetched (None at the end).
+        self.cursor: Any = self._args.get(self._page.input)
+        #: How many pages this call has fetched.
+        self.pages_fetched = 0
+
+    def __await__(self) -> Generator[Any, None, R]:
+        return self._first().__await__()
+
+    async def _first(self) -> R:
+        payload = await self._fetch(self._spec, self._args)
+        self.pages_fetched += 1
+        return self._structure(payload)
+
+    async def raw_pages(self, *, max_pages: int | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Yield each page's payload as the API returned it."""
+        args = dict(self._args)
+        position = args.get(self._page.input)
+        seen: set[Any] = set()
+        fetched = 0
+        while max_pages is None or fetched < max_pages:
+            payload = await self._fetch(self._spec, args)
+            fetched += 1
+            self.pages_fetched += 1
+            nxt = next_position(self._page, payload, position)
+            self.cursor = nxt
+            yield payload
+            if nxt is None:
+                return
+            if nxt in seen or nxt == position:
+                raise PaginationError(
+                    f"{self._spec.name}: the server repeated the position {nxt!r}; "
+                    "stopping instead of looping forever"
+                )
+            seen.add(nxt)
+            position = args[self._page.input] = nxt
+
+    async def pages(self, *, max_pages: int | None = None) -> AsyncIterator[R]:
+        """Yield each page, typed."""
+        async for payload in self.raw_pages(max_pages=max_pages):
+            yield self._structure(payload)
+
+    async def items(self, *, max_items: int | None = None) -> AsyncIterator[I]:
+        """Yield every item of every page (at most ``max_items``)."""
+        count = 0
+        async for page in self.pages():
+            for item in _items_of(page, self._page.items):
+                if max_items is not None and count >= max_items:
+                    return
+                count += 1
+                yield item
+            if max_items is not None and count >= max_items:
+                return
+
+    def __aiter__(self) -> AsyncIterator[I]:
+        return self.items()
+
+
+def _items_of(page: Any, key: str) -> list[Any]:
+    items = page.get(key) if isinstance(page, Mapping) else getattr(page, key, None)
+    return list(items or [])

@@ -1,0 +1,97 @@
+"""When to try a request again, and how long to wait first. Pure: time and randomness come in.
+
+The policy sees one failed attempt as an :class:`Outcome` and answers with a delay in seconds,
+or ``None`` to stop. Safety rules:
+
+- a 429 or a connection that was never made is always safe to repeat (DX did not act on it);
+- 5xx, 408, timeouts, resets and broken bodies may have been acted on, so they are repeated
+  only for idempotent methods (reads, and writes the registry marks idempotent).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+from typing import Literal
+
+import attrs
+
+__all__ = ["Outcome", "RetryPolicy", "parse_retry_after"]
+
+RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504})
+
+OutcomeKind = Literal[
+    "rate_limited",  # 429
+    "status",  # an HTTP status in RETRYABLE_STATUSES
+    "not_sent",  # the connection was never made: the server cannot have acted
+    "sent",  # reset, timeout or broken body after the request may have arrived
+]
+
+
+@attrs.frozen
+class Outcome:
+    kind: OutcomeKind
+    retry_after: float | None = None
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Retries with capped exponential backoff and full jitter, honoring Retry-After.
+
+    ``max_retries`` counts retries across all causes of one call (attempts = retries + 1).
+    A Retry-After above ``max_retry_after`` is not waited for: the call fails at once with
+    ``RateLimitError`` so the caller can decide.
+    """
+
+    max_retries: int = attrs.field(default=4, validator=attrs.validators.ge(0))
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    max_retry_after: float = 120.0
+
+    def decide(
+        self, attempt: int, outcome: Outcome, *, idempotent: bool, rng: random.Random
+    ) -> float | None:
+        """Seconds to wait before retry number ``attempt`` (1-based), or None to give up."""
+        if attempt > self.max_retries:
+            return None
+        if outcome.kind == "rate_limited":
+            if outcome.retry_after is not None:
+                if outcome.retry_after > self.max_retry_after:
+                    return None
+                return outcome.retry_after + rng.uniform(0, min(1.0, self.backoff))
+            return self.jittered(attempt, rng)
+        if outcome.kind == "not_sent" or idempotent:
+            if outcome.retry_after is not None and outcome.retry_after <= self.max_retry_after:
+                return max(outcome.retry_after, self.jittered(attempt, rng))
+            return self.jittered(attempt, rng)
+        return None
+
+    def jittered(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""
+        return rng.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+
+    @classmethod
+    def coerce(cls, value: RetryPolicy | int) -> RetryPolicy:
+        return value if isinstance(value, RetryPolicy) else cls(max_retries=int(value))
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), or None.
+
+    ``now`` is the wall-clock time (``time.time()``) used for HTTP dates. Negative values
+    become 0; unparseable ones are ignored.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - now
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
+        return None
+    return max(0.0, seconds)

@@ -1,0 +1,195 @@
+"""What the runtime knows about a method: frozen specs emitted by codegen, and argument checks.
+
+The generated ``dxapi._generated.specs`` module builds one :class:`MethodSpec` per registry
+method; the session, the fake server and the CLI read these values and never the YAML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import os
+from collections.abc import Mapping
+from typing import IO, Any, Final, Literal, TypeAlias
+
+import attrs
+
+from ._errors import ArgumentError
+
+__all__ = [
+    "UNSET",
+    "ArgSpec",
+    "KeyedRate",
+    "MethodSpec",
+    "PageSpec",
+    "TypeRef",
+    "Unset",
+    "check_args",
+]
+
+
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`: an argument that was not given (never sent, not even null)."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Final = Unset.UNSET
+
+# A registry type in canonical form: a scalar name, or ("list", T) / ("map", T) /
+# ("union", T, ...) / ("shape", "Name").
+TypeRef: TypeAlias = str | tuple[Any, ...]
+FileInput: TypeAlias = str | os.PathLike[str] | bytes | IO[bytes]
+
+
+@attrs.frozen
+class ArgSpec:
+    """One argument of a method, named as on the wire."""
+
+    name: str
+    type: TypeRef
+    required: bool = False
+    doc: str = ""
+    #: "query" or "body"; "auto" puts GET arguments in the query and POST ones in the body.
+    location: Literal["auto", "query", "body"] = "auto"
+    enum: tuple[str, ...] = ()
+    #: How a datetime travels: "iso" (ISO-8601 text) or "unix" (integer seconds).
+    format: Literal["iso", "unix"] = "iso"
+    #: The server's default when the argument is left out (documentation only, never sent).
+    default: Any = None
+
+
+@attrs.frozen
+class PageSpec:
+    """How a list method pages: which argument carries the position and where the next one is."""
+
+    items: str
+    input: str = "cursor"
+    #: Dotted path to the next position in a page (a cursor, or a page number).
+    output: str = "response_metadata.next_cursor"
+    #: Dotted path to the page count, for APIs that give one instead of a next position.
+    total: str | None = None
+    style: Literal["cursor", "page"] = "cursor"
+    limit: str | None = "limit"
+
+
+@attrs.frozen
+class KeyedRate:
+    """A per-key request limit (e.g. 10 polls per 5 s per query run), on top of the account's."""
+
+    requests: int
+    per: float
+    key: str
+
+
+@attrs.frozen
+class MethodSpec:
+    """Everything the runtime needs to call one DX method."""
+
+    name: str
+    http: Literal["GET", "POST"]
+    api: str
+    scope: str | None = None
+    args: tuple[ArgSpec, ...] = ()
+    idempotent: bool = False
+    summary: str = ""
+    page: PageSpec | None = None
+    deprecated: str | None = None
+    #: Per-key rate limit enforced client-side (and by the fake server).
+    rate_limit: KeyedRate | None = None
+    #: Name of the argument sent as a multipart file upload.
+    upload: str | None = None
+    #: The answer is a file: a body to stream, or a redirect to follow without the token.
+    download: bool = False
+    #: Error code meaning "not ready yet, ask again after Retry-After".
+    pending_error: str | None = None
+    #: Result shape name (documentation and the fake server).
+    result: str | None = None
+
+    @property
+    def path(self) -> str:
+        return "/" + self.name
+
+    def arg(self, name: str) -> ArgSpec | None:
+        for a in self.args:
+            if a.name == name:
+                return a
+        return None
+
+
+def check_args(spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the arguments that were given, or raise one ArgumentError listing every problem."""
+    known = {a.name: a for a in spec.args}
+    given = {k: v for k, v in args.items() if v is not UNSET}
+    problems = [f"unknown argument {name!r}" for name in given if name not in known]
+    for a in spec.args:
+        if a.name not in given:
+            if a.required:
+                problems.append(f"missing required argument {a.name!r}")
+            continue
+        value = given[a.name]
+        if value is None:
+            problems.append(f"argument {a.name!r} is None; leave it out instead")
+            continue
+        problem = _check_value(value, a.type, a)
+        if problem:
+            problems.append(f"argument {a.name!r} {problem}")
+        elif a.enum and value not in a.enum:
+            problems.append(f"argument {a.name!r} must be one of {list(a.enum)}, got {value!r}")
+    if problems:
+        raise ArgumentError(spec.name, problems)
+    return given
+
+
+def _describe(t: TypeRef) -> str:
+    if isinstance(t, str):
+        return t
+    kind = t[0]
+    if kind == "union":
+        return " | ".join(_describe(x) for x in t[1:])
+    if kind == "shape":
+        return str(t[1])
+    return f"{kind}[{_describe(t[1])}]"
+
+
+def _check_value(value: Any, t: TypeRef, arg: ArgSpec) -> str | None:
+    """Return why ``value`` does not fit ``t``, or None."""
+    if _fits(value, t, arg):
+        return None
+    return f"must be {_describe(t)}, got {type(value).__name__}"
+
+
+def _fits(value: Any, t: TypeRef, arg: ArgSpec) -> bool:  # noqa: PLR0911
+    if isinstance(t, tuple):
+        kind = t[0]
+        if kind == "list":
+            return isinstance(value, list | tuple) and all(_fits(v, t[1], arg) for v in value)
+        if kind == "map":
+            return isinstance(value, Mapping) and all(
+                isinstance(k, str) and _fits(v, t[1], arg) for k, v in value.items()
+            )
+        if kind == "union":
+            return any(_fits(value, x, arg) for x in t[1:])
+        if kind == "shape":
+            return isinstance(value, Mapping) or attrs.has(type(value))
+        return False
+    checks: dict[str, Any] = {
+        "str": lambda v: isinstance(v, str),
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "bool": lambda v: isinstance(v, bool),
+        "json": lambda v: True,
+        "date": lambda v: isinstance(v, dt.date | str) and not isinstance(v, dt.datetime),
+        "datetime": lambda v: isinstance(v, dt.datetime | str)
+        or (arg.format == "unix" and isinstance(v, int | float) and not isinstance(v, bool)),
+        "file": lambda v: isinstance(v, str | os.PathLike | bytes | bytearray)
+        or (hasattr(v, "read") and not isinstance(v, str)),
+    }
+    check = checks.get(t)
+    return bool(check and check(value))
