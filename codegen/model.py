@@ -136,6 +136,8 @@ class Arg:
     enum: tuple[str, ...] = ()
     format: str = "iso"
     default: Any = None
+    nullable: bool = False
+    prefix: str | None = None
 
     @property
     def py_name(self) -> str:
@@ -177,6 +179,9 @@ class Method:
     download: bool = False
     pending_error: str | None = None
     example: Mapping[str, Any] | None = None
+    bare_array: str | None = None
+    #: A loose result (``result: map<json>``): the payload as a plain mapping, no class.
+    result_type: Type | None = None
 
     @property
     def parts(self) -> list[str]:
@@ -242,8 +247,9 @@ _METHOD_KEYS = {
     "pending_error",
     "alias_of",
     "example",
+    "bare_array",
 }
-_ARG_KEYS = {"type", "required", "doc", "default", "in", "enum", "format"}
+_ARG_KEYS = {"type", "required", "doc", "default", "in", "enum", "format", "nullable", "prefix"}
 _PAGE_KEYS = {"items", "input", "output", "total", "style", "limit"}
 
 
@@ -292,7 +298,7 @@ def build(files: Mapping[str, Any]) -> Registry:
                 p.add(file, path, "helpers", "must be 'module:Class'")
             else:
                 helpers[f"{api}:{path}"] = helper
-    methods: dict[str, Method] = {}
+    built: dict[str, Method] = {}
     for name, (file, api, body) in raw_methods.items():
         if "alias_of" in body:
             target = raw_methods.get(str(body["alias_of"]))
@@ -302,11 +308,11 @@ def build(files: Mapping[str, Any]) -> Registry:
             body = {**target[2], **{k: v for k, v in body.items() if k != "alias_of"}}
         method = _method(p, file, api, name, body)
         if method:
-            methods[name] = method
-    _cross_check(p, shapes, methods, helpers)
+            built[name] = method
+    _cross_check(p, shapes, built, helpers)
     if p.items:
         raise RegistryError(p.items)
-    return Registry(shapes, methods, helpers)
+    return Registry(shapes, built, helpers)
 
 
 def _text(value: Any) -> str:
@@ -373,6 +379,15 @@ def _method(
             args.append(arg)
     result = []
     raw_result = body.get("result") or {}
+    result_type = None
+    if isinstance(raw_result, str):  # a loose result: the whole payload as one type
+        try:
+            result_type = parse_type(raw_result)
+        except ValueError as exc:
+            p.add(file, name, "result", str(exc))
+        if result_type is not None and result_type.kind not in ("map", "json"):
+            p.add(file, name, "result", "a result given as a type must be map<...> or json")
+        raw_result = {}
     if not isinstance(raw_result, Mapping):
         p.add(file, name, "result", "must be a mapping of payload key to type")
         raw_result = {}
@@ -419,6 +434,8 @@ def _method(
         download=bool(body.get("download", False)),
         pending_error=body.get("pending_error"),
         example=body.get("example"),
+        bare_array=body.get("bare_array"),
+        result_type=result_type,
     )
 
 
@@ -436,12 +453,20 @@ def _arg(p: _Problems, file: str, method: str, name: str, spec: Any) -> Arg | No
     if location not in ("auto", "query", "body"):
         p.add(file, method, f"args.{name}.in", "must be query or body")
     fmt = raw.get("format", "iso")
-    if fmt not in ("iso", "unix"):
-        p.add(file, method, f"args.{name}.format", "must be iso or unix")
+    if fmt not in ("iso", "unix", "unix_text"):
+        p.add(file, method, f"args.{name}.format", "must be iso, unix or unix_text")
+    prefix = raw.get("prefix")
+    if prefix is not None and (not isinstance(prefix, str) or field.type.kind != "map"):
+        p.add(file, method, f"args.{name}.prefix", "needs a map<...> argument and a string")
+        prefix = None
     enum = raw.get("enum") or ()
     if not isinstance(enum, list | tuple) or not all(isinstance(e, str) for e in enum):
         p.add(file, method, f"args.{name}.enum", "must be a list of strings")
         enum = ()
+    nullable = raw.get("nullable", False)
+    if not isinstance(nullable, bool):
+        p.add(file, method, f"args.{name}.nullable", "must be true or false")
+        nullable = False
     return Arg(
         name=name,
         type=field.type,
@@ -451,6 +476,8 @@ def _arg(p: _Problems, file: str, method: str, name: str, spec: Any) -> Arg | No
         enum=tuple(enum),
         format=fmt,
         default=raw.get("default"),
+        nullable=nullable,
+        prefix=prefix,
     )
 
 
@@ -482,6 +509,13 @@ def _cross_check(
             p.add(m.file, m.name, "rate_limit.key", f"no argument {m.rate_limit.key!r}")
         if m.upload and m.upload not in arg_names:
             p.add(m.file, m.name, "upload", f"no argument {m.upload!r}")
+        if m.bare_array and not any(
+            f.name == m.bare_array and f.type.kind == "list" for f in m.result
+        ):
+            p.add(m.file, m.name, "bare_array", "must name a list<...> result field")
+        if m.result_type is not None:
+            for ref in sorted(m.result_type.shapes() - set(shapes)):
+                p.add(m.file, m.name, "result", f"unknown shape {ref!r}")
         if m.http == "GET" and any(a.location == "body" for a in m.args):
             p.add(m.file, m.name, "args", "a GET method cannot take body arguments")
         # A namespace whose path is also a method name becomes a callable namespace.

@@ -1,0 +1,92 @@
+from typing import Any
+
+import pytest
+
+from codegen.model import RegistryError, Type, build, parse_type
+
+
+def test_parse_type() -> None:
+    assert parse_type("list<Entity> | str") == Type(
+        "union", (Type("list", (Type("shape", name="Entity"),)), Type("str"))
+    )
+    assert parse_type("map<list<int>>").canonical() == ("map", ("list", "int"))
+    with pytest.raises(ValueError, match="unknown type 'integer'"):
+        parse_type("integer")
+
+
+def _problems(files: dict[str, Any]) -> list[str]:
+    with pytest.raises(RegistryError) as info:
+        build(files)
+    return info.value.problems
+
+
+def _method(**body: Any) -> dict[str, Any]:
+    return {"web.yaml": {"api": "web", "methods": {"things.list": {"http": "GET", **body}}}}
+
+
+def test_every_refusal_names_file_method_and_key() -> None:
+    problems = _problems(
+        {
+            "web.yaml": {
+                "api": "web",
+                "methods": {
+                    "things.list": {
+                        "http": "GET",
+                        "args": {"limit": {"type": "integer"}},
+                        "result": {"things": "list<Thing>"},
+                        "paginate": {"items": "things"},
+                        "colour": "blue",
+                    },
+                    "things.put": {"http": "PUT"},
+                },
+            }
+        }
+    )
+    assert "web.yaml: things.list: args.limit: unknown type 'integer'" in problems
+    assert "web.yaml: things.list: colour: unknown method key" in problems
+    assert "web.yaml: things.list: result.things: unknown shape 'Thing'" in problems
+    assert "web.yaml: things.list: paginate.input: no argument 'cursor'" in problems
+    assert "web.yaml: things.put: http: must be GET or POST, got 'PUT'" in problems
+
+
+def test_duplicate_methods_across_files_are_refused() -> None:
+    files = {
+        "web.yaml": {"api": "web", "methods": {"a.b": {"http": "GET"}}},
+        "datacloud.yaml": {"api": "datacloud", "methods": {"a.b": {"http": "GET"}}},
+    }
+    assert _problems(files) == [
+        "datacloud.yaml: a.b: (method): duplicate method (also in web.yaml)"
+    ]
+
+
+def test_bad_enum_location_and_format() -> None:
+    problems = _problems(
+        _method(args={"x": {"type": "str", "in": "header", "enum": "a", "format": "epoch"}})
+    )
+    assert "web.yaml: things.list: args.x.in: must be query or body" in problems
+    assert "web.yaml: things.list: args.x.enum: must be a list of strings" in problems
+    assert "web.yaml: things.list: args.x.format: must be iso or unix" in problems
+
+
+def test_alias_copies_its_target() -> None:
+    reg = build(
+        {
+            "web.yaml": {
+                "api": "web",
+                "methods": {
+                    "new.get": {"http": "GET", "args": {"id": "str!"}, "result": {"n": "int"}},
+                    "old.get": {"alias_of": "new.get", "deprecated": "Use new.get"},
+                },
+            }
+        }
+    )
+    old = reg.methods["old.get"]
+    assert old.deprecated == "Use new.get"
+    assert [a.name for a in old.args] == ["id"] and old.args[0].required
+    assert old.idempotent  # GET defaults to idempotent
+
+
+def test_required_markers() -> None:
+    reg = build(_method(args={"id": "str!", "n": {"type": "int"}}))
+    args = {a.name: a.required for a in reg.methods["things.list"].args}
+    assert args == {"id": True, "n": False}

@@ -1,0 +1,46 @@
+"""Every registry method is reachable, keyword-only, and the public names are complete."""
+
+from __future__ import annotations
+
+import inspect
+
+import dxapi
+from codegen.naming import py_name
+from dxapi._generated.specs import METHODS
+
+
+def _resolve(client: object, name: str) -> object:
+    target = client
+    for part in name.split("."):
+        target = getattr(target, py_name(part))
+    return target
+
+
+def test_every_method_is_reachable_and_keyword_only() -> None:
+    clients = {
+        "web": dxapi.Client(token="t"),
+        "datacloud": dxapi.DataCloudClient(token="t", instance="acme"),
+    }
+    for name, spec in METHODS.items():
+        method = _resolve(clients[spec.api], name)
+        assert callable(method), name
+        params = list(inspect.signature(method).parameters.values())  # type: ignore[arg-type]
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params), name
+        wire = {a.name for a in spec.args}
+        assert {p.name.rstrip("_") for p in params} == {w for w in wire}, name
+
+
+def test_all_is_sorted_and_complete() -> None:
+    public = {n for n in dir(dxapi) if not n.startswith("_") and n[0].isupper()}
+
+    def isort_style(name: str) -> tuple[int, str]:  # constants, classes, then the rest
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    assert list(dxapi.__all__) == sorted(dxapi.__all__, key=isort_style)
+    assert public <= set(dxapi.__all__)
+
+
+def test_client_lists_its_methods() -> None:
+    web = dxapi.Client.methods()
+    assert "catalog.entities.list" in web
+    assert all(spec.api == "web" for spec in web.values())
