@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .diff import run_diff
+from .docs import DOCS_PATH, render_docs
 from .load import load_files
 from .model import RegistryError, build
 from .render import render
@@ -19,24 +21,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if generated files drifted")
     parser.add_argument("--registry", type=Path, default=ROOT / "registry")
     parser.add_argument("--out", type=Path, default=ROOT / "dxapi" / "_generated")
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        help=f"methods.md to write (default: {DOCS_PATH} for the project's own registry only)",
+    )
+    parser.add_argument(
+        "--diff",
+        metavar="REV",
+        help="compare the registry at a git revision (or another registry folder) with "
+        "today's; exit 1 when a change breaks callers",
+    )
     opts = parser.parse_args(argv)
+    if opts.diff is not None:
+        return run_diff(opts.diff, opts.registry)
+    if opts.docs is None and opts.registry.resolve() == (ROOT / "registry").resolve():
+        opts.docs = ROOT / DOCS_PATH  # another registry (a test fixture) writes no docs unasked
     try:
         registry = build(load_files(opts.registry))
     except RegistryError as exc:
         print(exc, file=sys.stderr)
         return 2
     files = formatted(render(registry))
+    docs = formatted({"methods.md": render_docs(registry)})["methods.md"]  # its code blocks
     if opts.check:
         drift = check(files, opts.out)
         for rel in drift:
             print(f"drift: {opts.out.name}/{rel} differs from the registry", file=sys.stderr)
+        if opts.docs and (not opts.docs.exists() or opts.docs.read_text("utf-8") != docs):
+            print(f"drift: {opts.docs.name} differs from the registry", file=sys.stderr)
+            drift.append(str(opts.docs))
         if drift:
             print("run: python -m codegen", file=sys.stderr)
             return 1
         print(f"ok: {len(files)} generated files match the registry")
         return 0
     changed = write(files, opts.out)
-    print(f"wrote {len(changed)} changed file(s) of {len(files)}")
+    if opts.docs and (not opts.docs.exists() or opts.docs.read_text("utf-8") != docs):
+        opts.docs.parent.mkdir(parents=True, exist_ok=True)
+        opts.docs.write_text(docs, encoding="utf-8")
+        changed.append(str(opts.docs))
+    print(f"wrote {len(changed)} changed file(s) of {len(files) + 1}")
     return 0
 
 

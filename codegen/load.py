@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["REGISTRY_FILES", "load_files"]
+__all__ = ["REGISTRY_FILES", "load_files", "parse_text"]
 
 #: Files read, in order; shapes may be referenced across files.
 REGISTRY_FILES = ("shapes.yaml", "web.yaml", "datacloud.yaml")
@@ -20,6 +20,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):  # type: ignore[misc]
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` merges, not a key
+            continue
         key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -45,3 +47,8 @@ def load_files(root: Path) -> dict[str, Any]:
             with path.open(encoding="utf-8") as f:
                 out[name] = yaml.load(f, Loader=_UniqueKeyLoader) or {}
     return out
+
+
+def parse_text(text: str) -> Any:
+    """One registry file's YAML text, parsed like :func:`load_files` parses a file."""
+    return yaml.load(text, Loader=_UniqueKeyLoader) or {}

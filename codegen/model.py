@@ -25,6 +25,7 @@ __all__ = [
     "RegistryError",
     "Shape",
     "Type",
+    "Waiter",
     "build",
     "parse_type",
 ]
@@ -218,10 +219,32 @@ class Namespace:
 
 
 @attrs.frozen
+class Waiter:
+    """How to wait for an asynchronous job (a ``waiters:`` entry; see registry/README.md)."""
+
+    name: str
+    file: str
+    poll: str
+    id_arg: str
+    status: str
+    pending: tuple[str, ...]
+    success: tuple[str, ...]
+    failure: tuple[tuple[str, str], ...]
+    job: str | None = None
+    error: str | None = None
+    start: str | None = None
+    start_id: str | None = None
+    timeout_error: str = "JobError"
+    delay: tuple[float, float, float] = (1.0, 10.0, 1.5)  # initial, max, multiplier
+    doc: str = ""
+
+
+@attrs.frozen
 class Registry:
     shapes: Mapping[str, Shape]
     methods: Mapping[str, Method]
     helpers: Mapping[str, str]  # "api:namespace path" → "module:Class"
+    waiters: Mapping[str, Waiter] = attrs.field(factory=dict)
 
     def apis(self) -> list[str]:
         return sorted({m.api for m in self.methods.values()})
@@ -267,11 +290,12 @@ def build(files: Mapping[str, Any]) -> Registry:
     shapes: dict[str, Shape] = {}
     raw_methods: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
     helpers: dict[str, str] = {}
+    waiters: dict[str, Waiter] = {}
     for file, doc in files.items():
         if not isinstance(doc, Mapping):
             p.add(file, "(file)", "(top)", "must be a mapping")
             continue
-        unknown = set(doc) - {"api", "shapes", "methods", "namespaces", "doc"}
+        unknown = set(doc) - {"api", "shapes", "methods", "namespaces", "waiters", "doc"}
         for key in sorted(unknown):
             p.add(file, "(file)", key, "unknown top-level key")
         for name, body in (doc.get("shapes") or {}).items():
@@ -298,6 +322,13 @@ def build(files: Mapping[str, Any]) -> Registry:
                 p.add(file, path, "helpers", "must be 'module:Class'")
             else:
                 helpers[f"{api}:{path}"] = helper
+        for wname, wbody in (doc.get("waiters") or {}).items():
+            if wname in waiters:
+                p.add(file, wname, "(waiter)", f"duplicate waiter (also in {waiters[wname].file})")
+                continue
+            waiter = _waiter(p, file, str(wname), wbody)
+            if waiter:
+                waiters[waiter.name] = waiter
     built: dict[str, Method] = {}
     for name, (file, api, body) in raw_methods.items():
         if "alias_of" in body:
@@ -310,9 +341,10 @@ def build(files: Mapping[str, Any]) -> Registry:
         if method:
             built[name] = method
     _cross_check(p, shapes, built, helpers)
+    _check_waiters(p, waiters, built)
     if p.items:
         raise RegistryError(p.items)
-    return Registry(shapes, built, helpers)
+    return Registry(shapes, built, helpers, waiters)
 
 
 def _text(value: Any) -> str:
@@ -525,3 +557,137 @@ def _cross_check(
         api, path = key.split(":", 1)
         if not any(n.startswith(path + ".") for n, m in methods.items() if m.api == api):
             p.add("(registry)", path, "helpers", "no method lives under this namespace")
+
+
+# ------------------------------------------------------------------------------ waiters
+
+_WAITER_KEYS = {
+    "doc",
+    "poll",
+    "id",
+    "status",
+    "job",
+    "error",
+    "start",
+    "start_id",
+    "pending",
+    "success",
+    "failure",
+    "timeout_error",
+    "delay",
+}
+_WAITER_NAME = re.compile(r"^[a-z][A-Za-z0-9]*$")
+_ERROR_CLASS = re.compile(r"^[A-Z][A-Za-z0-9]*Error$")
+_DOTTED = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+
+
+def _states(p: _Problems, file: str, name: str, key: str, raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list | tuple) or not all(isinstance(s, str) and s for s in raw):
+        p.add(file, name, key, "must be a list of state names")
+        return ()
+    return tuple(raw)
+
+
+def _waiter(p: _Problems, file: str, name: str, body: Any) -> Waiter | None:
+    if not _WAITER_NAME.match(name):
+        p.add(file, name, "(waiter)", "waiter names are camelCase, e.g. queryRun")
+        return None
+    if not isinstance(body, Mapping):
+        p.add(file, name, "(waiter)", "must be a mapping")
+        return None
+    for key in sorted(set(body) - _WAITER_KEYS):
+        p.add(file, name, key, "unknown waiter key")
+    for key in ("poll", "id", "status"):
+        if not isinstance(body.get(key), str) or not body.get(key):
+            p.add(file, name, key, "required")
+    for key in ("status", "job", "error", "start_id"):
+        value = body.get(key)
+        if value is not None and not (isinstance(value, str) and _DOTTED.match(value)):
+            p.add(file, name, key, "must be a dotted payload path like query_run.status")
+    pending = _states(p, file, name, "pending", body.get("pending", []))
+    success = _states(p, file, name, "success", body.get("success"))
+    if not success:
+        p.add(file, name, "success", "needs at least one state")
+    raw_failure = body.get("failure") or {}
+    failure: list[tuple[str, str]] = []
+    if not isinstance(raw_failure, Mapping):
+        p.add(file, name, "failure", "must map each failure state to an error class name")
+        raw_failure = {}
+    for state, cls in raw_failure.items():
+        if not isinstance(cls, str) or not _ERROR_CLASS.match(cls):
+            p.add(file, name, f"failure.{state}", "must name an error class (…Error)")
+            continue
+        failure.append((str(state), cls))
+    seen: dict[str, str] = {}
+    groups = (("pending", pending), ("success", success), ("failure", [s for s, _ in failure]))
+    for group, states in groups:
+        for s in states:
+            if s in seen:
+                p.add(file, name, group, f"state {s!r} is also listed under {seen[s]}")
+            seen[s] = group
+    timeout_error = body.get("timeout_error", "JobError")
+    if not isinstance(timeout_error, str) or not _ERROR_CLASS.match(timeout_error):
+        p.add(file, name, "timeout_error", "must name an error class (…Error)")
+        timeout_error = "JobError"
+    if (body.get("start") is None) != (body.get("start_id") is None):
+        p.add(file, name, "start", "start and start_id go together")
+    delay = _delay(p, file, name, body.get("delay") or {})
+    return Waiter(
+        name=name,
+        file=file,
+        poll=str(body.get("poll", "")),
+        id_arg=str(body.get("id", "")),
+        status=str(body.get("status", "")),
+        pending=pending,
+        success=success,
+        failure=tuple(failure),
+        job=body.get("job"),
+        error=body.get("error"),
+        start=body.get("start"),
+        start_id=body.get("start_id"),
+        timeout_error=timeout_error,
+        delay=delay,
+        doc=_text(body.get("doc")),
+    )
+
+
+def _delay(p: _Problems, file: str, name: str, raw: Any) -> tuple[float, float, float]:
+    problem = "needs initial, max (seconds) and multiplier, with initial <= max, multiplier >= 1"
+    if not isinstance(raw, Mapping) or set(raw) - {"initial", "max", "multiplier"}:
+        p.add(file, name, "delay", problem)
+        return (1.0, 10.0, 1.5)
+    try:
+        initial = float(raw.get("initial", 1.0))
+        cap = float(raw.get("max", 10.0))
+        multiplier = float(raw.get("multiplier", 1.5))
+    except (TypeError, ValueError):
+        p.add(file, name, "delay", problem)
+        return (1.0, 10.0, 1.5)
+    if not (0 <= initial <= cap and multiplier >= 1):
+        p.add(file, name, "delay", problem)
+    return (initial, cap, multiplier)
+
+
+def _check_waiters(
+    p: _Problems, waiters: Mapping[str, Waiter], methods: Mapping[str, Method]
+) -> None:
+    for w in waiters.values():
+        poll = methods.get(w.poll)
+        if poll is None:
+            p.add(w.file, w.name, "poll", f"unknown method {w.poll!r}")
+        else:
+            if w.id_arg not in {a.name for a in poll.args}:
+                p.add(w.file, w.name, "id", f"{w.poll} has no argument {w.id_arg!r}")
+            if not poll.idempotent:
+                p.add(w.file, w.name, "poll", f"{w.poll} is not safe to repeat")
+            keys = {f.name for f in poll.result}
+            for key in ("status", "job", "error"):
+                path = getattr(w, key)
+                if path and path.split(".")[0] not in keys:
+                    p.add(w.file, w.name, key, f"{w.poll} has no result key {path!r}")
+        if w.start is not None:
+            start = methods.get(w.start)
+            if start is None:
+                p.add(w.file, w.name, "start", f"unknown method {w.start!r}")
+            elif w.start_id and w.start_id.split(".")[0] not in {f.name for f in start.result}:
+                p.add(w.file, w.name, "start_id", f"{w.start} has no result key {w.start_id!r}")

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from .model import Arg, Field, Method, Registry, Shape, Type
+from .model import Arg, Field, Method, Registry, Shape, Type, Waiter
 from .naming import class_name, constant_name, py_name
 
 __all__ = ["API_CLASSES", "render"]
@@ -77,7 +77,7 @@ def arg_annotation(t: Type, arg: Arg | None = None) -> str:
     if arg is not None and arg.enum:
         return "Literal[" + ", ".join(repr(e) for e in arg.enum) + "]"
     if t.kind == "datetime":
-        return "datetime.datetime | str" + (" | int" if arg and arg.format == "unix" else "")
+        return "datetime.datetime | str" + (" | int" if arg and arg.format != "iso" else "")
     if t.kind == "date":
         return "datetime.date | str"
     if t.kind == "file":
@@ -109,6 +109,8 @@ def _argspec(a: Arg) -> str:
         _kw("enum", a.enum, ()),
         _kw("format", a.format, "iso"),
         _kw("default", a.default, None),
+        _kw("nullable", a.nullable, False),
+        _kw("prefix", a.prefix, None),
     ]
     return "ArgSpec(" + ", ".join(parts + [e for e in extras if e]) + ")"
 
@@ -126,6 +128,7 @@ def _methodspec(m: Method) -> str:
         _kw("download", m.download, False),
         _kw("pending_error", m.pending_error, None),
         _kw("result", m.result_class, None),
+        _kw("bare_array", m.bare_array, None),
     ]
     if m.args:
         lines.append("args=(" + "".join(f"{_argspec(a)}, " for a in m.args) + ")")
@@ -152,14 +155,49 @@ def render_specs(reg: Registry) -> str:
     out = [
         header("*.yaml"),
         '"""One MethodSpec per registry method, and ``METHODS`` by name."""\n\n',
-        "from dxapi._spec import ArgSpec, KeyedRate, MethodSpec, PageSpec\n\n",
-        "__all__ = ['METHODS', 'ArgSpec', 'KeyedRate', 'PageSpec']\n\n",
+        "from dxapi._spec import (\n"
+        "    ArgSpec, KeyedRate, MethodSpec, PageSpec, WaitDelay, WaiterSpec,\n)\n\n",
+        "__all__ = ['METHODS', 'WAITERS', 'ArgSpec', 'KeyedRate', 'PageSpec']\n\n",
     ]
     out += [_methodspec(m) + "\n" for m in methods]
     out.append("METHODS: dict[str, MethodSpec] = {\n")
     out += [f"    {m.name!r}: {constant_name(m.name)},\n" for m in methods]
     out.append("}\n")
+    out += _render_waiters(reg)
     return "".join(out)
+
+
+def _waiterspec(w: Waiter) -> str:
+    """One ``waiters:`` entry as a WaiterSpec constant (``WAITER_QUERY_RUN``)."""
+    initial, cap, multiplier = w.delay
+    lines = [
+        f"name={w.name!r}",
+        f"poll={w.poll!r}",
+        f"id_arg={w.id_arg!r}",
+        f"status={w.status!r}",
+        f"pending={w.pending!r}",
+        f"success={w.success!r}",
+        _kw("failure", w.failure, ()),
+        _kw("job", w.job, None),
+        _kw("error", w.error, None),
+        _kw("start", w.start, None),
+        _kw("start_id", w.start_id, None),
+        _kw("timeout_error", w.timeout_error, "JobError"),
+        f"delay=WaitDelay(initial={initial!r}, max={cap!r}, multiplier={multiplier!r})",
+        _kw("doc", w.doc, ""),
+    ]
+    body = ",\n    ".join(x for x in lines if x)
+    return f"WAITER_{constant_name(w.name)} = WaiterSpec(\n    {body},\n)\n"
+
+
+def _render_waiters(reg: Registry) -> list[str]:
+    waiters = [w for _, w in sorted(reg.waiters.items())]
+    out = ["\n"] + [_waiterspec(w) + "\n" for w in waiters]
+    out.append("#: How to wait for each kind of asynchronous job, by waiter name.\n")
+    out.append("WAITERS: dict[str, WaiterSpec] = {\n")
+    out += [f"    {w.name!r}: WAITER_{constant_name(w.name)},\n" for w in waiters]
+    out.append("}\n")
+    return out
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -226,9 +264,7 @@ def render_shapes(reg: Registry) -> str:
 
 
 def render_root(api: str, root: str, families: dict[str, list[Method]]) -> str:
-    imports = "".join(
-        f"    from .{py_name(f)} import {class_name(f)}\n" for f in families
-    )
+    imports = "".join(f"    from .{py_name(f)} import {class_name(f)}\n" for f in families)
     out = [
         header(_API_FILES[api]),
         f'"""The ``{api}`` API\'s namespaces, mounted lazily on the client."""\n\n',
@@ -282,15 +318,14 @@ def render_family(reg: Registry, api: str, family: str, methods: list[Method]) -
     helpers = {
         path.split(":", 1)[1]: target
         for path, target in reg.helpers.items()
-        if path.startswith(api + ":")
-        and (path.split(":", 1)[1] + ".").startswith(family + ".")
+        if path.startswith(api + ":") and (path.split(":", 1)[1] + ".").startswith(family + ".")
     }
     out = [
         header(_API_FILES[api]),
         f'"""``{family}.*`` methods of the {api} API and their result types."""\n\n',
         "import datetime\n",
         "from collections.abc import AsyncIterator, Mapping, Sequence\n",
-        "from typing import Any, Literal\n\n",
+        "from typing import Any, Literal, TypeAlias\n\n",
         "import attrs\n\n",
         "from dxapi._pagination import CursorCall\n",
         "from dxapi._session import Session\n",
@@ -304,7 +339,11 @@ def render_family(reg: Registry, api: str, family: str, methods: list[Method]) -
         out.append(f"from {module} import {cls}\n")
     out.append("\n\n")
     classes = [
-        _attrs_class(m.result_class, f"What ``{m.name}`` returns", m.result) for m in methods
+        f"#: What ``{m.name}`` returns (loosely typed: its fields are not documented).\n"
+        f"{m.result_class}: TypeAlias = {field_annotation(m.result_type)}\n"
+        if m.result_type is not None
+        else _attrs_class(m.result_class, f"What ``{m.name}`` returns", m.result)
+        for m in methods
     ]
     # Namespaces, deepest first so children exist before parents reference them.
     for path in sorted(tree, key=lambda p: (-p.count("."), p)):
@@ -326,13 +365,16 @@ def _namespace(
     cls = class_name(path)
     base = f"({helper.split(':')[1]})" if helper else ""
     lines = [f"class {cls}{base}:", f'    """``{path}.*`` methods."""', ""]
-    lines += ["    def __init__(self, session: Session) -> None:", "        self._session = session"]
+    lines += [
+        "    def __init__(self, session: Session) -> None:",
+        "        self._session = session",
+    ]
     for child in sorted(children):
         name = py_name(child.rsplit(".", 1)[1])
         lines.append(f"        self.{name} = {class_name(child)}(session)")
     for m in sorted(methods, key=lambda m: m.name):
-        if call is not None and m.name == call.name:
-            continue
+        if (call is not None and m.name == call.name) or m.name in children:
+            continue  # a callable namespace (a child below, or this class's __call__)
         lines.append("")
         lines += _method(m, py_name(m.parts[-1]))
     if call is not None:
@@ -345,8 +387,9 @@ def _method(m: Method, name: str) -> list[str]:
     args = sorted(m.args, key=lambda a: (not a.required, a.name))
     params = []
     for a in args:
-        ann = arg_annotation(a.type, a)
-        params.append(f"{a.py_name}: {ann}" if a.required else f"{a.py_name}: {ann} | Unset = UNSET")
+        ann = arg_annotation(a.type, a) + ("" if a.required else " | Unset")
+        ann += " | None" if a.nullable else ""  # None last, as ruff's RUF036 wants
+        params.append(f"{a.py_name}: {ann}" if a.required else f"{a.py_name}: {ann} = UNSET")
     mapping = "{" + ", ".join(f"{a.name!r}: {a.py_name}" for a in m.args) + "}"
     const = f"specs.{constant_name(m.name)}"
     item = m.item_type()
@@ -377,9 +420,21 @@ def _docstring(m: Method) -> list[str]:
     lines = [f'{ind}"""{_oneline(summary).replace(chr(92), chr(92) * 2)}', ""]
     facts = [f"Calls ``{m.http} {m.name}``; scope: ``{m.scope or 'none documented'}``."]
     if m.page:
-        facts.append("Paginated: ``await`` it for the first page, ``async for`` it for every item.")
+        facts.append(
+            "Paginated: ``await`` it for the first page, ``async for`` it for every item."
+        )
     if m.download:
         facts.append("Streams the file's bytes (a redirect is followed without the token).")
+    if m.pending_error:
+        facts.append(
+            f"While DX answers ``{m.pending_error}`` (not ready yet), waits its Retry-After "
+            "and asks again, within the call's deadline."
+        )
+    if m.rate_limit:
+        r = m.rate_limit
+        facts.append(
+            f"At most {r.requests} calls per {r.per:g} s per ``{r.key}``, held back client-side."
+        )
     if m.deprecated:
         facts.append(f"Deprecated: {m.deprecated}")
     lines += _wrap(" ".join(facts), ind)
@@ -392,5 +447,7 @@ def _docstring(m: Method) -> list[str]:
             wrapped = textwrap.wrap(text, 84 - len(ind))
             lines += [ind + "    " + wrapped[0]] + [ind + "        " + w for w in wrapped[1:]]
     lines.append(f'{ind}"""')
-    return [line.replace('"""', "'''") if i not in (0, len(lines) - 1) else line
-            for i, line in enumerate(lines)]
+    return [
+        line.replace('"""', "'''") if i not in (0, len(lines) - 1) else line
+        for i, line in enumerate(lines)
+    ]

@@ -7,6 +7,7 @@ are parsed leniently (DX writes both ``2025-01-02 20:48:45.77969`` and ``...T...
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, TypeVar
 
 import cattrs
@@ -25,8 +26,12 @@ def parse_datetime(value: Any) -> dt.datetime:
         seconds = value / 1000 if value > 10**11 else value  # milliseconds, by magnitude
         return dt.datetime.fromtimestamp(seconds, dt.UTC)
     if isinstance(value, str):
-        return dt.datetime.fromisoformat(value.strip())
+        # DX sometimes writes a one-digit hour ("2026-02-10 0:00:00"); ISO wants two.
+        return dt.datetime.fromisoformat(_ONE_DIGIT_HOUR.sub(r"\g<1>0\g<2>", value.strip()))
     raise TypeError(f"not a timestamp: {value!r}")
+
+
+_ONE_DIGIT_HOUR = re.compile(r"^(\d{4}-\d{2}-\d{2}[ T])(\d:)")
 
 
 def _parse_date(value: Any, _: Any) -> dt.date:

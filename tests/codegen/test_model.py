@@ -65,7 +65,7 @@ def test_bad_enum_location_and_format() -> None:
     )
     assert "web.yaml: things.list: args.x.in: must be query or body" in problems
     assert "web.yaml: things.list: args.x.enum: must be a list of strings" in problems
-    assert "web.yaml: things.list: args.x.format: must be iso or unix" in problems
+    assert "web.yaml: things.list: args.x.format: must be iso, unix or unix_text" in problems
 
 
 def test_alias_copies_its_target() -> None:

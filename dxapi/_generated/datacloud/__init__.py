@@ -6,6 +6,15 @@ from typing import TYPE_CHECKING
 
 from dxapi._session import Session
 
+if TYPE_CHECKING:
+    from .ai_tool_metrics import AiToolMetrics
+    from .custom_data import CustomData
+    from .custom_metrics import CustomMetrics
+    from .deployments import Deployments
+    from .incidents import Incidents
+    from .pipeline_runs import PipelineRuns
+    from .repo_groups import RepoGroups
+
 __all__ = ["DataCloudAPI"]
 
 
@@ -13,3 +22,52 @@ class DataCloudAPI:
     """Method namespaces of the datacloud API, created on first use."""
 
     _session: Session
+
+    @functools.cached_property
+    def ai_tool_metrics(self) -> "AiToolMetrics":
+        """``aiToolMetrics.*`` methods."""
+        from .ai_tool_metrics import AiToolMetrics
+
+        return AiToolMetrics(self._session)
+
+    @functools.cached_property
+    def custom_data(self) -> "CustomData":
+        """``customData.*`` methods."""
+        from .custom_data import CustomData
+
+        return CustomData(self._session)
+
+    @functools.cached_property
+    def custom_metrics(self) -> "CustomMetrics":
+        """``customMetrics.*`` methods."""
+        from .custom_metrics import CustomMetrics
+
+        return CustomMetrics(self._session)
+
+    @functools.cached_property
+    def deployments(self) -> "Deployments":
+        """``deployments.*`` methods."""
+        from .deployments import Deployments
+
+        return Deployments(self._session)
+
+    @functools.cached_property
+    def incidents(self) -> "Incidents":
+        """``incidents.*`` methods."""
+        from .incidents import Incidents
+
+        return Incidents(self._session)
+
+    @functools.cached_property
+    def pipeline_runs(self) -> "PipelineRuns":
+        """``pipelineRuns.*`` methods."""
+        from .pipeline_runs import PipelineRuns
+
+        return PipelineRuns(self._session)
+
+    @functools.cached_property
+    def repo_groups(self) -> "RepoGroups":
+        """``repoGroups.*`` methods."""
+        from .repo_groups import RepoGroups
+
+        return RepoGroups(self._session)

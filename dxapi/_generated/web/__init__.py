@@ -7,7 +7,24 @@ from typing import TYPE_CHECKING
 from dxapi._session import Session
 
 if TYPE_CHECKING:
+    from .auth import Auth
     from .catalog import Catalog
+    from .entities import Entities
+    from .entity_relations import EntityRelations
+    from .entity_types import EntityTypes
+    from .events import Events
+    from .initiatives import Initiatives
+    from .orgfiles import Orgfiles
+    from .platformx import Platformx
+    from .queries import Queries
+    from .scorecards import Scorecards
+    from .snapshots import Snapshots
+    from .studio import Studio
+    from .teams import Teams
+    from .user_groups import UserGroups
+    from .users import Users
+    from .workflow_runs import WorkflowRuns
+    from .workflows import Workflows
 
 __all__ = ["WebAPI"]
 
@@ -18,8 +35,127 @@ class WebAPI:
     _session: Session
 
     @functools.cached_property
+    def auth(self) -> "Auth":
+        """``auth.*`` methods."""
+        from .auth import Auth
+
+        return Auth(self._session)
+
+    @functools.cached_property
     def catalog(self) -> "Catalog":
         """``catalog.*`` methods."""
         from .catalog import Catalog
 
         return Catalog(self._session)
+
+    @functools.cached_property
+    def entities(self) -> "Entities":
+        """``entities.*`` methods."""
+        from .entities import Entities
+
+        return Entities(self._session)
+
+    @functools.cached_property
+    def entity_relations(self) -> "EntityRelations":
+        """``entityRelations.*`` methods."""
+        from .entity_relations import EntityRelations
+
+        return EntityRelations(self._session)
+
+    @functools.cached_property
+    def entity_types(self) -> "EntityTypes":
+        """``entityTypes.*`` methods."""
+        from .entity_types import EntityTypes
+
+        return EntityTypes(self._session)
+
+    @functools.cached_property
+    def events(self) -> "Events":
+        """``events.*`` methods."""
+        from .events import Events
+
+        return Events(self._session)
+
+    @functools.cached_property
+    def initiatives(self) -> "Initiatives":
+        """``initiatives.*`` methods."""
+        from .initiatives import Initiatives
+
+        return Initiatives(self._session)
+
+    @functools.cached_property
+    def orgfiles(self) -> "Orgfiles":
+        """``orgfiles.*`` methods."""
+        from .orgfiles import Orgfiles
+
+        return Orgfiles(self._session)
+
+    @functools.cached_property
+    def platformx(self) -> "Platformx":
+        """``platformx.*`` methods."""
+        from .platformx import Platformx
+
+        return Platformx(self._session)
+
+    @functools.cached_property
+    def queries(self) -> "Queries":
+        """``queries.*`` methods."""
+        from .queries import Queries
+
+        return Queries(self._session)
+
+    @functools.cached_property
+    def scorecards(self) -> "Scorecards":
+        """``scorecards.*`` methods."""
+        from .scorecards import Scorecards
+
+        return Scorecards(self._session)
+
+    @functools.cached_property
+    def snapshots(self) -> "Snapshots":
+        """``snapshots.*`` methods."""
+        from .snapshots import Snapshots
+
+        return Snapshots(self._session)
+
+    @functools.cached_property
+    def studio(self) -> "Studio":
+        """``studio.*`` methods."""
+        from .studio import Studio
+
+        return Studio(self._session)
+
+    @functools.cached_property
+    def teams(self) -> "Teams":
+        """``teams.*`` methods."""
+        from .teams import Teams
+
+        return Teams(self._session)
+
+    @functools.cached_property
+    def user_groups(self) -> "UserGroups":
+        """``userGroups.*`` methods."""
+        from .user_groups import UserGroups
+
+        return UserGroups(self._session)
+
+    @functools.cached_property
+    def users(self) -> "Users":
+        """``users.*`` methods."""
+        from .users import Users
+
+        return Users(self._session)
+
+    @functools.cached_property
+    def workflow_runs(self) -> "WorkflowRuns":
+        """``workflowRuns.*`` methods."""
+        from .workflow_runs import WorkflowRuns
+
+        return WorkflowRuns(self._session)
+
+    @functools.cached_property
+    def workflows(self) -> "Workflows":
+        """``workflows.*`` methods."""
+        from .workflows import Workflows
+
+        return Workflows(self._session)
