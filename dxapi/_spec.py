@@ -24,6 +24,8 @@ __all__ = [
     "PageSpec",
     "TypeRef",
     "Unset",
+    "WaitDelay",
+    "WaiterSpec",
     "check_args",
 ]
 
@@ -59,10 +61,16 @@ class ArgSpec:
     #: "query" or "body"; "auto" puts GET arguments in the query and POST ones in the body.
     location: Literal["auto", "query", "body"] = "auto"
     enum: tuple[str, ...] = ()
-    #: How a datetime travels: "iso" (ISO-8601 text) or "unix" (integer seconds).
-    format: Literal["iso", "unix"] = "iso"
+    #: How a datetime travels: "iso" (ISO-8601 text), "unix" (integer seconds) or
+    #: "unix_text" (integer seconds written as a JSON string, as ``events.track`` wants).
+    format: Literal["iso", "unix", "unix_text"] = "iso"
     #: The server's default when the argument is left out (documentation only, never sent).
     default: Any = None
+    #: For a map argument: each entry travels as its own parameter named prefix + key
+    #: (``queries.datafeed``'s ``variables={"repo": "x"}`` → ``var-repo=x``).
+    prefix: str | None = None
+    #: ``None`` is sent as an explicit null (e.g. "clear this field"), unlike leaving it out.
+    nullable: bool = False
 
 
 @attrs.frozen
@@ -111,6 +119,8 @@ class MethodSpec:
     pending_error: str | None = None
     #: Result shape name (documentation and the fake server).
     result: str | None = None
+    #: The answer is a bare JSON array (no ``ok`` envelope); it is typed under this key.
+    bare_array: str | None = None
 
     @property
     def path(self) -> str:
@@ -120,6 +130,60 @@ class MethodSpec:
         for a in self.args:
             if a.name == name:
                 return a
+        return None
+
+
+@attrs.frozen
+class WaitDelay:
+    """How long to wait between polls when the server sends no Retry-After.
+
+    The first wait is ``initial`` seconds; each next one is ``multiplier`` times longer, up to
+    ``max``. A Retry-After from the server always wins (capped by the waiter's deadline).
+    """
+
+    initial: float = 1.0
+    max: float = 10.0
+    multiplier: float = 1.5
+
+    def after(self, polls: int) -> float:
+        """The wait after poll number ``polls`` (1-based)."""
+        return min(self.max, self.initial * self.multiplier ** max(0, polls - 1))
+
+
+@attrs.frozen
+class WaiterSpec:
+    """How to wait for an asynchronous job (a registry ``waiters:`` entry), like botocore's.
+
+    Poll ``poll`` with the job id in argument ``id_arg``; read the state at the dotted path
+    ``status``; ``pending`` states mean ask again, ``success`` states end the wait, and each
+    ``failure`` state raises the named :mod:`dxapi._errors` class carrying the object at
+    ``error`` (the server's reason). Any other state is unexpected and raises ``JobError``.
+    """
+
+    name: str
+    poll: str
+    id_arg: str
+    status: str
+    pending: tuple[str, ...]
+    success: tuple[str, ...]
+    #: (state, error class name) pairs.
+    failure: tuple[tuple[str, str], ...] = ()
+    #: Dotted path to the job object in the poll's payload (returned when the wait ends).
+    job: str | None = None
+    #: Dotted path to the server's error object of a failed job.
+    error: str | None = None
+    #: The method that starts such a job, and the dotted path of the new job's id in its payload.
+    start: str | None = None
+    start_id: str | None = None
+    #: Error class name raised when the wait's deadline runs out (a TimeoutError).
+    timeout_error: str = "JobError"
+    delay: WaitDelay = WaitDelay()
+    doc: str = ""
+
+    def failure_error(self, state: str) -> str | None:
+        for name, cls in self.failure:
+            if name == state:
+                return cls
         return None
 
 
@@ -135,6 +199,8 @@ def check_args(spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
             continue
         value = given[a.name]
         if value is None:
+            if a.nullable:
+                continue
             problems.append(f"argument {a.name!r} is None; leave it out instead")
             continue
         problem = _check_value(value, a.type, a)
@@ -165,7 +231,7 @@ def _check_value(value: Any, t: TypeRef, arg: ArgSpec) -> str | None:
     return f"must be {_describe(t)}, got {type(value).__name__}"
 
 
-def _fits(value: Any, t: TypeRef, arg: ArgSpec) -> bool:  # noqa: PLR0911
+def _fits(value: Any, t: TypeRef, arg: ArgSpec) -> bool:
     if isinstance(t, tuple):
         kind = t[0]
         if kind == "list":
@@ -186,10 +252,14 @@ def _fits(value: Any, t: TypeRef, arg: ArgSpec) -> bool:  # noqa: PLR0911
         "bool": lambda v: isinstance(v, bool),
         "json": lambda v: True,
         "date": lambda v: isinstance(v, dt.date | str) and not isinstance(v, dt.datetime),
-        "datetime": lambda v: isinstance(v, dt.datetime | str)
-        or (arg.format == "unix" and isinstance(v, int | float) and not isinstance(v, bool)),
-        "file": lambda v: isinstance(v, str | os.PathLike | bytes | bytearray)
-        or (hasattr(v, "read") and not isinstance(v, str)),
+        "datetime": lambda v: (
+            isinstance(v, dt.datetime | str)
+            or (arg.format != "iso" and isinstance(v, int | float) and not isinstance(v, bool))
+        ),
+        "file": lambda v: (
+            isinstance(v, str | os.PathLike | bytes | bytearray)
+            or (hasattr(v, "read") and not isinstance(v, str))
+        ),
     }
     check = checks.get(t)
     return bool(check and check(value))
