@@ -7,6 +7,9 @@
             print(entity.identifier)
 """
 
+from . import scopes
+from ._batch import BatchReport, ChunkFailure, ChunkSuccess
+from ._bulk import Bulk, Outcome, fan_out
 from ._client import Client, DataCloudClient
 from ._config import RateLimit, Timeout
 from ._errors import (
@@ -25,9 +28,11 @@ from ._errors import (
     RequestTimeoutError,
     TransportError,
     WorkflowRunError,
+    WorkflowRunTimeoutError,
 )
 from ._limiter import TokenBucket
 from ._pagination import CursorCall
+from ._query_runs import QueryResult
 from ._retry import RetryPolicy
 from ._session import Response
 from ._spec import UNSET, MethodSpec, Unset
@@ -38,6 +43,10 @@ __all__ = [
     "APIError",
     "ArgumentError",
     "AuthError",
+    "BatchReport",
+    "Bulk",
+    "ChunkFailure",
+    "ChunkSuccess",
     "Client",
     "CursorCall",
     "DXError",
@@ -45,7 +54,9 @@ __all__ = [
     "JobError",
     "MethodSpec",
     "NotFoundError",
+    "Outcome",
     "PaginationError",
+    "QueryResult",
     "QueryRunError",
     "QueryRunExpiredError",
     "QueryRunFailedError",
@@ -60,5 +71,8 @@ __all__ = [
     "TransportError",
     "Unset",
     "WorkflowRunError",
+    "WorkflowRunTimeoutError",
     "__version__",
+    "fan_out",
+    "scopes",
 ]

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Self
 
 import aiohttp
 
+from ._bulk import BulkMixin
 from ._config import DEFAULT_WEB_URL, DX_RATE_LIMIT, RateLimit, Timeout, resolve_base_url
 from ._config import resolve_token as _resolve_token
 from ._errors import ArgumentError
@@ -30,7 +31,7 @@ __all__ = ["Client", "DataCloudClient"]
 _DEFAULT = object()
 
 
-class _BaseClient:
+class _BaseClient(BulkMixin):
     _api: ClassVar[str]
     _token_env: ClassVar[str]
     _session: Session
@@ -46,6 +47,7 @@ class _BaseClient:
         session: aiohttp.ClientSession | None,
         limiter: TokenBucket | None,
         encoding: Encoding,
+        max_connections: int = 100,
     ) -> None:
         if encoding not in ("json", "form"):
             raise ValueError(f"encoding must be 'json' or 'form', got {encoding!r}")
@@ -60,12 +62,13 @@ class _BaseClient:
             encoding=encoding,
             http=session,
             owns_http=session is None,
+            max_connections=max_connections,
         )
 
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> Self:
-        self._session.http()
+        self._session.open()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -108,6 +111,8 @@ class _BaseClient:
         if retries is not None:
             changes["retry"] = RetryPolicy.coerce(retries)
         if encoding is not None:
+            if encoding not in ("json", "form"):
+                raise ValueError(f"encoding must be 'json' or 'form', got {encoding!r}")
             changes["encoding"] = encoding
         clone = object.__new__(type(self))
         clone.__dict__.update({k: v for k, v in self.__dict__.items() if k == "_session"})
@@ -149,6 +154,7 @@ class Client(_BaseClient, WebAPI):
     ``token`` defaults to ``$DX_API_TOKEN`` and ``base_url`` to ``$DX_BASE_URL`` (dedicated
     deployments use ``https://api.<account>.getdx.io``). ``rate_limit`` is ``(requests,
     seconds)`` or a :class:`RateLimit`; ``None`` turns client-side limiting off.
+    ``max_connections`` caps the connection pool (ignored when you pass ``session``).
     """
 
     _api = "web"
@@ -164,6 +170,7 @@ class Client(_BaseClient, WebAPI):
         retries: RetryPolicy | int = RetryPolicy(),
         session: aiohttp.ClientSession | None = None,
         limiter: TokenBucket | None = None,
+        max_connections: int = 100,
     ) -> None:
         self._setup(
             token=token,
@@ -174,6 +181,7 @@ class Client(_BaseClient, WebAPI):
             session=session,
             limiter=limiter,
             encoding="json",
+            max_connections=max_connections,
         )
 
 
@@ -200,6 +208,7 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
         retries: RetryPolicy | int = RetryPolicy(),
         session: aiohttp.ClientSession | None = None,
         limiter: TokenBucket | None = None,
+        max_connections: int = 100,
     ) -> None:
         if base_url is None:
             instance = instance or os.environ.get("DX_DATACLOUD_INSTANCE")
@@ -220,4 +229,5 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
             session=session,
             limiter=limiter,
             encoding=encoding,
+            max_connections=max_connections,
         )

@@ -3,7 +3,7 @@
 ::
 
     DXError
-    ├── ArgumentError (also TypeError)   missing/unknown/mistyped argument, raised before any request
+    ├── ArgumentError (also TypeError)   a missing/unknown/mistyped argument, before any request
     ├── PaginationError                  the server repeated a cursor (would loop forever)
     ├── TransportError                   connection failures, non-JSON or truncated bodies
     │   └── RequestTimeoutError (also TimeoutError)  an attempt or a call's deadline ran out
@@ -17,6 +17,7 @@
             │   ├── QueryRunExpiredError     410 / expired: results are gone, re-execute
             │   └── QueryRunTimeoutError     (also TimeoutError) the wait's deadline ran out
             └── WorkflowRunError         a workflow run ended FAILED/REJECTED/TIMEOUT/CANCELLED
+                └── WorkflowRunTimeoutError  (also TimeoutError) the wait's deadline ran out
 
 Every exception carries facts as attributes. None of them ever formats request headers, so
 the token cannot leak through a message.
@@ -43,6 +44,7 @@ __all__ = [
     "RequestTimeoutError",
     "TransportError",
     "WorkflowRunError",
+    "WorkflowRunTimeoutError",
     "error_from_response",
 ]
 
@@ -117,7 +119,38 @@ class RateLimitError(APIError):
 
 
 class JobError(APIError):
-    """An asynchronous job (query run, workflow run) ended in a state that is not success."""
+    """An asynchronous job (query run, workflow run) ended in a state that is not success.
+
+    ``.job_id`` names the job, ``.state`` is its last known status (``failed``, ``expired``,
+    ``CANCELLED``…; None when unknown) and ``.job`` the last job object the server sent.
+    """
+
+    def __init__(
+        self,
+        error: str,
+        *,
+        status: int,
+        method: str,
+        message: str | None = None,
+        retry_after: float | None = None,
+        details: Mapping[str, Any] | None = None,
+        job_id: str | None = None,
+        state: str | None = None,
+        job: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            error,
+            status=status,
+            method=method,
+            message=message,
+            retry_after=retry_after,
+            details=details,
+        )
+        self.job_id = job_id
+        self.state = state
+        self.job = dict(job) if job is not None else None
+        if job_id is not None:  # about the job, not about the HTTP call that reported it
+            self.args = (f"{message} ({error})" if message else f"job {job_id}: {error}",)
 
 
 class QueryRunError(JobError):
@@ -138,6 +171,10 @@ class QueryRunTimeoutError(QueryRunError, TimeoutError):
 
 class WorkflowRunError(JobError):
     """A workflow run ended FAILED, REJECTED, TIMEOUT or CANCELLED (``.error``)."""
+
+
+class WorkflowRunTimeoutError(WorkflowRunError, TimeoutError):
+    """Waiting for a workflow run exceeded its deadline."""
 
 
 # One table from error code to class; status decides when the code is unknown.

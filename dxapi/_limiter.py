@@ -43,7 +43,7 @@ MONOTONIC: Clock = _Monotonic()
 
 
 class Permit:
-    """One spent token. ``release()`` when the attempt is over; the token returns a window later."""
+    """One spent token: ``release()`` it when the attempt ends; it returns a window later."""
 
     __slots__ = ("_bucket", "_released")
 

@@ -10,6 +10,7 @@ or ``None`` to stop. Safety rules:
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import random
 from typing import Literal
@@ -25,6 +26,7 @@ OutcomeKind = Literal[
     "status",  # an HTTP status in RETRYABLE_STATUSES
     "not_sent",  # the connection was never made: the server cannot have acted
     "sent",  # reset, timeout or broken body after the request may have arrived
+    "fatal",  # no repeat can help (e.g. the server's TLS certificate was rejected)
 ]
 
 
@@ -39,8 +41,8 @@ class RetryPolicy:
     """Retries with capped exponential backoff and full jitter, honoring Retry-After.
 
     ``max_retries`` counts retries across all causes of one call (attempts = retries + 1).
-    A Retry-After above ``max_retry_after`` is not waited for: the call fails at once with
-    ``RateLimitError`` so the caller can decide.
+    A Retry-After above ``max_retry_after`` is not waited for: the call fails at once (with
+    ``RateLimitError`` for a 429, the status's error for a 5xx) so the caller can decide.
     """
 
     max_retries: int = attrs.field(default=4, validator=attrs.validators.ge(0))
@@ -52,7 +54,7 @@ class RetryPolicy:
         self, attempt: int, outcome: Outcome, *, idempotent: bool, rng: random.Random
     ) -> float | None:
         """Seconds to wait before retry number ``attempt`` (1-based), or None to give up."""
-        if attempt > self.max_retries:
+        if attempt > self.max_retries or outcome.kind == "fatal":
             return None
         if outcome.kind == "rate_limited":
             if outcome.retry_after is not None:
@@ -61,7 +63,9 @@ class RetryPolicy:
                 return outcome.retry_after + rng.uniform(0, min(1.0, self.backoff))
             return self.jittered(attempt, rng)
         if outcome.kind == "not_sent" or idempotent:
-            if outcome.retry_after is not None and outcome.retry_after <= self.max_retry_after:
+            if outcome.retry_after is not None:
+                if outcome.retry_after > self.max_retry_after:
+                    return None  # e.g. a 503 "back in an hour": as for a 429, the caller decides
                 return max(outcome.retry_after, self.jittered(attempt, rng))
             return self.jittered(attempt, rng)
         return None
@@ -89,8 +93,10 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
+        if when.tzinfo is None:  # "-0000" parses naive; HTTP dates are always GMT
+            when = when.replace(tzinfo=datetime.UTC)
         seconds = when.timestamp() - now
     if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
         return None

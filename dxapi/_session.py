@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import anyio
@@ -23,6 +22,8 @@ import cattrs
 from ._config import RateLimit, Timeout
 from ._convert import structure
 from ._errors import (
+    APIError,
+    ArgumentError,
     DXError,
     RateLimitError,
     RequestTimeoutError,
@@ -30,17 +31,21 @@ from ._errors import (
 )
 from ._limiter import MONOTONIC, Clock, KeyedLimiter, Permit, TokenBucket
 from ._pagination import CursorCall
+from ._redact import RedactFilter, redact, remember_secret
 from ._retry import RETRYABLE_STATUSES, Outcome, RetryPolicy, parse_retry_after
-from ._spec import MethodSpec, check_args
+from ._spec import MethodSpec, WaitDelay, check_args
+from ._upload import body_data, buffer_upload, check_upload
 from ._version import __version__
-from ._wire import Encoding, Prepared, decode_json_body, encode_request, excerpt
+from ._wire import Encoding, Prepared, check_json_body, decode_json_body, encode_request
 
 __all__ = ["Response", "Session"]
 
 log = logging.getLogger("dxapi")
+if not any(isinstance(f, RedactFilter) for f in log.filters):
+    log.addFilter(RedactFilter())  # a safety net: no dxapi log line formats headers
 R = TypeVar("R")
 USER_AGENT = f"dxapi/{__version__}"
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @attrs.frozen
@@ -56,7 +61,7 @@ class Response:
         return parse_retry_after(self.headers.get("retry-after"), time.time())
 
 
-class _Retryable(Exception):
+class Retryable(Exception):
     """One attempt failed in a way the policy may retry; carries the error to raise otherwise."""
 
     def __init__(self, outcome: Outcome, error: DXError) -> None:
@@ -81,22 +86,48 @@ class Session:
     _keyed: dict[str, KeyedLimiter] = attrs.field(factory=dict, repr=False)
     #: Counters for progress displays and tests.
     stats: dict[str, int] = attrs.field(factory=lambda: {"requests": 0, "retries": 0, "429": 0})
+    #: Connection pool size of the HTTP session this session creates (not of one passed in).
+    max_connections: int = attrs.field(default=100, validator=attrs.validators.gt(0))
+    _secret: object = attrs.field(default=None, init=False, repr=False, eq=False)
+    _closed: bool = attrs.field(default=False, init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._secret = remember_secret(self._token)  # redacted from logs while we live
 
     # ----------------------------------------------------------------- lifecycle
 
     def http(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            connector = aiohttp.TCPConnector(limit=100, enable_cleanup_closed=True)
+        # A closed client stays closed: a call still running when `async with` ended must not
+        # quietly open a new pool that nobody will close.
+        if self._closed or (self._http is not None and self._http.closed):
+            raise TransportError("the client is closed; create a new one or re-enter it")
+        if self._http is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.max_connections, enable_cleanup_closed=True
+            )
             self._http = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": USER_AGENT}
             )
+            # aiohttp silently resends a GET once when a kept-alive connection was closed
+            # under it; that second arrival would be invisible to the limiter and the retry
+            # policy. Retries are ours to decide and to count.
+            self._http._retry_connection = False
             self._owns_http = True
         return self._http
 
+    def open(self) -> aiohttp.ClientSession:
+        """(Re)open for use: the HTTP session, created now unless the caller gave one."""
+        self._closed = False
+        if self._http is not None and self._http.closed and self._owns_http:
+            self._http = None
+        return self.http()
+
     async def aclose(self) -> None:
+        self._closed = True
         if self._http is not None and self._owns_http and not self._http.closed:
             await self._http.close()
-        self._http = None
+        if self._owns_http:
+            self._http = None
 
     def evolve(self, **changes: Any) -> Session:
         """A session sharing HTTP connections, bucket and counters, with other settings."""
@@ -146,58 +177,72 @@ class Session:
     async def send(
         self, spec: MethodSpec, args: Mapping[str, Any], *, encoding: Encoding | None = None
     ) -> Response:
-        """Check, encode and send one call, retrying as the policy allows."""
+        """Check, encode and send one call, retrying as the policy allows.
+
+        Everything the call waits for (the limiter, each attempt, each backoff) runs under the
+        one deadline of ``self.timeout.deadline``.
+        """
         given = check_args(spec, args)
+        if spec.upload is not None and spec.upload in given:
+            check_upload(spec, spec.upload, given[spec.upload])
+            given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
         if spec.deprecated:
             _warn_deprecated(spec)
-        prepared = encode_request(spec, given, encoding or self.encoding)
+        try:
+            prepared = encode_request(spec, given, encoding or self.encoding)
+        except (TypeError, ValueError) as exc:  # e.g. a set inside a json-typed argument
+            raise ArgumentError(spec.name, [f"the arguments cannot be encoded: {exc}"]) from None
+        check_json_body(spec, prepared)
         key = str(given.get(spec.rate_limit.key, "")) if spec.rate_limit else ""
         try:
             with anyio.fail_after(self.timeout.deadline):
+                if spec.pending_error is not None:
+                    return await self._send_when_ready(spec, prepared, key)
                 return await self._send_with_retries(spec, prepared, key)
         except TimeoutError as exc:
             if isinstance(exc, DXError):
                 raise
-            raise RequestTimeoutError(
-                f"{spec.name}: no answer within the deadline of {self.timeout.deadline} s",
-                method=spec.name,
-            ) from None
+        # Raised outside the handler, so no library exception hangs on as __context__.
+        raise RequestTimeoutError(
+            f"{spec.name}: no answer within the deadline of {self.timeout.deadline} s",
+            method=spec.name,
+        )
 
-    async def _send_with_retries(
-        self, spec: MethodSpec, prepared: Prepared, key: str
-    ) -> Response:
+    async def _send_with_retries(self, spec: MethodSpec, prepared: Prepared, key: str) -> Response:
         attempt = 0
         started = self.clock.now()
         while True:
             try:
                 return await self._attempt(spec, prepared, key)
-            except _Retryable as failure:
-                attempt += 1
-                delay = self.retry.decide(
-                    attempt, failure.outcome, idempotent=spec.idempotent, rng=self.rng
-                )
-                deadline = self.timeout.deadline
-                if delay is not None and deadline is not None:
-                    if self.clock.now() - started + delay >= deadline:
-                        delay = None
-                if delay is None:
-                    raise failure.error from None
-                self.stats["retries"] += 1
-                if failure.outcome.kind == "rate_limited" and self.bucket is not None:
-                    self.bucket.pause_for(delay)
-                log.info(
-                    "%s: retry %d in %.2fs after %s", spec.name, attempt, delay, failure.error
-                )
-                await self.clock.sleep(delay)
+            except Retryable as failure:
+                outcome, error = failure.outcome, failure.error
+            attempt += 1
+            delay = self.retry.decide(attempt, outcome, idempotent=spec.idempotent, rng=self.rng)
+            left = _remaining(self.timeout.deadline, self.clock.now() - started)
+            if delay is not None and delay >= left:
+                delay = None  # waiting would cross the deadline: fail now, with the reason
+            if delay is None:
+                log.debug("%s: giving up after %d attempt(s): %s", spec.name, attempt, error)
+                # Outside the handler: the error's chain holds nothing of aiohttp's.
+                raise error
+            self.stats["retries"] += 1
+            if outcome.kind == "rate_limited" and self.bucket is not None:
+                self.bucket.pause_for(delay)
+            log.info("%s: retry %d in %.2fs after %s", spec.name, attempt, delay, error)
+            await self.clock.sleep(delay)
 
     async def _permits(self, spec: MethodSpec, key: str) -> list[Permit]:
         permits: list[Permit] = []
         try:
             if spec.rate_limit is not None:
-                limiter = self._keyed.get(spec.name)
+                # Methods of one namespace share a per-key budget (a query run's info and
+                # results polls count together), so the server's per-run limit holds either way.
+                r = spec.rate_limit
+                group = f"{spec.name.rsplit('.', 1)[0]}:{r.key}:{r.requests}/{r.per}"
+                limiter = self._keyed.get(group)
                 if limiter is None:
-                    rate = RateLimit(spec.rate_limit.requests, spec.rate_limit.per)
-                    limiter = self._keyed[spec.name] = KeyedLimiter(rate, self.clock)
+                    rate = RateLimit(r.requests, r.per)
+                    limiter = self._keyed[group] = KeyedLimiter(rate, self.clock)
                 permits.append(await limiter.acquire(key))
             if self.bucket is not None:
                 permits.append(await self.bucket.acquire())
@@ -214,8 +259,12 @@ class Session:
                 status = resp.status
                 headers = {k.lower(): v for k, v in resp.headers.items()}
                 try:
-                    body = await resp.read()
-                except (aiohttp.ClientError, TimeoutError) as exc:
+                    # sock_read bounds each read; this bounds a body that trickles in.
+                    with anyio.fail_after(self.timeout.read):
+                        body = await resp.read()
+                except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                    if not str(exc):
+                        exc = TimeoutError(f"the body took over {self.timeout.read} s")
                     raise self._transport_failure(spec, exc, sent=True) from None
         finally:
             for p in permits:
@@ -229,27 +278,55 @@ class Session:
         retry_after = parse_retry_after(headers.get("retry-after"), time.time())
         if status == 429:
             self.stats["429"] += 1
-            error = RateLimitError(
-                "rate_limited", status=429, method=spec.name, retry_after=retry_after
-            )
+            error = self._rate_limit_error(spec, body, retry_after)
             if retry_after is not None and retry_after > self.retry.max_retry_after:
-                raise error
-            raise _Retryable(Outcome("rate_limited", retry_after), error)
-        if status in _REDIRECTS:
+                raise error  # longer than we agreed to wait: the caller decides
+            raise Retryable(Outcome("rate_limited", retry_after), error)
+        if status in REDIRECTS:
             raise TransportError(
                 f"{spec.name}: unexpected redirect (HTTP {status}); use a download helper",
                 method=spec.name,
                 status=status,
             )
         try:
-            payload = decode_json_body(spec.name, status, body, retry_after)
-        except TransportError as exc:
-            raise _Retryable(Outcome("sent"), exc) from None
+            payload = decode_json_body(
+                spec.name, status, body, retry_after, bare_array=spec.bare_array
+            )
+        except TransportError as exc:  # not the API's JSON: a proxy page, a cut or empty body
+            if status in RETRYABLE_STATUSES:
+                raise Retryable(Outcome("status", retry_after), exc) from None
+            if 200 <= status < 300:
+                raise Retryable(Outcome("sent"), exc) from None
+            raise  # e.g. an HTML 404 from a wrong base URL: asking again cannot help
         except DXError as exc:
             if status in RETRYABLE_STATUSES:
-                raise _Retryable(Outcome("status", retry_after), exc) from None
+                raise Retryable(Outcome("status", retry_after), exc) from None
             raise
         return Response(status, headers, payload)
+
+    def _rate_limit_error(
+        self, spec: MethodSpec, body: bytes, retry_after: float | None
+    ) -> RateLimitError:
+        """A 429 as RateLimitError, keeping the server's code and message when it sent JSON."""
+        code, message, details = "rate_limited", None, None
+        try:
+            decode_json_body(spec.name, 429, body, retry_after)
+        except APIError as exc:
+            code, message, details = exc.error, exc.message, exc.details
+        except DXError:
+            pass
+        cap = self.retry.max_retry_after
+        if retry_after is not None and retry_after > cap:
+            beyond = f"Retry-After of {retry_after:.0f} s is beyond max_retry_after={cap:g} s"
+            message = f"{message}; {beyond}" if message else beyond
+        return RateLimitError(
+            code if code != "http_429" else "rate_limited",
+            status=429,
+            method=spec.name,
+            message=message,
+            retry_after=retry_after,
+            details=details,
+        )
 
     @asynccontextmanager
     async def _open(
@@ -257,12 +334,13 @@ class Session:
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Send one attempt; translate connection failures into retryable outcomes."""
         url = self.base_url + prepared.path
-        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        accept = "*/*" if spec.download else "application/json"
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": accept}
         kwargs: dict[str, Any] = {"params": prepared.query or None, "headers": headers}
         if prepared.json is not None:
             kwargs["json"] = prepared.json
         elif prepared.file is not None or prepared.form is not None:
-            kwargs["data"] = _body_data(prepared)
+            kwargs["data"] = body_data(prepared)
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.timeout.connect, sock_read=self.timeout.read
         )
@@ -277,128 +355,66 @@ class Session:
                 **kwargs,
             ) as resp:
                 yield resp
-        except _Retryable:
+        except Retryable:
             raise
         except aiohttp.ClientConnectorError as exc:
             raise self._transport_failure(spec, exc, sent=False) from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise self._transport_failure(spec, exc, sent=True) from None
 
     @staticmethod
-    def _transport_failure(spec: MethodSpec, exc: BaseException, *, sent: bool) -> _Retryable:
+    def _transport_failure(spec: MethodSpec, exc: BaseException, *, sent: bool) -> Retryable:
         if isinstance(exc, aiohttp.ConnectionTimeoutError):
             sent = False
+        outcome = Outcome("sent" if sent else "not_sent")
+        if isinstance(exc, aiohttp.ClientSSLError):  # a rejected certificate stays rejected
+            outcome = Outcome("fatal")
         kind = type(exc).__name__
         cls = RequestTimeoutError if isinstance(exc, TimeoutError) else TransportError
-        error = cls(f"{spec.name}: {kind}: {exc}".rstrip(": "), method=spec.name)
-        return _Retryable(Outcome("sent" if sent else "not_sent"), error)
+        detail = redact(str(exc))  # a lower library's text: never trust it with the token
+        error = cls(f"{spec.name}: {kind}: {detail}".rstrip(": "), method=spec.name)
+        return Retryable(outcome, error)
 
-    # -------------------------------------------------------------- downloads
+    # ------------------------------------------------- jobs: "not ready" and downloads
 
-    async def stream(
+    def stream(
         self, spec: MethodSpec, args: Mapping[str, Any], *, chunk_size: int = 1 << 16
-    ) -> AsyncIterator[bytes]:
-        """Stream a download method's body, following a redirect without the token."""
-        given = check_args(spec, args)
-        prepared = encode_request(spec, given, self.encoding)
-        key = str(given.get(spec.rate_limit.key, "")) if spec.rate_limit else ""
-        location: str | None = None
-        attempt = 0
-        while location is None:
-            permits = await self._permits(spec, key)
+    ) -> AsyncGenerator[bytes, None]:
+        """Stream a download method's bytes (see :mod:`dxapi._download`)."""
+        from ._download import Download
+
+        return Download(self).stream(spec, args, chunk_size=chunk_size)
+
+    async def _send_when_ready(self, spec: MethodSpec, prepared: Prepared, key: str) -> Response:
+        """Send; while DX answers the method's ``pending_error`` (409 "not ready"), ask again.
+
+        The server's Retry-After says when (else 1 s growing to 10 s); the call's deadline
+        bounds the whole wait. Any other error, 409 included, is raised as usual.
+        """
+        polls = 0
+        while True:
             try:
-                async with self._open(spec, prepared) as resp:
-                    for p in permits:
-                        p.release()
-                    if resp.status in _REDIRECTS:
-                        location = resp.headers.get("Location")
-                        if not location:
-                            raise TransportError(
-                                f"{spec.name}: redirect without a Location",
-                                method=spec.name,
-                                status=resp.status,
-                            )
-                        location = urljoin(self.base_url + "/", location)
-                        break
-                    if 200 <= resp.status < 300 and not _is_json(resp):
-                        async for chunk in resp.content.iter_chunked(chunk_size):
-                            yield chunk
-                        return
-                    body = await resp.read()
-                    self._classify(spec, resp.status, dict(resp.headers), body)
-                    raise TransportError(
-                        f"{spec.name}: expected a file, got JSON", method=spec.name
-                    )
-            except _Retryable as failure:
-                attempt += 1
-                delay = self.retry.decide(attempt, failure.outcome, idempotent=True, rng=self.rng)
-                if delay is None:
-                    raise failure.error from None
-                await self.clock.sleep(delay)
-            finally:
-                for p in permits:
-                    p.release()
-        async for chunk in self._stream_external(spec, location, chunk_size):
-            yield chunk
-
-    async def _stream_external(
-        self, spec: MethodSpec, url: str, chunk_size: int
-    ) -> AsyncIterator[bytes]:
-        """GET a presigned URL: no Authorization, not charged to the DX bucket."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise TransportError(f"{spec.name}: refusing to follow {parts.scheme!r} redirect")
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self.timeout.connect, sock_read=self.timeout.read
-        )
-        try:
-            async with self.http().get(
-                url, headers={"Accept": "*/*"}, timeout=timeout, allow_redirects=True
-            ) as resp:
-                if resp.status != 200:
-                    body = await resp.read()
-                    raise TransportError(
-                        f"{spec.name}: download failed with HTTP {resp.status}: {excerpt(body)}",
-                        method=spec.name,
-                        status=resp.status,
-                    )
-                async for chunk in resp.content.iter_chunked(chunk_size):
-                    yield chunk
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransportError(
-                f"{spec.name}: download failed: {type(exc).__name__}", method=spec.name
-            ) from None
+                return await self._send_with_retries(spec, prepared, key)
+            except APIError as exc:
+                if exc.error != spec.pending_error:
+                    raise
+                polls += 1
+                delay = pending_delay(polls, exc.retry_after)
+            log.debug(
+                "%s: not ready (%s), asking again in %.2fs", spec.name, spec.pending_error, delay
+            )
+            await self.clock.sleep(delay)
 
 
-def _is_json(resp: aiohttp.ClientResponse) -> bool:
-    return resp.content_type == "application/json"
+def pending_delay(polls: int, retry_after: float | None) -> float:
+    """How long to wait before asking again after a "not ready" answer."""
+    if retry_after is not None and retry_after >= 0:
+        return retry_after
+    return WaitDelay().after(polls)
 
 
-def _body_data(prepared: Prepared) -> Any:
-    if prepared.file is None:
-        return list(prepared.form or ())
-    form = aiohttp.FormData()
-    for name, value in prepared.form or ():
-        form.add_field(name, value)
-    name, source = prepared.file
-    form.add_field(name, _file_source(source), filename=_file_name(source))
-    return form
-
-
-def _file_source(source: Any) -> Any:
-    if isinstance(source, bytes | bytearray):
-        return bytes(source)
-    if isinstance(source, str) or hasattr(source, "__fspath__"):
-        return open(source, "rb")  # noqa: SIM115 - aiohttp streams and closes it
-    return source
-
-
-def _file_name(source: Any) -> str:
-    import os
-
-    if isinstance(source, str) or hasattr(source, "__fspath__"):
-        return os.path.basename(os.fspath(source))
-    return os.path.basename(str(getattr(source, "name", "upload.csv")))
+def _remaining(deadline: float | None, elapsed: float) -> float:
+    return float("inf") if deadline is None else deadline - elapsed
 
 
 _warned: set[str] = set()
