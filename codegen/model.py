@@ -179,6 +179,7 @@ class Method:
     upload: str | None = None
     download: bool = False
     pending_error: str | None = None
+    idempotent_when: str | None = None
     example: Mapping[str, Any] | None = None
     bare_array: str | None = None
     #: A loose result (``result: map<json>``): the payload as a plain mapping, no class.
@@ -268,6 +269,7 @@ _METHOD_KEYS = {
     "upload",
     "download",
     "pending_error",
+    "idempotent_when",
     "alias_of",
     "example",
     "bare_array",
@@ -354,6 +356,14 @@ def _text(value: Any) -> str:
 def _field_spec(p: _Problems, file: str, where: str, key: str, spec: Any) -> Field | None:
     doc = ""
     if isinstance(spec, Mapping):
+        if not key.startswith("args."):  # argument keys are checked by _arg
+            for extra in sorted(set(spec) - {"type", "doc", "required"}):
+                p.add(
+                    file,
+                    where,
+                    f"{key}.{extra}",
+                    "unknown field key (a doc with commas needs quotes)",
+                )
         doc = _text(spec.get("doc"))
         text = str(spec.get("type", ""))
         required = bool(spec.get("required", False))
@@ -465,6 +475,7 @@ def _method(
         upload=body.get("upload"),
         download=bool(body.get("download", False)),
         pending_error=body.get("pending_error"),
+        idempotent_when=body.get("idempotent_when"),
         example=body.get("example"),
         bare_array=body.get("bare_array"),
         result_type=result_type,
@@ -539,6 +550,8 @@ def _cross_check(
                 p.add(m.file, m.name, "paginate.items", "must name a list<...> result field")
         if m.rate_limit and m.rate_limit.key not in arg_names:
             p.add(m.file, m.name, "rate_limit.key", f"no argument {m.rate_limit.key!r}")
+        if m.idempotent_when and m.idempotent_when not in arg_names:
+            p.add(m.file, m.name, "idempotent_when", f"no argument {m.idempotent_when!r}")
         if m.upload and m.upload not in arg_names:
             p.add(m.file, m.name, "upload", f"no argument {m.upload!r}")
         if m.bare_array and not any(

@@ -127,6 +127,7 @@ def _methodspec(m: Method) -> str:
         _kw("upload", m.upload, None),
         _kw("download", m.download, False),
         _kw("pending_error", m.pending_error, None),
+        _kw("idempotent_when", m.idempotent_when, None),
         _kw("result", m.result_class, None),
         _kw("bare_array", m.bare_array, None),
     ]

@@ -188,6 +188,8 @@ class Session:
             given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
         if spec.deprecated:
             _warn_deprecated(spec)
+        if spec.idempotent_when is not None and spec.idempotent_when in given:
+            spec = attrs.evolve(spec, idempotent=True)  # the key makes a repeat harmless
         try:
             prepared = encode_request(spec, given, encoding or self.encoding)
         except (TypeError, ValueError) as exc:  # e.g. a set inside a json-typed argument

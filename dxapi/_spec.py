@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import os
 from collections.abc import Mapping
 from typing import IO, Any, Final, Literal, TypeAlias
@@ -117,6 +118,8 @@ class MethodSpec:
     download: bool = False
     #: Error code meaning "not ready yet, ask again after Retry-After".
     pending_error: str | None = None
+    #: An argument whose presence makes the call safe to repeat (an idempotency key).
+    idempotent_when: str | None = None
     #: Result shape name (documentation and the fake server).
     result: str | None = None
     #: The answer is a bare JSON array (no ``ok`` envelope); it is typed under this key.
@@ -248,7 +251,9 @@ def _fits(value: Any, t: TypeRef, arg: ArgSpec) -> bool:
     checks: dict[str, Any] = {
         "str": lambda v: isinstance(v, str),
         "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, int | float)
+        and not isinstance(v, bool)
+        and math.isfinite(v),
         "bool": lambda v: isinstance(v, bool),
         "json": lambda v: True,
         "date": lambda v: isinstance(v, dt.date | str) and not isinstance(v, dt.datetime),

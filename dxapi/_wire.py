@@ -127,7 +127,10 @@ def encode_text(value: Any, arg: ArgSpec) -> str:
     if isinstance(value, list | tuple) and all(
         isinstance(v, str | int | float | bool) for v in value
     ):
-        return ",".join(encode_text(v, arg) for v in value)
+        items = [encode_text(v, arg) for v in value]
+        if any("," in item for item in items):  # "a,b" would arrive as two items
+            raise ValueError(f"argument {arg.name!r}: a list item contains a comma")
+        return ",".join(items)
     return json.dumps(encode_json(value, arg), separators=(",", ":"))
 
 

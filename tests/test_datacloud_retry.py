@@ -129,3 +129,15 @@ async def test_several_drops_then_success_for_a_keyed_delete(server: DroppingSer
         result = await dc.deployments.delete(reference_id="r1")
     assert (result.action, result.reference_id) == ("deleted", "r1")
     assert len(server.received) == 3
+
+
+async def test_an_idempotency_key_makes_an_upsert_safe_to_resend(server: DroppingServer) -> None:
+    server.drops = 1
+    async with client(server) as dc:
+        with pytest.raises(TransportError):  # no key: a resend could create a second group
+            await dc.repo_groups.upsert(name="Frontend")
+        assert len(server.received) == 1
+        server.drops = 1
+        await dc.repo_groups.upsert(name="Frontend", reference_id="frontend-team")
+    assert len(server.received) == 3  # with the key: dropped once, resent once
+    assert server.received[1] == server.received[2]

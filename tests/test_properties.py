@@ -29,7 +29,7 @@ import dxapi
 from dxapi._generated import datacloud as datacloud_pkg
 from dxapi._generated import web as web_pkg
 from dxapi._generated.specs import METHODS
-from dxapi._session import Response, Session, Retryable
+from dxapi._session import Response, Retryable, Session
 from dxapi._spec import ArgSpec, MethodSpec, TypeRef, check_args
 from dxapi._wire import decode_json_body, encode_request
 

@@ -508,9 +508,9 @@ class PlatformXProject:
 class QueryResults:
     """Inline query results (at most 1000 rows; download the CSV for all)."""
 
-    #: Column names
+    #: Column names, in order
     columns: list[str]
-    #: One list of values per row
+    #: One list of values per row, in column order
     rows: list[list[Any]]
 
 
@@ -518,7 +518,7 @@ class QueryResults:
 class QueryRunFailure:
     """Why a query run failed (the server's error object)."""
 
-    #: Machine-readable reason
+    #: Machine-readable reason, e.g. sql_error
     code: str | None = None
     #: Human-readable explanation
     message: str | None = None
@@ -1058,6 +1058,6 @@ class WorkflowRunEvent:
     data: dict[str, Any] | None = None
     message: str | None = None
     occurred_at: datetime.datetime | None = None
-    #: POST_MESSAGE
+    #: POST_MESSAGE, ADD_LINK or CHANGE_STATUS
     type: str | None = None
     workflow_run_id: str | None = None

@@ -1450,6 +1450,7 @@ REPO_GROUPS_UPSERT = MethodSpec(
     http="POST",
     api="datacloud",
     summary="Create or update a repo group; repos, when sent, replace its repositories",
+    idempotent_when="reference_id",
     result="RepoGroupsUpsertResult",
     args=(
         ArgSpec("name", "str", required=True, doc="Group name"),
