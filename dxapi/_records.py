@@ -1,0 +1,141 @@
+"""Record files of an export: an append-only ``.jsonl`` sink, and the final ``.csv`` view.
+
+A :class:`Sink` appends whole records and reports, after ``sync()`` (flush + fsync), how many
+bytes of the file are durable. :func:`open_sink` reopens a file at a claimed offset: it cuts
+off a partial last record and hands back the complete records found past the offset, so an
+export can count them as done instead of fetching them again.
+
+A CSV export is written as JSONL while it runs (that file is what resumes) and turned into
+CSV once every record is in: its columns are then the union of every record's keys, so a key
+that first appears late is never dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = ["Sink", "count_records", "dumps", "format_for", "open_sink", "work_path", "write_csv"]
+
+Format = Literal["jsonl", "csv"]
+EXTENSIONS: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+_FAN_OUT_COLUMNS = ["args", "result", "error"]
+
+
+def format_for(path: Path) -> Format:
+    fmt = EXTENSIONS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"cannot tell the format of {path.name!r}: name the output .jsonl or .csv"
+        )
+    return fmt
+
+
+def work_path(out: Path) -> Path:
+    """The JSONL file an export appends to: ``out`` itself, or ``FILE.csv.part.jsonl``."""
+    return out if format_for(out) == "jsonl" else out.with_name(out.name + ".part.jsonl")
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON with sorted keys: the same data always gives the same text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class Sink:
+    """Appends JSONL records to one file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = open(path, "ab")  # noqa: SIM115 - closed by close()
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        self._file.write((dumps(record) + "\n").encode())
+
+    def sync(self) -> int:
+        """Make everything written durable; returns the file's length."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        return self._file.tell()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self.sync()
+            self._file.close()
+
+
+def open_sink(path: Path, *, offset: int, fresh: bool) -> tuple[Sink, list[dict[str, Any]]]:
+    """Open ``path`` for appending at ``offset`` claimed durable by a checkpoint.
+
+    Returns the sink and the complete records found past the offset (their bytes stay);
+    a partial record at the end is cut off. ``fresh`` starts an empty file.
+    """
+    if fresh or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            os.fsync(f.fileno())
+        return Sink(path), []
+    with open(path, "r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size < offset:
+            raise ValueError(
+                f"{path} is shorter ({size} bytes) than its checkpoint claims ({offset}); "
+                "it was changed since: delete the checkpoint and export again"
+            )
+        f.seek(offset)
+        tail = f.read()
+        complete = tail.rfind(b"\n") + 1
+        if complete < len(tail):
+            f.truncate(offset + complete)
+            f.flush()
+            os.fsync(f.fileno())
+    records = [json.loads(line) for line in tail[:complete].decode().splitlines() if line]
+    return Sink(path), records
+
+
+def count_records(path: Path) -> int:
+    """Records in a finished file (CSV: rows after the header)."""
+    if format_for(path) == "jsonl":
+        with open(path, "rb") as f:
+            return sum(1 for line in f if line.strip())
+    with open(path, newline="", encoding="utf-8") as f:
+        return max(0, sum(1 for _ in csv.reader(f)) - 1)
+
+
+def write_csv(source: Path, out: Path) -> int:
+    """Turn a finished JSONL file into ``out`` (atomically); returns the rows written.
+
+    Fan-out records keep their three columns (args, result, error as JSON text); plain
+    records get one column per key seen in any record, sorted. Two passes, constant memory.
+    """
+    keys: set[str] = set()
+    with open(source, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                keys.update(json.loads(line))
+    columns = _FAN_OUT_COLUMNS if keys and keys <= set(_FAN_OUT_COLUMNS) else sorted(keys)
+    tmp = out.with_name(out.name + ".tmp")
+    rows = 0
+    with open(source, encoding="utf-8") as f, open(tmp, "w", newline="", encoding="utf-8") as w:
+        writer = csv.writer(w, lineterminator="\n")
+        writer.writerow(columns)
+        for line in f:
+            if line.strip():
+                record = json.loads(line)
+                writer.writerow(_cell(record.get(c)) for c in columns)
+                rows += 1
+        w.flush()
+        os.fsync(w.fileno())
+    os.replace(tmp, out)
+    return rows
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return dumps(value)

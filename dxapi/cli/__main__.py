@@ -1,0 +1,165 @@
+"""``dxapi``: the command line of the DX SDK (see ``dxapi --help``).
+
+Exit status: 0 done; 1 an API or network failure; 2 a usage or argument mistake (the message
+names the argument and the method); 3 the token was refused (the message names the scope the
+method needs); 130 interrupted (an export can be continued with ``--resume``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+
+from .._errors import ArgumentError, AuthError, DXError
+from .._generated.specs import METHODS
+from . import call, export, methods, query, serve_fake
+from ._env import FAKE_ENTITIES, UsageError, parse_rate
+
+__all__ = ["amain", "build_parser", "main"]
+
+EPILOG = """\
+Without a token every command runs against an embedded fake DX server with seeded data:
+  dxapi export catalog.entities.list --each catalog.entities.scorecards --out scorecards.jsonl
+
+exit status: 0 ok, 1 API/network error, 2 usage/argument error, 3 token refused, 130 interrupted
+"""
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    g = parser.add_argument_group("global options")
+    g.add_argument("--token", default=default(None), help="API token (default: $DX_API_TOKEN)")
+    g.add_argument(
+        "--base-url", default=default(None), help="API base URL (default: $DX_BASE_URL)"
+    )
+    g.add_argument(
+        "--rate-limit",
+        type=parse_rate,
+        default=default(None),
+        metavar="REQUESTS/SECONDS",
+        help="client-side limit, e.g. 1000/60 (also the embedded fake's window)",
+    )
+    g.add_argument(
+        "--fake",
+        action="store_true",
+        default=default(False),
+        help="use the embedded fake DX server even when a token is set",
+    )
+    g.add_argument(
+        "--fake-entities",
+        type=int,
+        default=default(FAKE_ENTITIES),
+        metavar="N",
+        help=f"entities the fake server is seeded with (default {FAKE_ENTITIES})",
+    )
+    g.add_argument(
+        "--seed", type=int, default=default(0), help="the fake server's data seed (default 0)"
+    )
+    g.add_argument(
+        "--quiet", "-q", action="store_true", default=default(False), help="no progress output"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dxapi",
+        description="Call the DX Web API, export data in bulk, run Data Studio queries.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (methods, call, export, query, serve_fake):
+        module.add_parser(sub)
+    for child in sub.choices.values():  # global options are accepted after the command too
+        _global_options(child, suppress=True)
+    return parser
+
+
+async def amain(argv: Sequence[str] | None = None, state: dict[str, Any] | None = None) -> int:
+    """Run one command inside a running event loop; returns the exit status.
+
+    ``state`` receives ``on_interrupt``, a function describing how to continue the command.
+    """
+    try:
+        opts = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if state is not None:
+        state["opts"] = opts
+    try:
+        try:
+            outcome = opts.run(opts)
+            return int(await outcome) if inspect.isawaitable(outcome) else int(outcome)
+        except BaseExceptionGroup as group:
+            raise _sole(group) from None
+    except BrokenPipeError:  # `dxapi call ... | head`: the reader is gone, stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:
+        return report(exc)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script: run a command, turn failures into a message and an exit status."""
+    state: dict[str, Any] = {}
+    try:
+        return anyio.run(amain, argv, state)
+    except KeyboardInterrupt:
+        opts = state.get("opts")
+        if opts is not None and opts.command == "serve-fake":
+            return 0  # Ctrl-C is how the fake server stops
+        hint = getattr(opts, "on_interrupt", None)
+        print(f"\ndxapi: {hint() if hint else 'interrupted'}", file=sys.stderr)
+        return 130
+
+
+def report(exc: BaseException) -> int:
+    """Print what went wrong in terms a shell user can act on; return the exit status."""
+    if isinstance(exc, BaseExceptionGroup):
+        exc = _sole(exc)
+    if isinstance(exc, UsageError):
+        return _say(f"error: {exc}", 2)
+    if isinstance(exc, ArgumentError):
+        problems = "; ".join(exc.problems)
+        return _say(f"error: {exc.method}: {problems}", 2)
+    if isinstance(exc, AuthError):
+        spec = METHODS.get(exc.method)
+        need = f"; {exc.method} needs a token with scope {spec.scope!r}" if spec else ""
+        return _say(f"error: the token was refused ({exc.error}, HTTP {exc.status}){need}", 3)
+    if isinstance(exc, DXError):
+        return _say(f"error: {exc}", 1)
+    if isinstance(exc, ValueError | OSError):
+        return _say(f"error: {exc}", 2 if isinstance(exc, ValueError) else 1)
+    raise exc
+
+
+def _say(text: str, status: int) -> int:
+    print(f"dxapi: {text}", file=sys.stderr)
+    return status
+
+
+def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    found: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        elif not isinstance(exc, anyio.get_cancelled_exc_class()):
+            found.append(exc)
+
+    walk(group)
+    return found[0] if len(found) == 1 else group
+
+
+if __name__ == "__main__":
+    sys.exit(main())

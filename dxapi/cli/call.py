@@ -1,0 +1,60 @@
+"""``dxapi call METHOD key=value…``: call one method and print its answer as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+from typing import Any
+
+from .._convert import converter
+from .._session import Session
+from .._spec import MethodSpec, check_args
+from ._env import open_env, parse_assignments, plain, spec_or_usage
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "call",
+        help="call one method, print JSON",
+        description=plain(__doc__),
+        epilog='Values are JSON when they parse (50, true, ["a","b"]), else text.',
+    )
+    p.add_argument("method", help="method name, e.g. catalog.entities.info")
+    p.add_argument("args", nargs="*", metavar="key=value", help="wire-named arguments")
+    p.add_argument(
+        "--raw", action="store_true", help="print the payload as the API sent it (not typed)"
+    )
+    p.set_defaults(run=run)
+
+
+async def run(opts: argparse.Namespace) -> int:
+    spec = spec_or_usage(opts.method)
+    args = parse_assignments(opts.args, spec)
+    check_args(spec, args)  # a mistake fails before any server starts or request goes out
+    async with open_env(opts) as env:
+        payload = await env.client_for(spec).call(spec.name, **args)
+    value: Any = payload if opts.raw else typed(spec, payload)
+    print(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str))
+    return 0
+
+
+def typed(spec: MethodSpec, payload: dict[str, Any]) -> Any:
+    """The payload structured into the method's result class, then back to plain data."""
+    cls = result_class(spec)
+    if cls is None:
+        return payload
+    return converter.unstructure(Session.structure(spec, payload, cls))
+
+
+def result_class(spec: MethodSpec) -> type[Any] | None:
+    if not spec.result:
+        return None
+    package = importlib.import_module(f"dxapi._generated.{spec.api}")
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        cls = getattr(module, spec.result, None)
+        if isinstance(cls, type):
+            return cls
+    return None

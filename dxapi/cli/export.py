@@ -1,0 +1,128 @@
+"""``dxapi export METHOD --out FILE``: every item of a list method to .jsonl or .csv.
+
+With ``--each OTHER``, call OTHER once per listed item (arguments mapped from the item),
+concurrently within the rate limit, and write one ``{"args", "result" | "error"}`` record per
+item. A checkpoint beside the output makes an interrupted export resumable (``--resume``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import anyio
+
+from .._bulk import DEFAULT_CONCURRENCY
+from .._checkpoint import checkpoint_path
+from .._export import ExportJob, ExportStats, export
+from .._records import format_for
+from .._spec import check_args
+from ._env import UsageError, note, open_env, out_path, parse_assignments, plain, spec_or_usage
+from ._progress import Progress, Snapshot
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export every item of a list method (optionally fanned out per item)",
+        description=plain(__doc__),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("method", help="a list method, e.g. catalog.entities.list")
+    p.add_argument("args", nargs="*", metavar="key=value", help="arguments of the list method")
+    p.add_argument("--out", required=True, type=out_path, help="output file: .jsonl or .csv")
+    p.add_argument("--each", metavar="METHOD", help="call METHOD for every listed item")
+    p.add_argument(
+        "--each-arg",
+        action="append",
+        default=[],
+        metavar="ARG=FIELD",
+        help="map a --each argument from an item field (dotted path); repeatable",
+    )
+    p.add_argument(
+        "--each-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a fixed argument of every --each call (e.g. limit=100); repeatable",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"--each calls in flight at once (default {DEFAULT_CONCURRENCY})",
+    )
+    p.add_argument("--resume", action="store_true", help="continue an interrupted export")
+    p.set_defaults(run=run)
+
+
+async def run(opts: argparse.Namespace) -> int:
+    spec = spec_or_usage(opts.method)
+    each = spec_or_usage(opts.each) if opts.each else None
+    args = parse_assignments(opts.args, spec)
+    check_args(spec, args)
+    each_args: dict[str, str] | None = None
+    if opts.each_arg:
+        if each is None:
+            raise UsageError("--each-arg needs --each METHOD")
+        each_args = {}
+        for pair in opts.each_arg:
+            name, sep, field = pair.partition("=")
+            if not sep or not name or not field:
+                raise UsageError(f"--each-arg {pair!r} for {each.name} is not ARG=FIELD")
+            each_args[name] = field
+    each_params = parse_assignments(opts.each_param, each, "--each-param")
+    if each_params and each is None:
+        raise UsageError("--each-param needs --each METHOD")
+    if each is not None and each.api != spec.api:
+        raise UsageError(f"--each {each.name} and {spec.name} belong to different APIs")
+    if opts.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    try:
+        format_for(opts.out)
+    except ValueError as exc:
+        raise UsageError(f"--out: {exc}") from None
+    job = ExportJob(
+        method=spec.name,
+        out=opts.out,
+        args=args,
+        each=each.name if each else None,
+        each_args=each_args,
+        each_params=each_params,
+        concurrency=opts.concurrency,
+    )
+    stats = ExportStats()
+    opts.on_interrupt = lambda: (
+        f"interrupted after {stats.records:,} records in {opts.out}; "
+        "run the same command with --resume to continue"
+    )
+    async with open_env(opts) as env:
+        client = env.client_for(spec)
+        if opts.resume and checkpoint_path(opts.out).exists():
+            note(opts, f"resuming from {checkpoint_path(opts.out)}")
+        counters = client.stats
+        progress = Progress(
+            lambda: Snapshot(
+                items=stats.records,
+                pages=stats.pages,
+                requests=counters["requests"],
+                refused=counters["429"],
+                errors=stats.errors,
+                total=stats.total,
+            ),
+            sys.stderr,
+            enabled=not opts.quiet,
+        )
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(progress.run)
+                try:
+                    result = await export(client, job, resume=opts.resume, stats=stats)
+                finally:
+                    tg.cancel_scope.cancel()
+        finally:
+            progress.finish()  # ends the live line, so what follows starts on its own
+    errors = f", {result.errors:,} errors" if result.errors else ""
+    resumed = f", {result.resumed:,} from the earlier run" if result.resumed else ""
+    print(f"wrote {result.records:,} records{errors}{resumed} to {result.path}")
+    return 0
