@@ -28,7 +28,7 @@ __all__ = ["Recorded", "Server"]
 
 #: Per-key limits DX documents, used when the registry does not state them.
 DEFAULT_KEYED = {"studio.queryRuns.info": KeyedRate(10, 5.0, "id")}
-SYNTHETIC_ITEMS = 120
+SYNTHETIC_ITEMS = 12  # a few pages at small limits; small records for exports
 
 
 @attrs.define
