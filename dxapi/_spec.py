@@ -251,9 +251,9 @@ def _fits(value: Any, t: TypeRef, arg: ArgSpec) -> bool:
     checks: dict[str, Any] = {
         "str": lambda v: isinstance(v, str),
         "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "float": lambda v: isinstance(v, int | float)
-        and not isinstance(v, bool)
-        and math.isfinite(v),
+        "float": lambda v: (
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        ),
         "bool": lambda v: isinstance(v, bool),
         "json": lambda v: True,
         "date": lambda v: isinstance(v, dt.date | str) and not isinstance(v, dt.datetime),
