@@ -1,7 +1,8 @@
 """Helpers shared by the tests that replay DX's reference material through the SDK.
 
-``/work/shared/reference`` (or ``$DX_REFERENCE``) holds facts gathered from DX's docs and
-from DX's official CLI: example requests and responses per method, and recorded exchanges.
+``tests/fixtures/reference/`` holds facts gathered from DX's docs and from DX's official CLI:
+example requests and responses per method (``dx-*-catalog.jsonl``), and the exchanges recorded
+from the official CLI's tests (``official-cli-cases.jsonl``).
 These helpers turn a reference request into typed SDK arguments, call the generated method,
 and read back what went over the wire from aioresponses.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
-import os
 import re
 import types
 import typing
@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
-import pytest
 
 import dxapi
 from codegen.naming import py_name
@@ -29,14 +28,11 @@ from dxapi._generated.specs import METHODS
 from dxapi._spec import ArgSpec, MethodSpec, TypeRef
 
 BASE = "https://api.getdx.com"
-REFERENCE = Path(os.environ.get("DX_REFERENCE", "/work/shared/reference"))
+REFERENCE = Path(__file__).resolve().parent / "fixtures" / "reference"
 
 
 def load_jsonl(name: str) -> list[dict[str, Any]]:
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip(f"reference file {path} is not available", allow_module_level=True)
-    with path.open(encoding="utf-8") as f:
+    with (REFERENCE / name).open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 

@@ -1,6 +1,6 @@
 """The Data Cloud registry against the reference: every method, its example on the wire, its answer.
 
-The reference (``shared/reference/dx-datacloud-catalog.jsonl``) holds the documented example
+The reference (``tests/fixtures/reference/dx-datacloud-catalog.jsonl``) holds the documented example
 request of most methods. Each one is replayed through the typed method, in JSON and in form
 encoding, and the request that reaches the wire is compared with it: verb, ``/api/<name>``,
 query and body.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import warnings
 from collections.abc import Iterator
@@ -27,24 +26,12 @@ from dxapi._generated.shapes import RepoGroup, RepoRef
 from dxapi._generated.specs import METHODS
 
 BASE = "https://acme.getdx.net/api"
-_REFERENCE = [
-    Path(os.environ.get("DX_REFERENCE", "/work/shared/reference")),
-    Path(__file__).resolve().parents[2] / "shared" / "reference",
-]
-CATALOG_FILE = next(
-    (
-        p / "dx-datacloud-catalog.jsonl"
-        for p in _REFERENCE
-        if (p / "dx-datacloud-catalog.jsonl").exists()
-    ),
-    None,
+CATALOG_FILE = (
+    Path(__file__).resolve().parent / "fixtures" / "reference" / "dx-datacloud-catalog.jsonl"
 )
-pytestmark = pytest.mark.skipif(CATALOG_FILE is None, reason="reference catalog not available")
 
 
 def _catalog() -> list[dict[str, Any]]:
-    if CATALOG_FILE is None:
-        return []
     with CATALOG_FILE.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
