@@ -34,13 +34,15 @@ from collections.abc import (
     Mapping,
 )
 from contextlib import aclosing
-from typing import Any, Generic, Protocol, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar, overload
 
 import anyio
 import anyio.lowlevel
 import attrs
-from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+if TYPE_CHECKING:  # kept out of `import dxapi`'s path
+    from anyio.abc import TaskGroup
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._errors import DXError
 

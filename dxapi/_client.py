@@ -17,7 +17,6 @@ from ._config import DEFAULT_WEB_URL, DX_RATE_LIMIT, RateLimit, Timeout, resolve
 from ._config import resolve_token as _resolve_token
 from ._errors import ArgumentError
 from ._generated.datacloud import DataCloudAPI
-from ._generated.specs import METHODS
 from ._generated.web import WebAPI
 from ._limiter import TokenBucket
 from ._pagination import CursorCall
@@ -124,9 +123,13 @@ class _BaseClient(BulkMixin):
     @classmethod
     def methods(cls) -> dict[str, MethodSpec]:
         """Every method this client can call, by name."""
+        from ._generated.specs import METHODS  # loaded on first use: it is the whole registry
+
         return {name: spec for name, spec in METHODS.items() if spec.api == cls._api}
 
     def _spec(self, name: str) -> MethodSpec:
+        from ._generated.specs import METHODS
+
         spec = METHODS.get(name)
         if spec is None or spec.api != self._api:
             raise ArgumentError(name, [f"no such {self._api} method {name!r}"])

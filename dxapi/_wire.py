@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 import attrs
 
-from ._convert import converter
 from ._errors import ArgumentError, TransportError, error_from_response
 from ._spec import ArgSpec, MethodSpec
 
@@ -105,6 +104,8 @@ def encode_json(value: Any, arg: ArgSpec) -> Any:
         return {k: encode_json(v, arg) for k, v in value.items()}
     if attrs.has(type(value)):
         # An input shape's unset optional fields are left out, never sent as nulls.
+        from ._convert import converter
+
         data = converter.unstructure(value)
         return {k: v for k, v in data.items() if v is not None}
     return value
