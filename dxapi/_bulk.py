@@ -46,7 +46,15 @@ if TYPE_CHECKING:  # kept out of `import dxapi`'s path
 
 from ._errors import DXError
 
-__all__ = ["DEFAULT_CONCURRENCY", "Bulk", "BulkMixin", "Outcome", "SupportsCall", "fan_out"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "Bulk",
+    "BulkMixin",
+    "Outcome",
+    "SupportsCall",
+    "fan_out",
+    "sole_error",
+]
 
 T = TypeVar("T")
 
@@ -138,7 +146,7 @@ class Bulk(Generic[T]):
         try:
             return await tg.__aexit__(*exc)
         except BaseExceptionGroup as group:
-            raise _sole(group) from None
+            raise sole_error(group) from None
         finally:
             self._receive.close()
 
@@ -210,7 +218,7 @@ class Bulk(Generic[T]):
             slots.release()
 
 
-def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException:
+def sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The one real error in a (nested) task-group exception group, else the group."""
     found: list[BaseException] = []
 

@@ -7,7 +7,12 @@ are parsed leniently (DX writes both ``2025-01-02 20:48:45.77969`` and ``...T...
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 import re
+import types
+import typing
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import cattrs
@@ -30,8 +35,12 @@ def parse_datetime(value: Any) -> dt.datetime:
         seconds = value / 1000 if value > 10**11 else value  # milliseconds, by magnitude
         return dt.datetime.fromtimestamp(seconds, dt.UTC)
     if isinstance(value, str):
-        # DX sometimes writes a one-digit hour ("2026-02-10 0:00:00"); ISO wants two.
-        return dt.datetime.fromisoformat(_ONE_DIGIT_HOUR.sub(r"\g<1>0\g<2>", value.strip()))
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            # DX sometimes writes a one-digit hour ("2026-02-10 0:00:00"); ISO wants two.
+            fixed = _ONE_DIGIT_HOUR.sub(r"\g<1>0\g<2>", value.strip())
+            return dt.datetime.fromisoformat(fixed)
     raise TypeError(f"not a timestamp: {value!r}")
 
 
@@ -46,6 +55,20 @@ def _parse_date(value: Any, _: Any) -> dt.date:
     raise TypeError(f"not a date: {value!r}")
 
 
+def _is_optional(t: Any) -> bool:
+    args = typing.get_args(t)
+    return typing.get_origin(t) in (types.UnionType, typing.Union) and type(None) in args
+
+
+def _optional_hook(t: Any) -> Callable[[Any, Any], Any]:
+    """``X | None``: the inner hook is looked up once, not on every value (cattrs' default)."""
+    members = tuple(a for a in typing.get_args(t) if a is not type(None))
+    inner: Any = functools.reduce(operator.or_, members)  # X, or X | Y for wider unions
+    hook = converter.get_structure_hook(inner)
+    return lambda value, _: None if value is None else hook(value, inner)
+
+
+converter.register_structure_hook_factory(_is_optional, _optional_hook)
 converter.register_structure_hook(dt.datetime, lambda v, _: parse_datetime(v))
 converter.register_structure_hook(dt.date, _parse_date)
 converter.register_unstructure_hook(dt.datetime, lambda v: v.isoformat())

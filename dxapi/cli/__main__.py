@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 
+from .._bulk import sole_error
 from .._errors import ArgumentError, AuthError, DXError
 from .._generated.specs import METHODS
 from . import call, export, methods, query, serve_fake
@@ -100,7 +101,7 @@ async def amain(argv: Sequence[str] | None = None, state: dict[str, Any] | None 
             outcome = opts.run(opts)
             return int(await outcome) if inspect.isawaitable(outcome) else int(outcome)
         except BaseExceptionGroup as group:
-            raise _sole(group) from None
+            raise sole_error(group) from None
     except BrokenPipeError:  # `dxapi call ... | head`: the reader is gone, stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
@@ -125,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def report(exc: BaseException) -> int:
     """Print what went wrong in terms a shell user can act on; return the exit status."""
     if isinstance(exc, BaseExceptionGroup):
-        exc = _sole(exc)
+        exc = sole_error(exc)
     if isinstance(exc, UsageError):
         return _say(f"error: {exc}", 2)
     if isinstance(exc, ArgumentError):
@@ -145,20 +146,6 @@ def report(exc: BaseException) -> int:
 def _say(text: str, status: int) -> int:
     print(f"dxapi: {text}", file=sys.stderr)
     return status
-
-
-def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    found: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                walk(inner)
-        elif not isinstance(exc, anyio.get_cancelled_exc_class()):
-            found.append(exc)
-
-    walk(group)
-    return found[0] if len(found) == 1 else group
 
 
 if __name__ == "__main__":
