@@ -377,3 +377,17 @@ def test_scopes_cover_sub_scopes_and_every_listed_scope_is_needed() -> None:
     assert not _has_scope(frozenset({"snapshots:admin"}), both)
     assert _has_scope(frozenset({"snapshots:admin", "snapshots:read"}), both)
     assert _has_scope(frozenset({"catalog:read"}), None)
+
+
+async def test_entity_scorecards_are_deterministic_and_need_the_entity(fake: FakeDX) -> None:
+    async with fake.client() as dx:
+        first = await dx.catalog.entities.scorecards(identifier="amber-falcon-00000")
+        again = await dx.catalog.entities.scorecards(identifier="amber-falcon-00000")
+        assert first == again
+        assert {card.type for card in first.scorecards} == {"LEVEL", "POINTS"}
+        for card in first.scorecards:
+            assert [c.name for c in card.checks or []] == [
+                "Has an owner", "Runbook linked", "On-call rotation", "Dependencies up to date",
+            ]  # fmt: skip
+        with pytest.raises(dxapi.NotFoundError):
+            await dx.catalog.entities.scorecards(identifier="no-such-entity")
