@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any, Final, Literal, TypeAlias
 
 import attrs
@@ -248,23 +248,27 @@ def _fits(value: Any, t: TypeRef, arg: ArgSpec) -> bool:
         if kind == "shape":
             return isinstance(value, Mapping) or attrs.has(type(value))
         return False
-    checks: dict[str, Any] = {
-        "str": lambda v: isinstance(v, str),
-        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "float": lambda v: (
-            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-        ),
-        "bool": lambda v: isinstance(v, bool),
-        "json": lambda v: True,
-        "date": lambda v: isinstance(v, dt.date | str) and not isinstance(v, dt.datetime),
-        "datetime": lambda v: (
-            isinstance(v, dt.datetime | str)
-            or (arg.format != "iso" and isinstance(v, int | float) and not isinstance(v, bool))
-        ),
-        "file": lambda v: (
-            isinstance(v, str | os.PathLike | bytes | bytearray)
-            or (hasattr(v, "read") and not isinstance(v, str))
-        ),
-    }
-    check = checks.get(t)
-    return bool(check and check(value))
+    check = _SCALAR_CHECKS.get(t)
+    return check is not None and check(value, arg)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+# Scalar type name → (value, its ArgSpec) → does it fit. Built once, not per argument.
+_SCALAR_CHECKS: dict[str, Callable[[Any, ArgSpec], bool]] = {
+    "str": lambda v, _: isinstance(v, str),
+    "int": lambda v, _: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v, _: _is_number(v) and math.isfinite(v),
+    "bool": lambda v, _: isinstance(v, bool),
+    "json": lambda v, _: True,
+    "date": lambda v, _: isinstance(v, dt.date | str) and not isinstance(v, dt.datetime),
+    "datetime": lambda v, arg: (
+        isinstance(v, dt.datetime | str) or (arg.format != "iso" and _is_number(v))
+    ),
+    "file": lambda v, _: (
+        isinstance(v, str | os.PathLike | bytes | bytearray)
+        or (hasattr(v, "read") and not isinstance(v, str))
+    ),
+}
