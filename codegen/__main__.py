@@ -11,7 +11,7 @@ from .docs import DOCS_PATH, render_docs
 from .load import load_files
 from .model import RegistryError, build
 from .render import render
-from .write import check, formatted, write
+from .write import FormatterMissing, check, formatted, write
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,8 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     except RegistryError as exc:
         print(exc, file=sys.stderr)
         return 2
-    files = formatted(render(registry))
-    docs = formatted({"methods.md": render_docs(registry)})["methods.md"]  # its code blocks
+    try:
+        files = formatted(render(registry))
+        docs = formatted({"methods.md": render_docs(registry)})["methods.md"]  # its code blocks
+    except FormatterMissing as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if opts.check:
         drift = check(files, opts.out)
         for rel in drift:

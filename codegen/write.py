@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -9,11 +10,20 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["check", "formatted", "write"]
+__all__ = ["FormatterMissing", "check", "formatted", "write"]
 
 
 def formatted(files: Mapping[str, str]) -> dict[str, str]:
-    """Run ``ruff format`` (and import sorting) over the rendered files; deterministic."""
+    """Run ``ruff format`` (and import sorting) over the rendered files; deterministic.
+
+    Raises :class:`FormatterMissing` when ruff is not installed: unformatted output would
+    look like drift (or be committed as such).
+    """
+    if importlib.util.find_spec("ruff") is None:
+        raise FormatterMissing(
+            "codegen formats its output with ruff, which is not installed here: "
+            "pip install -e '.[codegen]'"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for rel, text in files.items():
@@ -34,6 +44,10 @@ def formatted(files: Mapping[str, str]) -> dict[str, str]:
             if done.returncode not in (0, 1):
                 raise RuntimeError(f"ruff failed: {done.stderr or done.stdout}")
         return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}
+
+
+class FormatterMissing(RuntimeError):
+    """ruff (the formatter codegen depends on) is not installed."""
 
 
 def _existing(out: Path) -> set[str]:

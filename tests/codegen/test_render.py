@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from codegen.load import load_files
 from codegen.model import build
 from codegen.render import render
@@ -88,3 +90,16 @@ def test_committed_bindings_match_the_registry() -> None:
         [sys.executable, "-m", "codegen", "--check"], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_missing_formatter_is_an_error_not_drift(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from codegen.write import FormatterMissing
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "ruff" else real(name, *a)
+    )
+    with pytest.raises(FormatterMissing, match=r"pip install -e '\.\[codegen\]'"):
+        formatted({"x.py": "x = 1\n"})
