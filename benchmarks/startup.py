@@ -132,8 +132,8 @@ def child(args: dict[str, Any]) -> dict[str, Any]:
 
     sys.path.insert(0, ROOT)
     from codegen.load import load_files
-    from codegen.model import build
     from codegen.render import render
+    from codegen.validate import build
 
     times = []
     files = {}

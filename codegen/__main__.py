@@ -9,8 +9,9 @@ from pathlib import Path
 from .diff import run_diff
 from .docs import DOCS_PATH, render_docs
 from .load import load_files
-from .model import RegistryError, build
+from .model import RegistryError
 from .render import render
+from .validate import build
 from .write import FormatterMissing, check, formatted, write
 
 ROOT = Path(__file__).resolve().parent.parent

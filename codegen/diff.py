@@ -23,7 +23,8 @@ from pathlib import Path
 import attrs
 
 from .load import REGISTRY_FILES, load_files, parse_text
-from .model import Arg, Field, Method, Registry, RegistryError, Shape, Type, build
+from .model import Arg, Field, Method, Registry, RegistryError, Shape, Type
+from .validate import build
 
 __all__ = ["Change", "accepts", "diff_registries", "format_changes", "load_at", "run_diff"]
 

@@ -242,7 +242,8 @@ def test_get_methods_send_query_whatever_the_encoding() -> None:
 
 
 def test_nullable_is_a_registry_fact_checked_by_codegen() -> None:
-    from codegen.model import RegistryError, build
+    from codegen.model import RegistryError
+    from codegen.validate import build
 
     def registry(nullable: object) -> dict[str, Any]:
         arg = {"type": "datetime", "nullable": nullable}

@@ -14,7 +14,8 @@ import pytest
 
 from codegen.diff import Change, accepts, diff_registries, format_changes
 from codegen.load import load_files
-from codegen.model import build, parse_type
+from codegen.model import parse_type
+from codegen.validate import build
 
 SMALL = Path(__file__).parent / "fixtures" / "small"
 ROOT = Path(__file__).resolve().parents[2]

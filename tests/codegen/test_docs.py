@@ -9,7 +9,7 @@ from pathlib import Path
 
 from codegen.docs import render_docs
 from codegen.load import load_files
-from codegen.model import build
+from codegen.validate import build
 from codegen.write import formatted
 
 SMALL = Path(__file__).parent / "fixtures" / "small"

@@ -2,7 +2,8 @@ from typing import Any
 
 import pytest
 
-from codegen.model import RegistryError, Type, build, parse_type
+from codegen.model import RegistryError, Type, parse_type
+from codegen.validate import build
 
 
 def test_parse_type() -> None:

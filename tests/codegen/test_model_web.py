@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from codegen.load import parse_text
-from codegen.model import RegistryError, build
+from codegen.model import RegistryError
+from codegen.validate import build
 
 
 def _build(method: dict[str, Any]) -> Any:

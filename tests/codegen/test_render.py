@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from codegen.load import load_files
-from codegen.model import build
 from codegen.render import render
+from codegen.validate import build
 from codegen.write import check, formatted, write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tiny"

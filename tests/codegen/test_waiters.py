@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from codegen.model import RegistryError, build
+from codegen.model import RegistryError
 from codegen.render import render_specs
+from codegen.validate import build
 
 JOBS = {
     "jobs.start": {"http": "POST", "args": {"sql": "str!"}, "result": {"job": "json!"}},
