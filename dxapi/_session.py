@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 import aiohttp
@@ -260,17 +260,18 @@ class Session:
     async def _attempt(self, spec: MethodSpec, prepared: Prepared, key: str) -> Response:
         permits = await self._permits(spec, key)
         try:
-            async with self._open(spec, prepared) as resp:
+            async with self._request(spec, prepared) as resp:
                 status = resp.status
                 headers = resp.headers  # case-insensitive, and valid after release
-                try:
-                    # sock_read bounds each read; this bounds a body that trickles in.
-                    async with asyncio.timeout(self.timeout.read):
-                        body = await resp.read()
-                except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                    if not str(exc):
-                        exc = TimeoutError(f"the body took over {self.timeout.read} s")
-                    raise self._transport_failure(spec, exc, sent=True) from None
+                # sock_read bounds each read; this bounds a body that trickles in.
+                async with asyncio.timeout(self.timeout.read):
+                    body = await resp.read()
+        except aiohttp.ClientConnectorError as exc:
+            raise self._transport_failure(spec, exc, sent=False) from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            if isinstance(exc, TimeoutError) and not str(exc):  # our body-read timeout
+                exc = TimeoutError(f"the body took over {self.timeout.read} s")
+            raise self._transport_failure(spec, exc, sent=True) from None
         finally:
             for p in permits:
                 p.release()
@@ -333,11 +334,10 @@ class Session:
             details=details,
         )
 
-    @asynccontextmanager
-    async def _open(
+    def _request(
         self, spec: MethodSpec, prepared: Prepared, *, allow_redirects: bool = False
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Send one attempt; translate connection failures into retryable outcomes."""
+    ) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        """Start one attempt: aiohttp's request, with the token, body and timeouts."""
         url = self.base_url + prepared.path
         accept = "*/*" if spec.download else "application/json"
         headers = {"Authorization": f"Bearer {self._token}", "Accept": accept}
@@ -349,14 +349,17 @@ class Session:
         timeout = client_timeout(self.timeout.connect, self.timeout.read)
         self.stats["requests"] += 1
         log.debug("%s: %s %s", spec.name, prepared.method, prepared.path)
+        return self.http().request(
+            prepared.method, url, timeout=timeout, allow_redirects=allow_redirects, **kwargs
+        )
+
+    @asynccontextmanager
+    async def _open(
+        self, spec: MethodSpec, prepared: Prepared, *, allow_redirects: bool = False
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """One attempt whose body the caller reads (downloads); failures become Retryable."""
         try:
-            async with self.http().request(
-                prepared.method,
-                url,
-                timeout=timeout,
-                allow_redirects=allow_redirects,
-                **kwargs,
-            ) as resp:
+            async with self._request(spec, prepared, allow_redirects=allow_redirects) as resp:
                 yield resp
         except Retryable:
             raise
