@@ -93,26 +93,41 @@ class TokenBucket:
         """Wait for a token, first come first served. Cancelling the wait takes nothing."""
         if self._lock is None:
             self._lock = anyio.Lock()
+        if not self._lock.locked():  # nobody queued: take a free token without the lock
+            permit = self._grant(self._clock.now())
+            if permit is not None:
+                return permit
         async with self._lock:
             while True:
                 now = self._clock.now()
-                self._collect(now)
+                permit = self._grant(now)
+                if permit is not None:
+                    return permit
                 delay = max(
                     self._paused_until - now, self._last_grant + self.rate.min_interval - now
                 )
                 if delay > 0:
                     await self._clock.sleep(delay)
                     continue
-                if self._free > 0:
-                    self._free -= 1
-                    self._last_grant = now
-                    self.granted += 1
-                    return Permit(self)
                 if self._returns:
                     await self._clock.sleep(max(0.0, self._returns[0] - now))
                 else:  # every token is in flight: wait for an attempt to finish
                     self._released = anyio.Event()
                     await self._released.wait()
+
+    def _grant(self, now: float) -> Permit | None:
+        """A token now, if one is free and no pause or spacing holds it back."""
+        self._collect(now)
+        if (
+            self._free <= 0
+            or now < self._paused_until
+            or now < self._last_grant + self.rate.min_interval
+        ):
+            return None
+        self._free -= 1
+        self._last_grant = now
+        self.granted += 1
+        return Permit(self)
 
     def _collect(self, now: float) -> None:
         while self._returns and self._returns[0] <= now:

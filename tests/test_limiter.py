@@ -93,3 +93,21 @@ def test_rate_limit_validation() -> None:
     with pytest.raises(ValueError, match="share"):
         RateLimit.smooth(10, 1.0, share=0)
     assert RateLimit.coerce((1000, 60)) == RateLimit(1000, 60.0)
+
+
+async def test_a_free_token_never_jumps_the_queue() -> None:
+    bucket = TokenBucket(RateLimit(1, 0.1, margin=0.0))
+    held = await bucket.acquire()  # the free path: nobody queued
+    order: list[str] = []
+
+    async def take(name: str) -> None:
+        with await bucket.acquire():
+            order.append(name)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take, "first")
+        await anyio.sleep(0.01)  # "first" now waits in the queue for the token
+        held.release()
+        tg.start_soon(take, "second")  # arrives later: must queue behind "first"
+    assert order == ["first", "second"]
+    assert bucket.granted == 3
