@@ -11,6 +11,7 @@ from typing import Any
 
 from ._errors import APIError, ArgumentError, RequestTimeoutError
 from ._spec import MethodSpec
+from ._wire import dig
 
 __all__ = ["auto_mapping", "clean_result", "error_record", "input_key", "map_args"]
 
@@ -54,21 +55,10 @@ def map_args(item: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, A
     """Per-item arguments: each argument's value read at a dotted path of the item."""
     args: dict[str, Any] = {}
     for name, path in mapping.items():
-        value = _lookup(item, path)
+        value = dig(item, path)
         if value is not None:
             args[name] = value
     return args
-
-
-def _lookup(item: Any, path: str) -> Any:
-    for part in path.split("."):
-        if isinstance(item, Mapping):
-            item = item.get(part)
-        elif isinstance(item, list) and part.isdigit() and int(part) < len(item):
-            item = item[int(part)]
-        else:
-            return None
-    return item
 
 
 def auto_mapping(spec: MethodSpec, item: Mapping[str, Any]) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from ._errors import PaginationError
 from ._spec import UNSET, MethodSpec, PageSpec
+from ._wire import dig
 
 __all__ = ["CursorCall", "next_position"]
 
@@ -23,22 +24,13 @@ I = TypeVar("I")  # noqa: E741
 Fetch = Callable[[MethodSpec, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
-def _lookup(payload: Mapping[str, Any], path: str) -> Any:
-    value: Any = payload
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
 def next_position(page: PageSpec, payload: Mapping[str, Any], current: Any) -> Any:
     """The argument value that fetches the page after ``payload``, or None at the end."""
     if page.total is not None:
-        total = _lookup(payload, page.total)
+        total = dig(payload, page.total)
         number = int(current or 1)
         return number + 1 if isinstance(total, int) and number < total else None
-    value = _lookup(payload, page.output)
+    value = dig(payload, page.output)
     if value in (None, "") or isinstance(value, bool):
         return None
     return value

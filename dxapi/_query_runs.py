@@ -30,7 +30,8 @@ from ._generated import specs
 from ._generated.shapes import QueryResults, QueryRun
 from ._session import Session
 from ._spec import UNSET, Unset
-from ._waiter import Waiter, dig, timeout_error
+from ._waiter import Waiter, timeout_error
+from ._wire import dig
 
 __all__ = ["INLINE_ROW_LIMIT", "QueryResult", "QueryRunHelpers"]
 

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import attrs
@@ -36,6 +36,9 @@ from ._spec import MethodSpec, WaitDelay, check_args
 from ._upload import body_data, buffer_upload, check_upload
 from ._version import __version__
 from ._wire import Encoding, Prepared, check_json_body, decode_json_body, encode_request
+
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = ["Response", "Session"]
 
@@ -162,10 +165,8 @@ class Session:
 
     @staticmethod
     def structure(spec: MethodSpec, payload: dict[str, Any], result: type[R]) -> R:
-        from ._convert import structure  # cattrs loads with the first typed answer
-
         try:
-            return structure(payload, result)
+            return _converter().structure(payload, result)
         except Exception as exc:  # any mismatch of the answer and the shape
             raise TransportError(
                 f"{spec.name}: the answer does not match {result.__name__}: {exc}",
@@ -281,7 +282,10 @@ class Session:
     def _classify(
         self, spec: MethodSpec, status: int, headers: Mapping[str, str], body: bytes
     ) -> Response:
-        retry_after = parse_retry_after(headers.get("retry-after"), time.time())
+        raw_retry_after = headers.get("retry-after")
+        retry_after = (
+            None if raw_retry_after is None else parse_retry_after(raw_retry_after, time.time())
+        )
         if status == 429:
             self.stats["429"] += 1
             error = self._rate_limit_error(spec, body, retry_after)
@@ -410,6 +414,14 @@ class Session:
                 "%s: not ready (%s), asking again in %.2fs", spec.name, spec.pending_error, delay
             )
             await self.clock.sleep(delay)
+
+
+@functools.cache
+def _converter() -> cattrs.Converter:
+    """The converter, imported with the first typed answer (cattrs is slow to import)."""
+    from ._convert import converter
+
+    return converter
 
 
 @functools.lru_cache(maxsize=16)

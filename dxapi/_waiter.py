@@ -27,25 +27,14 @@ from . import _errors
 from ._errors import JobError
 from ._generated.specs import METHODS
 from ._spec import WaiterSpec
+from ._wire import dig
 
 if TYPE_CHECKING:
     from ._session import Session
 
-__all__ = ["Started", "Waiter", "classify", "dig", "job_error", "next_delay", "timeout_error"]
+__all__ = ["Started", "Waiter", "classify", "job_error", "next_delay", "timeout_error"]
 
 Verdict = Literal["pending", "success", "failure", "unknown"]
-
-
-def dig(payload: Any, path: str | None) -> Any:
-    """The value at a dotted path (``query_run.status``), or None when any step is missing."""
-    if path is None:
-        return None
-    value = payload
-    for key in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
 
 
 def classify(spec: WaiterSpec, state: Any) -> Verdict:

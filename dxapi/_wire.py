@@ -208,3 +208,19 @@ def check_json_body(spec: MethodSpec, prepared: Prepared) -> None:
             problems.append(f"argument {name!r} cannot be sent as JSON: {exc}")
     if problems:
         raise ArgumentError(spec.name, problems)
+
+
+def dig(payload: Any, path: str | None) -> Any:
+    """The value at a dotted path (``response_metadata.next_cursor``, ``checks.0.id``) of a
+    payload, or None when any step is missing."""
+    if path is None:
+        return None
+    value = payload
+    for part in path.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value

@@ -16,7 +16,8 @@ from ._generated import specs
 from ._generated.shapes import WorkflowRun
 from ._session import Session
 from ._spec import UNSET, Unset
-from ._waiter import Waiter, dig, timeout_error
+from ._waiter import Waiter, timeout_error
+from ._wire import dig
 
 __all__ = ["WorkflowRunHelpers"]
 

@@ -15,7 +15,8 @@ import dxapi
 from dxapi import RetryPolicy
 from dxapi._generated import specs
 from dxapi._spec import WaitDelay, WaiterSpec
-from dxapi._waiter import Waiter, classify, dig, job_error, next_delay, timeout_error
+from dxapi._waiter import Waiter, classify, job_error, next_delay, timeout_error
+from dxapi._wire import dig
 
 BASE = "https://api.getdx.com"
 QR = specs.WAITER_QUERY_RUN
