@@ -18,7 +18,6 @@ __all__ = [
     "Arg",
     "Field",
     "Method",
-    "Namespace",
     "Page",
     "Registry",
     "RegistryError",
@@ -203,15 +202,6 @@ class Method:
             if f.name == self.page.items and f.type.kind == "list":
                 return f.type.items[0]
         return None
-
-
-@attrs.frozen
-class Namespace:
-    """A dotted prefix of method names, with its optional hand-written helper mixin."""
-
-    path: str
-    api: str
-    helpers: str | None = None
 
 
 @attrs.frozen

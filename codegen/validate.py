@@ -311,7 +311,6 @@ def _cross_check(
         for f in shape.fields:
             for ref in sorted(f.type.shapes() - set(shapes)):
                 p.add(shape.file, shape.name, f"fields.{f.name}", f"unknown shape {ref!r}")
-    names = set(methods)
     for m in methods.values():
         for a in m.args:
             for ref in sorted(a.type.shapes() - set(shapes)):
@@ -340,9 +339,6 @@ def _cross_check(
                 p.add(m.file, m.name, "result", f"unknown shape {ref!r}")
         if m.http == "GET" and any(a.location == "body" for a in m.args):
             p.add(m.file, m.name, "args", "a GET method cannot take body arguments")
-        # A namespace whose path is also a method name becomes a callable namespace.
-        if m.name in {n.rsplit(".", 1)[0] for n in names if n.count(".") > m.name.count(".")}:
-            continue
     for key in helpers:
         api, path = key.split(":", 1)
         if not any(n.startswith(path + ".") for n, m in methods.items() if m.api == api):
