@@ -65,6 +65,10 @@ def _optional_hook(t: Any) -> Callable[[Any, Any], Any]:
     members = tuple(a for a in typing.get_args(t) if a is not type(None))
     inner: Any = functools.reduce(operator.or_, members)  # X, or X | Y for wider unions
     hook = converter.get_structure_hook(inner)
+    if inner in (str, int, float, bool):  # most fields: a value of the right type passes as is
+        return lambda value, _: (
+            value if value is None or value.__class__ is inner else hook(value, inner)
+        )
     return lambda value, _: None if value is None else hook(value, inner)
 
 
