@@ -13,11 +13,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-import anyio
 import yarl
 
 from ._config import is_loopback
-from ._errors import APIError, DXError, RequestTimeoutError, TransportError
+from ._errors import APIError, DXError, TransportError
 from ._session import REDIRECTS, USER_AGENT, Retryable, Session, log, pending_delay
 from ._spec import MethodSpec, check_args
 from ._wire import Prepared, encode_request, excerpt
@@ -81,15 +80,8 @@ class Download:
         self, spec: MethodSpec, prepared: Prepared, key: str, stack: AsyncExitStack
     ) -> str | aiohttp.ClientResponse:
         """The redirect target's URL, or a 2xx file response left open on ``stack``."""
-        try:
-            with anyio.fail_after(self.s.timeout.deadline):
-                return await self._locate_when_ready(spec, prepared, key, stack)
-        except TimeoutError as exc:
-            if isinstance(exc, DXError):
-                raise
-        raise RequestTimeoutError(
-            f"{spec.name}: no answer within the deadline of {self.s.timeout.deadline} s",
-            method=spec.name,
+        return await self.s.within_deadline(
+            spec, self._locate_when_ready(spec, prepared, key, stack)
         )
 
     async def _locate_when_ready(

@@ -8,18 +8,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aioresponses import CallbackResult, aioresponses
+from aioresponses import CallbackResult
 
 import dxapi
 from dxapi import RetryPolicy
 
 BASE = "https://api.getdx.com"
-
-
-@pytest.fixture
-def mocked() -> Any:
-    with aioresponses() as m:
-        yield m
 
 
 @pytest.fixture

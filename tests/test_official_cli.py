@@ -21,7 +21,6 @@ from typing import Any
 
 import attrs
 import pytest
-from aioresponses import aioresponses
 
 import dxapi
 from dxapi import RetryPolicy
@@ -63,12 +62,6 @@ def _name(case: dict[str, Any]) -> str:
 def _id(item: tuple[int, dict[str, Any]]) -> str:
     i, case = item
     return f"{i:03d}-{_name(case)}"
-
-
-@pytest.fixture
-def mocked() -> Any:
-    with aioresponses() as m:
-        yield m
 
 
 @pytest.fixture

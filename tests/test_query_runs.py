@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
-from aioresponses import CallbackResult, aioresponses
+from aioresponses import CallbackResult
 
 import dxapi
 from dxapi import RetryPolicy
@@ -45,12 +45,6 @@ def rows_payload(n: int) -> dict[str, Any]:
         "ok": True,
         "results": {"columns": ["id", "name"], "rows": [[i, f"n{i}"] for i in range(n)]},
     }
-
-
-@pytest.fixture
-def mocked() -> Any:
-    with aioresponses() as m:
-        yield m
 
 
 @pytest.fixture

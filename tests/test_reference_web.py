@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aioresponses import aioresponses
 
 import dxapi
 from dxapi import RetryPolicy
@@ -59,12 +58,6 @@ EXAMPLE_NOTES = {
     # `curl -d id=...`: a form body. The Web API takes JSON bodies for every write.
     "userGroups.delete": "form → json",
 }
-
-
-@pytest.fixture
-def mocked() -> Any:
-    with aioresponses() as m:
-        yield m
 
 
 @pytest.fixture

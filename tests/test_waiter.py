@@ -9,7 +9,6 @@ from typing import Any
 
 import attrs
 import pytest
-from aioresponses import aioresponses
 
 import dxapi
 from dxapi import RetryPolicy
@@ -29,12 +28,6 @@ NOW = {"Retry-After": "0"}
 
 def run(status: str, **extra: Any) -> dict[str, Any]:
     return {"ok": True, "query_run": {"id": "r1", "status": status, **extra}}
-
-
-@pytest.fixture
-def mocked() -> Any:
-    with aioresponses() as m:
-        yield m
 
 
 @pytest.fixture
