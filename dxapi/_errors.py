@@ -50,7 +50,14 @@ __all__ = [
 
 
 class DXError(Exception):
-    """Base class of every error dxapi raises."""
+    """Base class of every error dxapi raises.
+
+    Every dxapi error pickles and deep-copies with its attributes (process pools, Celery and
+    Dask move exceptions between processes), although most take keyword-only arguments.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, self.__dict__))
 
 
 class ArgumentError(DXError, TypeError):
@@ -238,6 +245,14 @@ def error_from_response(
         retry_after=retry_after,
         details=payload,
     )
+
+
+def _rebuild(cls: type[DXError], args: tuple[Any, ...], state: dict[str, Any]) -> DXError:
+    """Unpickle a dxapi error without calling its ``__init__`` (whose signature varies)."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 def _str_or_none(value: object) -> str | None:
