@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from dxapi._generated import specs
-from dxapi._generated.shapes import Entity, ResponseMetadata
+from dxapi._generated.shapes import Entity, ResponseMetadata, ScorecardReport, Task
 from dxapi._pagination import CursorCall
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
@@ -43,6 +43,22 @@ class EntitiesListResult:
 
 
 @attrs.frozen(kw_only=True)
+class EntitiesScorecardsResult:
+    """What ``entities.scorecards`` returns."""
+
+    scorecards: list[ScorecardReport]
+    response_metadata: ResponseMetadata | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EntitiesTasksResult:
+    """What ``entities.tasks`` returns."""
+
+    tasks: list[Task]
+    response_metadata: ResponseMetadata | None = None
+
+
+@attrs.frozen(kw_only=True)
 class EntitiesUpdateResult:
     """What ``entities.update`` returns."""
 
@@ -72,7 +88,6 @@ class Entities:
         """Create an entity.
 
         Calls ``POST entities.create``; scope: ``catalog:write:entities``.
-        Deprecated: Older path of catalog.entities.create
 
         Args:
             identifier: Unique identifier for the new entity
@@ -148,8 +163,7 @@ class Entities:
         """List catalog entities, optionally of one type or matching a search term.
 
         Calls ``GET entities.list``; scope: ``catalog:read``. Paginated: ``await``
-        it for the first page, ``async for`` it for every item. Deprecated: Older
-        path of catalog.entities.list
+        it for the first page, ``async for`` it for every item.
 
         Args:
             cursor: Position from response_metadata.next_cursor of the previous page
@@ -161,6 +175,52 @@ class Entities:
             specs.ENTITIES_LIST,
             EntitiesListResult,
             {"cursor": cursor, "limit": limit, "type": type, "search_term": search_term},
+        )
+
+    def scorecards(
+        self,
+        *,
+        identifier: str,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = UNSET,
+    ) -> CursorCall[EntitiesScorecardsResult, ScorecardReport]:
+        """List how an entity scores on each scorecard that applies to it.
+
+        Calls ``GET entities.scorecards``; scope: ``catalog:read``. Paginated:
+        ``await`` it for the first page, ``async for`` it for every item.
+
+        Args:
+            identifier: The entity's unique identifier
+            cursor: Position from response_metadata.next_cursor of the previous page
+            limit: Scorecards per page (server default: 50)
+        """
+        return self._session.paginate(
+            specs.ENTITIES_SCORECARDS,
+            EntitiesScorecardsResult,
+            {"identifier": identifier, "cursor": cursor, "limit": limit},
+        )
+
+    def tasks(
+        self,
+        *,
+        identifier: str,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = UNSET,
+    ) -> CursorCall[EntitiesTasksResult, Task]:
+        """List an entity's outstanding initiative tasks.
+
+        Calls ``GET entities.tasks``; scope: ``catalog:read``. Paginated: ``await``
+        it for the first page, ``async for`` it for every item.
+
+        Args:
+            identifier: The entity's unique identifier
+            cursor: Position from response_metadata.next_cursor of the previous page
+            limit: Tasks per page (server default: 50)
+        """
+        return self._session.paginate(
+            specs.ENTITIES_TASKS,
+            EntitiesTasksResult,
+            {"identifier": identifier, "cursor": cursor, "limit": limit},
         )
 
     async def update(
@@ -179,7 +239,6 @@ class Entities:
         """Update an entity's fields (omitted fields stay unchanged).
 
         Calls ``POST entities.update``; scope: ``catalog:write:entities``.
-        Deprecated: Older path of catalog.entities.update
 
         Args:
             identifier: Identifier of the entity to update
