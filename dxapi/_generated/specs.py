@@ -802,8 +802,8 @@ DEPLOYMENTS_SET_PULL_SERVICES = MethodSpec(
         ),
         ArgSpec(
             "github_pull_id",
-            "int",
-            doc="GitHub pull request id (or give repository and pull_number)",
+            ("union", "int", "str"),
+            doc="GitHub pull request id, a number or its text (or give repository and pull_number)",
         ),
         ArgSpec(
             "repository", "str", doc="GitHub repository with its org prefix, used with pull_number"

@@ -135,7 +135,7 @@ class Deployments:
         self,
         *,
         services: Sequence[str | ServiceRef | Mapping[str, Any]],
-        github_pull_id: int | Unset = UNSET,
+        github_pull_id: int | str | Unset = UNSET,
         pull_number: int | Unset = UNSET,
         replace: bool | Unset = UNSET,
         repository: str | Unset = UNSET,
@@ -147,7 +147,8 @@ class Deployments:
         Args:
             services: Services the pull request changed: identifiers or {identifier,
                 name} objects
-            github_pull_id: GitHub pull request id (or give repository and pull_number)
+            github_pull_id: GitHub pull request id, a number or its text (or give
+                repository and pull_number)
             pull_number: GitHub pull request number, used with repository
             replace: Replace the assignments instead of adding; [] with true resets
                 (server default: False)
