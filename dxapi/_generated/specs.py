@@ -1404,7 +1404,7 @@ PIPELINE_RUNS_SYNC = MethodSpec(
             "pipeline_source",
             "str",
             required=True,
-            doc="CI system, e.g. Jenkins (jenkins), Cirrus CI",
+            doc="CI system, e.g. Jenkins (jenkins), Cirrus CI (cirrus)",
         ),
         ArgSpec("reference_id", "str", required=True, doc="Globally unique id of the run"),
         ArgSpec(
@@ -1416,8 +1416,8 @@ PIPELINE_RUNS_SYNC = MethodSpec(
         ),
         ArgSpec(
             "finished_at",
-            "datetime",
-            doc="When it finished (Unix seconds, as text or a number)",
+            ("union", "datetime", "int", "str"),
+            doc="When it finished (Unix seconds, as text or a number); empty text while running",
             format="unix",
         ),
         ArgSpec("status", "str", doc="Run status, e.g. success, failure, unknown"),

@@ -39,7 +39,7 @@ class PipelineRuns:
         started_at: datetime.datetime | str | int,
         commit_sha: str | Unset = UNSET,
         email: str | Unset = UNSET,
-        finished_at: datetime.datetime | str | int | Unset = UNSET,
+        finished_at: datetime.datetime | str | int | str | Unset = UNSET,
         github_username: str | Unset = UNSET,
         gitlab_username: str | Unset = UNSET,
         head_branch: str | Unset = UNSET,
@@ -54,12 +54,13 @@ class PipelineRuns:
 
         Args:
             pipeline_name: Pipeline name, e.g. integration_tests
-            pipeline_source: CI system, e.g. Jenkins (jenkins), Cirrus CI
+            pipeline_source: CI system, e.g. Jenkins (jenkins), Cirrus CI (cirrus)
             reference_id: Globally unique id of the run
             started_at: When it started (Unix seconds, as text or a number)
             commit_sha: Commit the run built (ce-scripts)
             email: Email of whoever started the run, for attribution (ce-scripts)
-            finished_at: When it finished (Unix seconds, as text or a number)
+            finished_at: When it finished (Unix seconds, as text or a number); empty
+                text while running
             github_username: GitHub login of whoever started the run
             gitlab_username: GitLab login of whoever started the run
             head_branch: Branch the run used (ce-scripts)
