@@ -135,9 +135,16 @@ CATALOG_ENTITIES_CREATE = MethodSpec(
     args=(
         ArgSpec("identifier", "str", required=True, doc="Unique identifier for the new entity"),
         ArgSpec("type", "str", required=True, doc="Identifier of the entity type"),
-        ArgSpec("name", "str", doc="Display name"),
-        ArgSpec("description", "str", doc="Free-text description"),
-        ArgSpec("domain", "str", doc="Identifier of the domain entity this entity belongs to"),
+        ArgSpec("name", "str", doc="Display name (None sends null)", nullable=True),
+        ArgSpec(
+            "description", "str", doc="Free-text description (None sends null)", nullable=True
+        ),
+        ArgSpec(
+            "domain",
+            "str",
+            doc="Identifier of the domain entity this entity belongs to (None sends null)",
+            nullable=True,
+        ),
         ArgSpec("owner_team_ids", ("list", "str"), doc="Team ids that own the entity"),
         ArgSpec("owner_user_ids", ("list", "str"), doc="DX user ids that own the entity"),
         ArgSpec(
@@ -250,9 +257,17 @@ CATALOG_ENTITIES_UPDATE = MethodSpec(
     result="CatalogEntitiesUpdateResult",
     args=(
         ArgSpec("identifier", "str", required=True, doc="Identifier of the entity to update"),
-        ArgSpec("name", "str", doc="Display name"),
-        ArgSpec("description", "str", doc="Free-text description"),
-        ArgSpec("domain", "str", doc="Identifier of the domain entity this entity belongs to"),
+        ArgSpec(
+            "type", "str", doc="Identifier of the entity type (the Terraform provider sends it)"
+        ),
+        ArgSpec("name", "str", doc="Display name (None clears it)", nullable=True),
+        ArgSpec("description", "str", doc="Free-text description (None clears it)", nullable=True),
+        ArgSpec(
+            "domain",
+            "str",
+            doc="Identifier of the domain entity this entity belongs to (None clears it)",
+            nullable=True,
+        ),
         ArgSpec("owner_team_ids", ("list", "str"), doc="Team ids that own the entity"),
         ArgSpec("owner_user_ids", ("list", "str"), doc="DX user ids that own the entity"),
         ArgSpec(
@@ -260,11 +275,15 @@ CATALOG_ENTITIES_UPDATE = MethodSpec(
             ("list", "str"),
             doc="Emails of existing users that own the entity",
         ),
-        ArgSpec("properties", ("map", "json"), doc="Property values keyed by property identifier"),
+        ArgSpec(
+            "properties",
+            ("map", "json"),
+            doc="Property values keyed by property identifier; null removes one",
+        ),
         ArgSpec(
             "aliases",
             ("map", ("list", "json")),
-            doc="Alias type → entries ({identifier} or {lookup})",
+            doc="Alias type → entries ({identifier} or {lookup}); [] removes a type",
         ),
     ),
 )
@@ -280,9 +299,16 @@ CATALOG_ENTITIES_UPSERT = MethodSpec(
     args=(
         ArgSpec("identifier", "str", required=True, doc="Unique identifier for the new entity"),
         ArgSpec("type", "str", required=True, doc="Identifier of the entity type"),
-        ArgSpec("name", "str", doc="Display name"),
-        ArgSpec("description", "str", doc="Free-text description"),
-        ArgSpec("domain", "str", doc="Identifier of the domain entity this entity belongs to"),
+        ArgSpec("name", "str", doc="Display name (None sends null)", nullable=True),
+        ArgSpec(
+            "description", "str", doc="Free-text description (None sends null)", nullable=True
+        ),
+        ArgSpec(
+            "domain",
+            "str",
+            doc="Identifier of the domain entity this entity belongs to (None sends null)",
+            nullable=True,
+        ),
         ArgSpec("owner_team_ids", ("list", "str"), doc="Team ids that own the entity"),
         ArgSpec("owner_user_ids", ("list", "str"), doc="DX user ids that own the entity"),
         ArgSpec(
@@ -895,9 +921,16 @@ ENTITIES_CREATE = MethodSpec(
     args=(
         ArgSpec("identifier", "str", required=True, doc="Unique identifier for the new entity"),
         ArgSpec("type", "str", required=True, doc="Identifier of the entity type"),
-        ArgSpec("name", "str", doc="Display name"),
-        ArgSpec("description", "str", doc="Free-text description"),
-        ArgSpec("domain", "str", doc="Identifier of the domain entity this entity belongs to"),
+        ArgSpec("name", "str", doc="Display name (None sends null)", nullable=True),
+        ArgSpec(
+            "description", "str", doc="Free-text description (None sends null)", nullable=True
+        ),
+        ArgSpec(
+            "domain",
+            "str",
+            doc="Identifier of the domain entity this entity belongs to (None sends null)",
+            nullable=True,
+        ),
         ArgSpec("owner_team_ids", ("list", "str"), doc="Team ids that own the entity"),
         ArgSpec("owner_user_ids", ("list", "str"), doc="DX user ids that own the entity"),
         ArgSpec(
@@ -1012,9 +1045,17 @@ ENTITIES_UPDATE = MethodSpec(
     result="EntitiesUpdateResult",
     args=(
         ArgSpec("identifier", "str", required=True, doc="Identifier of the entity to update"),
-        ArgSpec("name", "str", doc="Display name"),
-        ArgSpec("description", "str", doc="Free-text description"),
-        ArgSpec("domain", "str", doc="Identifier of the domain entity this entity belongs to"),
+        ArgSpec(
+            "type", "str", doc="Identifier of the entity type (the Terraform provider sends it)"
+        ),
+        ArgSpec("name", "str", doc="Display name (None clears it)", nullable=True),
+        ArgSpec("description", "str", doc="Free-text description (None clears it)", nullable=True),
+        ArgSpec(
+            "domain",
+            "str",
+            doc="Identifier of the domain entity this entity belongs to (None clears it)",
+            nullable=True,
+        ),
         ArgSpec("owner_team_ids", ("list", "str"), doc="Team ids that own the entity"),
         ArgSpec("owner_user_ids", ("list", "str"), doc="DX user ids that own the entity"),
         ArgSpec(
@@ -1022,11 +1063,15 @@ ENTITIES_UPDATE = MethodSpec(
             ("list", "str"),
             doc="Emails of existing users that own the entity",
         ),
-        ArgSpec("properties", ("map", "json"), doc="Property values keyed by property identifier"),
+        ArgSpec(
+            "properties",
+            ("map", "json"),
+            doc="Property values keyed by property identifier; null removes one",
+        ),
         ArgSpec(
             "aliases",
             ("map", ("list", "json")),
-            doc="Alias type → entries ({identifier} or {lookup})",
+            doc="Alias type → entries ({identifier} or {lookup}); [] removes a type",
         ),
     ),
 )

@@ -77,9 +77,9 @@ class Entities:
         identifier: str,
         type: str,
         aliases: Mapping[str, Sequence[Any]] | Unset = UNSET,
-        description: str | Unset = UNSET,
-        domain: str | Unset = UNSET,
-        name: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
+        domain: str | Unset | None = UNSET,
+        name: str | Unset | None = UNSET,
         owner_team_ids: Sequence[str] | Unset = UNSET,
         owner_user_emails: Sequence[str] | Unset = UNSET,
         owner_user_ids: Sequence[str] | Unset = UNSET,
@@ -93,9 +93,10 @@ class Entities:
             identifier: Unique identifier for the new entity
             type: Identifier of the entity type
             aliases: Alias type → entries ({identifier} or {lookup})
-            description: Free-text description
-            domain: Identifier of the domain entity this entity belongs to
-            name: Display name
+            description: Free-text description (None sends null)
+            domain: Identifier of the domain entity this entity belongs to (None sends
+                null)
+            name: Display name (None sends null)
             owner_team_ids: Team ids that own the entity
             owner_user_emails: Emails of existing users that own the entity
             owner_user_ids: DX user ids that own the entity
@@ -228,13 +229,14 @@ class Entities:
         *,
         identifier: str,
         aliases: Mapping[str, Sequence[Any]] | Unset = UNSET,
-        description: str | Unset = UNSET,
-        domain: str | Unset = UNSET,
-        name: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
+        domain: str | Unset | None = UNSET,
+        name: str | Unset | None = UNSET,
         owner_team_ids: Sequence[str] | Unset = UNSET,
         owner_user_emails: Sequence[str] | Unset = UNSET,
         owner_user_ids: Sequence[str] | Unset = UNSET,
         properties: Mapping[str, Any] | Unset = UNSET,
+        type: str | Unset = UNSET,
     ) -> EntitiesUpdateResult:
         """Update an entity's fields (omitted fields stay unchanged).
 
@@ -242,20 +244,23 @@ class Entities:
 
         Args:
             identifier: Identifier of the entity to update
-            aliases: Alias type → entries ({identifier} or {lookup})
-            description: Free-text description
-            domain: Identifier of the domain entity this entity belongs to
-            name: Display name
+            aliases: Alias type → entries ({identifier} or {lookup}); [] removes a type
+            description: Free-text description (None clears it)
+            domain: Identifier of the domain entity this entity belongs to (None clears
+                it)
+            name: Display name (None clears it)
             owner_team_ids: Team ids that own the entity
             owner_user_emails: Emails of existing users that own the entity
             owner_user_ids: DX user ids that own the entity
-            properties: Property values keyed by property identifier
+            properties: Property values keyed by property identifier; null removes one
+            type: Identifier of the entity type (the Terraform provider sends it)
         """
         return await self._session.request(
             specs.ENTITIES_UPDATE,
             EntitiesUpdateResult,
             {
                 "identifier": identifier,
+                "type": type,
                 "name": name,
                 "description": description,
                 "domain": domain,
