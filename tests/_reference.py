@@ -44,8 +44,8 @@ def resolve(client: object, name: str) -> Any:
     return target
 
 
-def url_pattern(name: str) -> re.Pattern[str]:
-    return re.compile(rf"^{re.escape(BASE)}/{re.escape(name)}(\?.*)?$")
+def url_pattern(name: str, base: str = BASE) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(base)}/{re.escape(name)}(\?.*)?$")
 
 
 # ----------------------------------------------------------------------- arguments
@@ -75,6 +75,11 @@ def typed_args(spec: MethodSpec, request: Mapping[str, Any]) -> dict[str, Any]:
     texts = {**(request.get("query") or {}), **(request.get("form") or {})}
     for name, value in texts.items():
         arg = spec.arg(name)
+        spread = next((a for a in spec.args if a.prefix and name.startswith(a.prefix)), None)
+        if arg is None and spread is not None:  # var-NAME: an entry of a spread map
+            entries = args.setdefault(spread.name, {})
+            entries[name.removeprefix(spread.prefix or "")] = str(value)
+            continue
         assert arg is not None, f"{spec.name}: the registry has no argument {name!r}"
         if spec.upload == name:
             args[name] = b"team,email\nCore,ada@example.com\n"

@@ -11,6 +11,7 @@ __all__ = [
     "AiToolMetric",
     "AiToolMetricItem",
     "AliasEntry",
+    "CheckOutput",
     "CheckResult",
     "CsatItem",
     "CustomDataItem",
@@ -19,6 +20,7 @@ __all__ = [
     "DatafeedData",
     "Deployment",
     "DriverLibrary",
+    "EmptyLevel",
     "Entity",
     "EntityType",
     "HierarchyTeam",
@@ -30,6 +32,7 @@ __all__ = [
     "Person",
     "PipelineRun",
     "PlatformXProject",
+    "PointsMeta",
     "Property",
     "PropertyDefinition",
     "PropertyOption",
@@ -141,13 +144,61 @@ class AliasEntry:
 
 
 @attrs.frozen(kw_only=True)
+class CheckOutput:
+    """The value a check's query produced for an entity."""
+
+    #: unit and decimals (a number or "auto")
+    custom_options: dict[str, Any] | None = None
+    #: string, number, percent, currency_usd, duration_*, custom, ...
+    type: str | None = None
+    #: A string, a number or null
+    value: Any | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ScorecardLevel:
+    """One level of a LEVEL scorecard (Bronze, Silver, …)."""
+
+    color: str | None = None
+    id: str | None = None
+    #: Client-side key a check refers to (scorecard_level_key)
+    key: str | None = None
+    name: str | None = None
+    #: Position; 1 is the lowest level
+    rank: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ScorecardCheckGroup:
+    """A group of checks of a POINTS scorecard."""
+
+    id: str | None = None
+    #: Client-side key a check refers to (scorecard_check_group_key)
+    key: str | None = None
+    name: str | None = None
+    ordering: int | None = None
+
+
+@attrs.frozen(kw_only=True)
 class CheckResult:
     """A scorecard check and whether an entity passes it."""
 
+    #: Its group (POINTS scorecards)
+    check_group: ScorecardCheckGroup | None = None
+    description: str | None = None
+    executed_at: datetime.datetime | None = None
     id: str | None = None
+    #: The level the check belongs to (LEVEL scorecards)
+    level: ScorecardLevel | None = None
+    message: str | None = None
     name: str | None = None
-    output: Any | None = None
+    output: CheckOutput | None = None
     passed: bool | None = None
+    #: Points the check is worth (POINTS scorecards)
+    points: int | None = None
+    published: bool | None = None
+    related_property: str | None = None
+    #: PASS, FAIL or WARN
     status: str | None = None
 
 
@@ -274,6 +325,14 @@ class DriverLibrary:
 
     library: list[SurveyDriver] | None = None
     selections: list[SurveySelection] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EmptyLevel:
+    """How a LEVEL scorecard shows an entity that reached no level."""
+
+    color: str | None = None
+    label: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -505,6 +564,14 @@ class PlatformXProject:
 
 
 @attrs.frozen(kw_only=True)
+class PointsMeta:
+    """Points an entity earned on a POINTS scorecard, out of the total."""
+
+    points_achieved: float | None = None
+    points_total: float | None = None
+
+
+@attrs.frozen(kw_only=True)
 class QueryResults:
     """Inline query results (at most 1000 rows; download the CSV for all)."""
 
@@ -604,30 +671,6 @@ class ResponseMetadata:
 
 
 @attrs.frozen(kw_only=True)
-class ScorecardLevel:
-    """One level of a LEVEL scorecard (Bronze, Silver, …)."""
-
-    color: str | None = None
-    id: str | None = None
-    #: Client-side key a check refers to (scorecard_level_key)
-    key: str | None = None
-    name: str | None = None
-    #: Position; 1 is the lowest level
-    rank: int | None = None
-
-
-@attrs.frozen(kw_only=True)
-class ScorecardCheckGroup:
-    """A group of checks of a POINTS scorecard."""
-
-    id: str | None = None
-    #: Client-side key a check refers to (scorecard_check_group_key)
-    key: str | None = None
-    name: str | None = None
-    ordering: int | None = None
-
-
-@attrs.frozen(kw_only=True)
 class ScorecardCheck:
     """One check of a scorecard, evaluated by SQL against each entity."""
 
@@ -689,11 +732,19 @@ class Scorecard:
 class ScorecardReport:
     """How one entity scores on one scorecard."""
 
+    #: The check groups (POINTS scorecards)
+    check_groups: list[ScorecardCheckGroup] | None = None
     checks: list[CheckResult] | None = None
-    current_level: Any | None = None
+    #: The level reached; null when none
+    current_level: ScorecardLevel | None = None
+    empty_level: EmptyLevel | None = None
     id: str | None = None
+    #: The scorecard's levels (LEVEL scorecards)
+    levels: list[ScorecardLevel] | None = None
     name: str | None = None
     points: Any | None = None
+    points_meta: PointsMeta | None = None
+    #: LEVEL or POINTS
     type: str | None = None
 
 

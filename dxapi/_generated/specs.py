@@ -71,6 +71,60 @@ AUTH_WHOAMI = MethodSpec(
     result="AuthWhoamiResult",
 )
 
+BACKSTAGE_CATALOG_SYNC_CHUNK = MethodSpec(
+    name="backstage.catalogSyncChunk",
+    http="POST",
+    api="datacloud",
+    summary="Send one chunk (the plugin sends 100) of a Backstage catalog's entities",
+    result="BackstageCatalogSyncChunkResult",
+    args=(
+        ArgSpec(
+            "application",
+            ("map", "json"),
+            required=True,
+            doc="The Backstage app: {id, title, baseUrl}",
+        ),
+        ArgSpec(
+            "entities",
+            ("list", ("map", "json")),
+            required=True,
+            doc="Backstage catalog entities, as Backstage returns them",
+        ),
+    ),
+)
+
+BACKSTAGE_CATALOG_SYNC_COMPLETE = MethodSpec(
+    name="backstage.catalogSyncComplete",
+    http="POST",
+    api="datacloud",
+    summary="Finish a sync of a Backstage catalog",
+    result="BackstageCatalogSyncCompleteResult",
+    args=(
+        ArgSpec(
+            "application",
+            ("map", "json"),
+            required=True,
+            doc="The Backstage app: {id, title, baseUrl}",
+        ),
+    ),
+)
+
+BACKSTAGE_CATALOG_SYNC_START = MethodSpec(
+    name="backstage.catalogSyncStart",
+    http="POST",
+    api="datacloud",
+    summary="Start a sync of a Backstage catalog",
+    result="BackstageCatalogSyncStartResult",
+    args=(
+        ArgSpec(
+            "application",
+            ("map", "json"),
+            required=True,
+            doc="The Backstage app: {id, title, baseUrl}",
+        ),
+    ),
+)
+
 CATALOG_ENTITIES_CREATE = MethodSpec(
     name="catalog.entities.create",
     http="POST",
@@ -81,9 +135,16 @@ CATALOG_ENTITIES_CREATE = MethodSpec(
     args=(
         ArgSpec("identifier", "str", required=True, doc="Unique identifier for the new entity"),
         ArgSpec("type", "str", required=True, doc="Identifier of the entity type"),
-        ArgSpec("name", "str", doc="Display name"),
-        ArgSpec("description", "str", doc="Free-text description"),
-        ArgSpec("domain", "str", doc="Identifier of the domain entity this entity belongs to"),
+        ArgSpec("name", "str", doc="Display name (None sends null)", nullable=True),
+        ArgSpec(
+            "description", "str", doc="Free-text description (None sends null)", nullable=True
+        ),
+        ArgSpec(
+            "domain",
+            "str",
+            doc="Identifier of the domain entity this entity belongs to (None sends null)",
+            nullable=True,
+        ),
         ArgSpec("owner_team_ids", ("list", "str"), doc="Team ids that own the entity"),
         ArgSpec("owner_user_ids", ("list", "str"), doc="DX user ids that own the entity"),
         ArgSpec(
@@ -196,9 +257,17 @@ CATALOG_ENTITIES_UPDATE = MethodSpec(
     result="CatalogEntitiesUpdateResult",
     args=(
         ArgSpec("identifier", "str", required=True, doc="Identifier of the entity to update"),
-        ArgSpec("name", "str", doc="Display name"),
-        ArgSpec("description", "str", doc="Free-text description"),
-        ArgSpec("domain", "str", doc="Identifier of the domain entity this entity belongs to"),
+        ArgSpec(
+            "type", "str", doc="Identifier of the entity type (the Terraform provider sends it)"
+        ),
+        ArgSpec("name", "str", doc="Display name (None clears it)", nullable=True),
+        ArgSpec("description", "str", doc="Free-text description (None clears it)", nullable=True),
+        ArgSpec(
+            "domain",
+            "str",
+            doc="Identifier of the domain entity this entity belongs to (None clears it)",
+            nullable=True,
+        ),
         ArgSpec("owner_team_ids", ("list", "str"), doc="Team ids that own the entity"),
         ArgSpec("owner_user_ids", ("list", "str"), doc="DX user ids that own the entity"),
         ArgSpec(
@@ -206,11 +275,15 @@ CATALOG_ENTITIES_UPDATE = MethodSpec(
             ("list", "str"),
             doc="Emails of existing users that own the entity",
         ),
-        ArgSpec("properties", ("map", "json"), doc="Property values keyed by property identifier"),
+        ArgSpec(
+            "properties",
+            ("map", "json"),
+            doc="Property values keyed by property identifier; null removes one",
+        ),
         ArgSpec(
             "aliases",
             ("map", ("list", "json")),
-            doc="Alias type → entries ({identifier} or {lookup})",
+            doc="Alias type → entries ({identifier} or {lookup}); [] removes a type",
         ),
     ),
 )
@@ -226,9 +299,16 @@ CATALOG_ENTITIES_UPSERT = MethodSpec(
     args=(
         ArgSpec("identifier", "str", required=True, doc="Unique identifier for the new entity"),
         ArgSpec("type", "str", required=True, doc="Identifier of the entity type"),
-        ArgSpec("name", "str", doc="Display name"),
-        ArgSpec("description", "str", doc="Free-text description"),
-        ArgSpec("domain", "str", doc="Identifier of the domain entity this entity belongs to"),
+        ArgSpec("name", "str", doc="Display name (None sends null)", nullable=True),
+        ArgSpec(
+            "description", "str", doc="Free-text description (None sends null)", nullable=True
+        ),
+        ArgSpec(
+            "domain",
+            "str",
+            doc="Identifier of the domain entity this entity belongs to (None sends null)",
+            nullable=True,
+        ),
         ArgSpec("owner_team_ids", ("list", "str"), doc="Team ids that own the entity"),
         ArgSpec("owner_user_ids", ("list", "str"), doc="DX user ids that own the entity"),
         ArgSpec(
@@ -639,6 +719,26 @@ CUSTOM_METRICS_PUSH = MethodSpec(
     ),
 )
 
+DATACLOUD_QUERIES_DATAFEED = MethodSpec(
+    name="datacloud.queries.datafeed",
+    http="GET",
+    api="web",
+    scope="snapshots:read",
+    idempotent=True,
+    summary="Read a saved query's data feed (at most 1000 rows)",
+    result="DatacloudQueriesDatafeedResult",
+    args=(
+        ArgSpec("feed_token", "str", required=True, doc="The saved query's data feed token"),
+        ArgSpec("columns", ("list", "str"), doc="Only these columns (can be faster)"),
+        ArgSpec(
+            "variables",
+            ("map", ("union", "str", "int", "float", "bool")),
+            doc="Values of the saved query's template variables, by name",
+            prefix="var-",
+        ),
+    ),
+)
+
 DEPLOYMENTS_CREATE = MethodSpec(
     name="deployments.create",
     http="POST",
@@ -687,8 +787,11 @@ DEPLOYMENTS_CREATE = MethodSpec(
             "str",
             doc="With commit_sha and repository, only attribute PRs merged into this branch",
         ),
+        ArgSpec("success", "bool", doc="Whether the deployment succeeded"),
         ArgSpec(
-            "success", "bool", doc="Whether the deployment succeeded (unofficial OpenAPI only)"
+            "environment",
+            "str",
+            doc="Deployment environment, e.g. production (luscii, ce-scripts)",
         ),
     ),
 )
@@ -719,14 +822,14 @@ DEPLOYMENTS_SET_PULL_SERVICES = MethodSpec(
     args=(
         ArgSpec(
             "services",
-            ("list", ("shape", "ServiceRef")),
+            ("list", ("union", "str", ("shape", "ServiceRef"))),
             required=True,
-            doc="Services the pull request changed",
+            doc="Services the pull request changed: identifiers or {identifier, name} objects",
         ),
         ArgSpec(
             "github_pull_id",
-            "int",
-            doc="GitHub pull request id (or give repository and pull_number)",
+            ("union", "int", "str"),
+            doc="GitHub pull request id, a number or its text (or give repository and pull_number)",
         ),
         ArgSpec(
             "repository", "str", doc="GitHub repository with its org prefix, used with pull_number"
@@ -814,14 +917,20 @@ ENTITIES_CREATE = MethodSpec(
     api="web",
     scope="catalog:write:entities",
     summary="Create an entity",
-    deprecated="Older path of catalog.entities.create",
     result="EntitiesCreateResult",
     args=(
         ArgSpec("identifier", "str", required=True, doc="Unique identifier for the new entity"),
         ArgSpec("type", "str", required=True, doc="Identifier of the entity type"),
-        ArgSpec("name", "str", doc="Display name"),
-        ArgSpec("description", "str", doc="Free-text description"),
-        ArgSpec("domain", "str", doc="Identifier of the domain entity this entity belongs to"),
+        ArgSpec("name", "str", doc="Display name (None sends null)", nullable=True),
+        ArgSpec(
+            "description", "str", doc="Free-text description (None sends null)", nullable=True
+        ),
+        ArgSpec(
+            "domain",
+            "str",
+            doc="Identifier of the domain entity this entity belongs to (None sends null)",
+            nullable=True,
+        ),
         ArgSpec("owner_team_ids", ("list", "str"), doc="Team ids that own the entity"),
         ArgSpec("owner_user_ids", ("list", "str"), doc="DX user ids that own the entity"),
         ArgSpec(
@@ -877,7 +986,6 @@ ENTITIES_LIST = MethodSpec(
     scope="catalog:read",
     idempotent=True,
     summary="List catalog entities, optionally of one type or matching a search term",
-    deprecated="Older path of catalog.entities.list",
     result="EntitiesListResult",
     args=(
         ArgSpec(
@@ -892,19 +1000,62 @@ ENTITIES_LIST = MethodSpec(
     page=PageSpec(items="entities"),
 )
 
+ENTITIES_SCORECARDS = MethodSpec(
+    name="entities.scorecards",
+    http="GET",
+    api="web",
+    scope="catalog:read",
+    idempotent=True,
+    summary="List how an entity scores on each scorecard that applies to it",
+    result="EntitiesScorecardsResult",
+    args=(
+        ArgSpec("identifier", "str", required=True, doc="The entity's unique identifier"),
+        ArgSpec(
+            "cursor", "str", doc="Position from response_metadata.next_cursor of the previous page"
+        ),
+        ArgSpec("limit", "int", doc="Scorecards per page", default=50),
+    ),
+    page=PageSpec(items="scorecards"),
+)
+
+ENTITIES_TASKS = MethodSpec(
+    name="entities.tasks",
+    http="GET",
+    api="web",
+    scope="catalog:read",
+    idempotent=True,
+    summary="List an entity's outstanding initiative tasks",
+    result="EntitiesTasksResult",
+    args=(
+        ArgSpec("identifier", "str", required=True, doc="The entity's unique identifier"),
+        ArgSpec(
+            "cursor", "str", doc="Position from response_metadata.next_cursor of the previous page"
+        ),
+        ArgSpec("limit", "int", doc="Tasks per page", default=50),
+    ),
+    page=PageSpec(items="tasks"),
+)
+
 ENTITIES_UPDATE = MethodSpec(
     name="entities.update",
     http="POST",
     api="web",
     scope="catalog:write:entities",
     summary="Update an entity's fields (omitted fields stay unchanged)",
-    deprecated="Older path of catalog.entities.update",
     result="EntitiesUpdateResult",
     args=(
         ArgSpec("identifier", "str", required=True, doc="Identifier of the entity to update"),
-        ArgSpec("name", "str", doc="Display name"),
-        ArgSpec("description", "str", doc="Free-text description"),
-        ArgSpec("domain", "str", doc="Identifier of the domain entity this entity belongs to"),
+        ArgSpec(
+            "type", "str", doc="Identifier of the entity type (the Terraform provider sends it)"
+        ),
+        ArgSpec("name", "str", doc="Display name (None clears it)", nullable=True),
+        ArgSpec("description", "str", doc="Free-text description (None clears it)", nullable=True),
+        ArgSpec(
+            "domain",
+            "str",
+            doc="Identifier of the domain entity this entity belongs to (None clears it)",
+            nullable=True,
+        ),
         ArgSpec("owner_team_ids", ("list", "str"), doc="Team ids that own the entity"),
         ArgSpec("owner_user_ids", ("list", "str"), doc="DX user ids that own the entity"),
         ArgSpec(
@@ -912,11 +1063,15 @@ ENTITIES_UPDATE = MethodSpec(
             ("list", "str"),
             doc="Emails of existing users that own the entity",
         ),
-        ArgSpec("properties", ("map", "json"), doc="Property values keyed by property identifier"),
+        ArgSpec(
+            "properties",
+            ("map", "json"),
+            doc="Property values keyed by property identifier; null removes one",
+        ),
         ArgSpec(
             "aliases",
             ("map", ("list", "json")),
-            doc="Alias type → entries ({identifier} or {lookup})",
+            doc="Alias type → entries ({identifier} or {lookup}); [] removes a type",
         ),
     ),
 )
@@ -943,7 +1098,6 @@ ENTITY_TYPES_CREATE = MethodSpec(
     api="web",
     scope="catalog:write:entities",
     summary="Create an entity type (Fabric accounts only)",
-    deprecated="Older path of catalog.entityTypes.create",
     result="EntityTypesCreateResult",
     args=(
         ArgSpec(
@@ -978,7 +1132,6 @@ ENTITY_TYPES_INFO = MethodSpec(
     scope="catalog:read",
     idempotent=True,
     summary="Get one entity type by its identifier",
-    deprecated="Older path of catalog.entityTypes.info",
     result="EntityTypesInfoResult",
     args=(ArgSpec("identifier", "str", required=True, doc="The entity type's identifier"),),
 )
@@ -1007,7 +1160,6 @@ ENTITY_TYPES_UPDATE = MethodSpec(
     api="web",
     scope="catalog:write:entities",
     summary="Update an entity type; a given property list replaces the old one whole",
-    deprecated="Older path of catalog.entityTypes.update",
     result="EntityTypesUpdateResult",
     args=(
         ArgSpec("identifier", "str", required=True, doc="Identifier of the entity type to update"),
@@ -1068,8 +1220,7 @@ INCIDENTS_SYNC = MethodSpec(
     http="POST",
     api="datacloud",
     idempotent=True,
-    summary="Create or update an incident (legacy form of incidents.upsert)",
-    deprecated="use incidents.upsert (services as objects)",
+    summary="Create or update an incident (older form of incidents.upsert)",
     result="IncidentsSyncResult",
     args=(
         ArgSpec("reference_id", "str", required=True, doc="Stable key of the incident"),
@@ -1078,6 +1229,11 @@ INCIDENTS_SYNC = MethodSpec(
         ArgSpec("name", "str", doc="Incident name"),
         ArgSpec("priority", "str", doc="Free-text priority, e.g. p1"),
         ArgSpec("source_url", "str", doc="Link in the incident management system"),
+        ArgSpec(
+            "source_name",
+            "str",
+            doc="Name of the incident system (ce-scripts sends dx_incident_backfill)",
+        ),
         ArgSpec(
             "resolved_at",
             "datetime",
@@ -1146,7 +1302,11 @@ INITIATIVES_LIST = MethodSpec(
     args=(
         ArgSpec("published", "bool", doc="Only published (true) or unpublished (false) ones"),
         ArgSpec("priority", "int", doc="Only this priority (0 is the highest, 4 the lowest)"),
-        ArgSpec("tags", ("list", "str"), doc="Only initiatives with these tags"),
+        ArgSpec(
+            "tags",
+            ("union", ("list", "str"), "str"),
+            doc="Only initiatives with these tags (a list, or comma-separated text)",
+        ),
         ArgSpec(
             "cursor", "str", doc="Position from response_metadata.next_cursor of the previous page"
         ),
@@ -1165,7 +1325,11 @@ INITIATIVES_PROGRESS_REPORT = MethodSpec(
     result="InitiativesProgressReportResult",
     args=(
         ArgSpec("id", "str", required=True, doc="The initiative's id"),
-        ArgSpec("entity_type_identifiers", ("list", "str"), doc="Only entities of these types"),
+        ArgSpec(
+            "entity_type_identifiers",
+            ("union", ("list", "str"), "str"),
+            doc="Only entities of these types (a list, or comma-separated text)",
+        ),
         ArgSpec(
             "cursor", "str", doc="Position from response_metadata.next_cursor of the previous page"
         ),
@@ -1275,8 +1439,7 @@ PIPELINE_RUNS_SYNC = MethodSpec(
     http="POST",
     api="datacloud",
     idempotent=True,
-    summary="Insert or update a pipeline run (legacy form of pipelineRuns.upsert)",
-    deprecated="use pipelineRuns.upsert",
+    summary="Insert or update a pipeline run by reference_id (older form of pipelineRuns.upsert)",
     result="PipelineRunsSyncResult",
     args=(
         ArgSpec(
@@ -1286,10 +1449,39 @@ PIPELINE_RUNS_SYNC = MethodSpec(
             "pipeline_source",
             "str",
             required=True,
-            doc="CI system, e.g. CircleCI, Jenkins, Tekton",
+            doc="CI system, e.g. Jenkins (jenkins), Cirrus CI (cirrus)",
         ),
         ArgSpec("reference_id", "str", required=True, doc="Globally unique id of the run"),
-        ArgSpec("started_at", "datetime", required=True, doc="When it started", format="unix"),
+        ArgSpec(
+            "started_at",
+            "datetime",
+            required=True,
+            doc="When it started (Unix seconds, as text or a number)",
+            format="unix",
+        ),
+        ArgSpec(
+            "finished_at",
+            ("union", "datetime", "int", "str"),
+            doc="When it finished (Unix seconds, as text or a number); empty text while running",
+            format="unix",
+        ),
+        ArgSpec("status", "str", doc="Run status, e.g. success, failure, unknown"),
+        ArgSpec(
+            "repository", "str", doc="Full repository name, e.g. getdx/some_repo (ce-scripts)"
+        ),
+        ArgSpec("commit_sha", "str", doc="Commit the run built (ce-scripts)"),
+        ArgSpec(
+            "pr_number",
+            ("union", "int", "str"),
+            doc="Pull request the run built, a number or its text",
+        ),
+        ArgSpec("head_branch", "str", doc="Branch the run used (ce-scripts)"),
+        ArgSpec(
+            "email", "str", doc="Email of whoever started the run, for attribution (ce-scripts)"
+        ),
+        ArgSpec("source_url", "str", doc="Link to the run's details"),
+        ArgSpec("github_username", "str", doc="GitHub login of whoever started the run"),
+        ArgSpec("gitlab_username", "str", doc="GitLab login of whoever started the run"),
     ),
 )
 
@@ -1320,8 +1512,7 @@ PIPELINE_RUNS_UPSERT = MethodSpec(
         ArgSpec(
             "status",
             "str",
-            doc="Run status; the merged run takes failure > cancelled > success > running",
-            enum=("failure", "running", "success", "cancelled"),
+            doc="Run status, e.g. success; a merged run takes failure > cancelled > success > running > unknown",
         ),
         ArgSpec("finished_at", "datetime", doc="When it finished (ISO-8601)"),
         ArgSpec("repository", "str", doc="Full repository name, e.g. getdx/some_repo"),
@@ -1381,7 +1572,7 @@ QUERIES_DATAFEED = MethodSpec(
         ArgSpec("columns", ("list", "str"), doc="Only these columns (can be faster)"),
         ArgSpec(
             "variables",
-            ("map", "str"),
+            ("map", ("union", "str", "int", "float", "bool")),
             doc="Values of the saved query's template variables, by name",
             prefix="var-",
         ),
@@ -2442,9 +2633,9 @@ TEAMS_FIND_BY_MEMBERS = MethodSpec(
     args=(
         ArgSpec(
             "team_emails",
-            ("list", "str"),
+            ("union", ("list", "str"), "str"),
             required=True,
-            doc="Members' emails (the manager may be included)",
+            doc="Members' emails, a list or comma-separated text (the manager may be included)",
         ),
     ),
 )
@@ -2745,6 +2936,9 @@ METHODS: dict[str, MethodSpec] = {
     "aiToolMetrics.pushAll": AI_TOOL_METRICS_PUSH_ALL,
     "auth.info": AUTH_INFO,
     "auth.whoami": AUTH_WHOAMI,
+    "backstage.catalogSyncChunk": BACKSTAGE_CATALOG_SYNC_CHUNK,
+    "backstage.catalogSyncComplete": BACKSTAGE_CATALOG_SYNC_COMPLETE,
+    "backstage.catalogSyncStart": BACKSTAGE_CATALOG_SYNC_START,
     "catalog.entities.create": CATALOG_ENTITIES_CREATE,
     "catalog.entities.delete": CATALOG_ENTITIES_DELETE,
     "catalog.entities.info": CATALOG_ENTITIES_INFO,
@@ -2776,6 +2970,7 @@ METHODS: dict[str, MethodSpec] = {
     "customMetrics.delete": CUSTOM_METRICS_DELETE,
     "customMetrics.list": CUSTOM_METRICS_LIST,
     "customMetrics.push": CUSTOM_METRICS_PUSH,
+    "datacloud.queries.datafeed": DATACLOUD_QUERIES_DATAFEED,
     "deployments.create": DEPLOYMENTS_CREATE,
     "deployments.delete": DEPLOYMENTS_DELETE,
     "deployments.setPullServices": DEPLOYMENTS_SET_PULL_SERVICES,
@@ -2785,6 +2980,8 @@ METHODS: dict[str, MethodSpec] = {
     "entities.delete": ENTITIES_DELETE,
     "entities.info": ENTITIES_INFO,
     "entities.list": ENTITIES_LIST,
+    "entities.scorecards": ENTITIES_SCORECARDS,
+    "entities.tasks": ENTITIES_TASKS,
     "entities.update": ENTITIES_UPDATE,
     "entityRelations.list": ENTITY_RELATIONS_LIST,
     "entityTypes.create": ENTITY_TYPES_CREATE,

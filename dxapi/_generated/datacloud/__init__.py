@@ -8,6 +8,7 @@ from dxapi._session import Session
 
 if TYPE_CHECKING:
     from .ai_tool_metrics import AiToolMetrics
+    from .backstage import Backstage
     from .custom_data import CustomData
     from .custom_metrics import CustomMetrics
     from .deployments import Deployments
@@ -29,6 +30,13 @@ class DataCloudAPI:
         from .ai_tool_metrics import AiToolMetrics
 
         return AiToolMetrics(self._session)
+
+    @functools.cached_property
+    def backstage(self) -> "Backstage":
+        """``backstage.*`` methods."""
+        from .backstage import Backstage
+
+        return Backstage(self._session)
 
     @functools.cached_property
     def custom_data(self) -> "CustomData":

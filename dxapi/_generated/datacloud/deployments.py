@@ -62,6 +62,7 @@ class Deployments:
         deployed_at: datetime.datetime | str | int,
         service: str | ServiceRef | Mapping[str, Any],
         commit_sha: str | Unset = UNSET,
+        environment: str | Unset = UNSET,
         integration_branch: str | Unset = UNSET,
         merge_commit_shas: Sequence[str] | Unset = UNSET,
         metadata: Mapping[str, Any] | Unset = UNSET,
@@ -81,6 +82,7 @@ class Deployments:
             service: The service: its identifier, or {identifier, name}
             commit_sha: Deployed commit (7-40 chars); without it attribution uses
                 deployed_at
+            environment: Deployment environment, e.g. production (luscii, ce-scripts)
             integration_branch: With commit_sha and repository, only attribute PRs
                 merged into this branch
             merge_commit_shas: Commit SHAs deployed, to attribute the deploy to their
@@ -92,7 +94,7 @@ class Deployments:
                 my_org/payment_api
             source_name: Name of the deploying system, e.g. argoCD
             source_url: Link to the deployment in its source system
-            success: Whether the deployment succeeded (unofficial OpenAPI only)
+            success: Whether the deployment succeeded
         """
         return await self._session.request(
             specs.DEPLOYMENTS_CREATE,
@@ -109,6 +111,7 @@ class Deployments:
                 "metadata": metadata,
                 "integration_branch": integration_branch,
                 "success": success,
+                "environment": environment,
             },
         )
 
@@ -131,8 +134,8 @@ class Deployments:
     async def set_pull_services(
         self,
         *,
-        services: Sequence[ServiceRef | Mapping[str, Any]],
-        github_pull_id: int | Unset = UNSET,
+        services: Sequence[str | ServiceRef | Mapping[str, Any]],
+        github_pull_id: int | str | Unset = UNSET,
         pull_number: int | Unset = UNSET,
         replace: bool | Unset = UNSET,
         repository: str | Unset = UNSET,
@@ -142,8 +145,10 @@ class Deployments:
         Calls ``POST deployments.setPullServices``; scope: ``none documented``.
 
         Args:
-            services: Services the pull request changed
-            github_pull_id: GitHub pull request id (or give repository and pull_number)
+            services: Services the pull request changed: identifiers or {identifier,
+                name} objects
+            github_pull_id: GitHub pull request id, a number or its text (or give
+                repository and pull_number)
             pull_number: GitHub pull request number, used with repository
             replace: Replace the assignments instead of adding; [] with true resets
                 (server default: False)

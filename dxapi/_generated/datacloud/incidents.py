@@ -68,12 +68,12 @@ class Incidents:
         name: str | Unset = UNSET,
         priority: str | Unset = UNSET,
         resolved_at: datetime.datetime | str | Unset | None = UNSET,
+        source_name: str | Unset = UNSET,
         source_url: str | Unset = UNSET,
     ) -> IncidentsSyncResult:
-        """Create or update an incident (legacy form of incidents.upsert).
+        """Create or update an incident (older form of incidents.upsert).
 
-        Calls ``POST incidents.sync``; scope: ``none documented``. Deprecated: use
-        incidents.upsert (services as objects)
+        Calls ``POST incidents.sync``; scope: ``none documented``.
 
         Args:
             reference_id: Stable key of the incident
@@ -83,6 +83,8 @@ class Incidents:
             name: Incident name
             priority: Free-text priority, e.g. p1
             resolved_at: When it was resolved (ISO-8601); None sends null
+            source_name: Name of the incident system (ce-scripts sends
+                dx_incident_backfill)
             source_url: Link in the incident management system
         """
         return await self._session.request(
@@ -95,6 +97,7 @@ class Incidents:
                 "name": name,
                 "priority": priority,
                 "source_url": source_url,
+                "source_name": source_name,
                 "resolved_at": resolved_at,
                 "metadata": metadata,
             },

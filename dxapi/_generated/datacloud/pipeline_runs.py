@@ -2,7 +2,6 @@
 """``pipelineRuns.*`` methods of the datacloud API and their result types."""
 
 import datetime
-from typing import Literal
 
 import attrs
 
@@ -38,17 +37,37 @@ class PipelineRuns:
         pipeline_source: str,
         reference_id: str,
         started_at: datetime.datetime | str | int,
+        commit_sha: str | Unset = UNSET,
+        email: str | Unset = UNSET,
+        finished_at: datetime.datetime | str | int | str | Unset = UNSET,
+        github_username: str | Unset = UNSET,
+        gitlab_username: str | Unset = UNSET,
+        head_branch: str | Unset = UNSET,
+        pr_number: int | str | Unset = UNSET,
+        repository: str | Unset = UNSET,
+        source_url: str | Unset = UNSET,
+        status: str | Unset = UNSET,
     ) -> PipelineRunsSyncResult:
-        """Insert or update a pipeline run (legacy form of pipelineRuns.upsert).
+        """Insert or update a pipeline run by reference_id (older form of pipelineRuns.upsert).
 
-        Calls ``POST pipelineRuns.sync``; scope: ``none documented``. Deprecated:
-        use pipelineRuns.upsert
+        Calls ``POST pipelineRuns.sync``; scope: ``none documented``.
 
         Args:
             pipeline_name: Pipeline name, e.g. integration_tests
-            pipeline_source: CI system, e.g. CircleCI, Jenkins, Tekton
+            pipeline_source: CI system, e.g. Jenkins (jenkins), Cirrus CI (cirrus)
             reference_id: Globally unique id of the run
-            started_at: When it started
+            started_at: When it started (Unix seconds, as text or a number)
+            commit_sha: Commit the run built (ce-scripts)
+            email: Email of whoever started the run, for attribution (ce-scripts)
+            finished_at: When it finished (Unix seconds, as text or a number); empty
+                text while running
+            github_username: GitHub login of whoever started the run
+            gitlab_username: GitLab login of whoever started the run
+            head_branch: Branch the run used (ce-scripts)
+            pr_number: Pull request the run built, a number or its text
+            repository: Full repository name, e.g. getdx/some_repo (ce-scripts)
+            source_url: Link to the run's details
+            status: Run status, e.g. success, failure, unknown
         """
         return await self._session.request(
             specs.PIPELINE_RUNS_SYNC,
@@ -58,6 +77,16 @@ class PipelineRuns:
                 "pipeline_source": pipeline_source,
                 "reference_id": reference_id,
                 "started_at": started_at,
+                "finished_at": finished_at,
+                "status": status,
+                "repository": repository,
+                "commit_sha": commit_sha,
+                "pr_number": pr_number,
+                "head_branch": head_branch,
+                "email": email,
+                "source_url": source_url,
+                "github_username": github_username,
+                "gitlab_username": gitlab_username,
             },
         )
 
@@ -77,7 +106,7 @@ class PipelineRuns:
         pr_number: int | Unset = UNSET,
         repository: str | Unset = UNSET,
         source_url: str | Unset = UNSET,
-        status: Literal["failure", "running", "success", "cancelled"] | Unset = UNSET,
+        status: str | Unset = UNSET,
     ) -> PipelineRunsUpsertResult:
         """Record a CI pipeline run, merging requests that share a reference_id.
 
@@ -97,8 +126,8 @@ class PipelineRuns:
             pr_number: Pull request the run built (needs repository)
             repository: Full repository name, e.g. getdx/some_repo
             source_url: Link to the run's details
-            status: Run status; the merged run takes failure > cancelled > success >
-                running
+            status: Run status, e.g. success; a merged run takes failure > cancelled >
+                success > running > unknown
         """
         return await self._session.request(
             specs.PIPELINE_RUNS_UPSERT,

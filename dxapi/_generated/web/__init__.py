@@ -9,6 +9,7 @@ from dxapi._session import Session
 if TYPE_CHECKING:
     from .auth import Auth
     from .catalog import Catalog
+    from .datacloud import Datacloud
     from .entities import Entities
     from .entity_relations import EntityRelations
     from .entity_types import EntityTypes
@@ -47,6 +48,13 @@ class WebAPI:
         from .catalog import Catalog
 
         return Catalog(self._session)
+
+    @functools.cached_property
+    def datacloud(self) -> "Datacloud":
+        """``datacloud.*`` methods."""
+        from .datacloud import Datacloud
+
+        return Datacloud(self._session)
 
     @functools.cached_property
     def entities(self) -> "Entities":

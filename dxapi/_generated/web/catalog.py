@@ -196,9 +196,9 @@ class CatalogEntities:
         identifier: str,
         type: str,
         aliases: Mapping[str, Sequence[Any]] | Unset = UNSET,
-        description: str | Unset = UNSET,
-        domain: str | Unset = UNSET,
-        name: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
+        domain: str | Unset | None = UNSET,
+        name: str | Unset | None = UNSET,
         owner_team_ids: Sequence[str] | Unset = UNSET,
         owner_user_emails: Sequence[str] | Unset = UNSET,
         owner_user_ids: Sequence[str] | Unset = UNSET,
@@ -212,9 +212,10 @@ class CatalogEntities:
             identifier: Unique identifier for the new entity
             type: Identifier of the entity type
             aliases: Alias type → entries ({identifier} or {lookup})
-            description: Free-text description
-            domain: Identifier of the domain entity this entity belongs to
-            name: Display name
+            description: Free-text description (None sends null)
+            domain: Identifier of the domain entity this entity belongs to (None sends
+                null)
+            name: Display name (None sends null)
             owner_team_ids: Team ids that own the entity
             owner_user_emails: Emails of existing users that own the entity
             owner_user_ids: DX user ids that own the entity
@@ -345,13 +346,14 @@ class CatalogEntities:
         *,
         identifier: str,
         aliases: Mapping[str, Sequence[Any]] | Unset = UNSET,
-        description: str | Unset = UNSET,
-        domain: str | Unset = UNSET,
-        name: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
+        domain: str | Unset | None = UNSET,
+        name: str | Unset | None = UNSET,
         owner_team_ids: Sequence[str] | Unset = UNSET,
         owner_user_emails: Sequence[str] | Unset = UNSET,
         owner_user_ids: Sequence[str] | Unset = UNSET,
         properties: Mapping[str, Any] | Unset = UNSET,
+        type: str | Unset = UNSET,
     ) -> CatalogEntitiesUpdateResult:
         """Update an entity's fields (omitted fields stay unchanged).
 
@@ -359,20 +361,23 @@ class CatalogEntities:
 
         Args:
             identifier: Identifier of the entity to update
-            aliases: Alias type → entries ({identifier} or {lookup})
-            description: Free-text description
-            domain: Identifier of the domain entity this entity belongs to
-            name: Display name
+            aliases: Alias type → entries ({identifier} or {lookup}); [] removes a type
+            description: Free-text description (None clears it)
+            domain: Identifier of the domain entity this entity belongs to (None clears
+                it)
+            name: Display name (None clears it)
             owner_team_ids: Team ids that own the entity
             owner_user_emails: Emails of existing users that own the entity
             owner_user_ids: DX user ids that own the entity
-            properties: Property values keyed by property identifier
+            properties: Property values keyed by property identifier; null removes one
+            type: Identifier of the entity type (the Terraform provider sends it)
         """
         return await self._session.request(
             specs.CATALOG_ENTITIES_UPDATE,
             CatalogEntitiesUpdateResult,
             {
                 "identifier": identifier,
+                "type": type,
                 "name": name,
                 "description": description,
                 "domain": domain,
@@ -390,9 +395,9 @@ class CatalogEntities:
         identifier: str,
         type: str,
         aliases: Mapping[str, Sequence[Any]] | Unset = UNSET,
-        description: str | Unset = UNSET,
-        domain: str | Unset = UNSET,
-        name: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
+        domain: str | Unset | None = UNSET,
+        name: str | Unset | None = UNSET,
         owner_team_ids: Sequence[str] | Unset = UNSET,
         owner_user_emails: Sequence[str] | Unset = UNSET,
         owner_user_ids: Sequence[str] | Unset = UNSET,
@@ -406,9 +411,10 @@ class CatalogEntities:
             identifier: Unique identifier for the new entity
             type: Identifier of the entity type
             aliases: Alias type → entries ({identifier} or {lookup})
-            description: Free-text description
-            domain: Identifier of the domain entity this entity belongs to
-            name: Display name
+            description: Free-text description (None sends null)
+            domain: Identifier of the domain entity this entity belongs to (None sends
+                null)
+            name: Display name (None sends null)
             owner_team_ids: Team ids that own the entity
             owner_user_emails: Emails of existing users that own the entity
             owner_user_ids: DX user ids that own the entity

@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from dxapi._generated import specs
-from dxapi._generated.shapes import Entity, ResponseMetadata
+from dxapi._generated.shapes import Entity, ResponseMetadata, ScorecardReport, Task
 from dxapi._pagination import CursorCall
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
@@ -43,6 +43,22 @@ class EntitiesListResult:
 
 
 @attrs.frozen(kw_only=True)
+class EntitiesScorecardsResult:
+    """What ``entities.scorecards`` returns."""
+
+    scorecards: list[ScorecardReport]
+    response_metadata: ResponseMetadata | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EntitiesTasksResult:
+    """What ``entities.tasks`` returns."""
+
+    tasks: list[Task]
+    response_metadata: ResponseMetadata | None = None
+
+
+@attrs.frozen(kw_only=True)
 class EntitiesUpdateResult:
     """What ``entities.update`` returns."""
 
@@ -61,9 +77,9 @@ class Entities:
         identifier: str,
         type: str,
         aliases: Mapping[str, Sequence[Any]] | Unset = UNSET,
-        description: str | Unset = UNSET,
-        domain: str | Unset = UNSET,
-        name: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
+        domain: str | Unset | None = UNSET,
+        name: str | Unset | None = UNSET,
         owner_team_ids: Sequence[str] | Unset = UNSET,
         owner_user_emails: Sequence[str] | Unset = UNSET,
         owner_user_ids: Sequence[str] | Unset = UNSET,
@@ -72,15 +88,15 @@ class Entities:
         """Create an entity.
 
         Calls ``POST entities.create``; scope: ``catalog:write:entities``.
-        Deprecated: Older path of catalog.entities.create
 
         Args:
             identifier: Unique identifier for the new entity
             type: Identifier of the entity type
             aliases: Alias type → entries ({identifier} or {lookup})
-            description: Free-text description
-            domain: Identifier of the domain entity this entity belongs to
-            name: Display name
+            description: Free-text description (None sends null)
+            domain: Identifier of the domain entity this entity belongs to (None sends
+                null)
+            name: Display name (None sends null)
             owner_team_ids: Team ids that own the entity
             owner_user_emails: Emails of existing users that own the entity
             owner_user_ids: DX user ids that own the entity
@@ -148,8 +164,7 @@ class Entities:
         """List catalog entities, optionally of one type or matching a search term.
 
         Calls ``GET entities.list``; scope: ``catalog:read``. Paginated: ``await``
-        it for the first page, ``async for`` it for every item. Deprecated: Older
-        path of catalog.entities.list
+        it for the first page, ``async for`` it for every item.
 
         Args:
             cursor: Position from response_metadata.next_cursor of the previous page
@@ -163,40 +178,89 @@ class Entities:
             {"cursor": cursor, "limit": limit, "type": type, "search_term": search_term},
         )
 
+    def scorecards(
+        self,
+        *,
+        identifier: str,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = UNSET,
+    ) -> CursorCall[EntitiesScorecardsResult, ScorecardReport]:
+        """List how an entity scores on each scorecard that applies to it.
+
+        Calls ``GET entities.scorecards``; scope: ``catalog:read``. Paginated:
+        ``await`` it for the first page, ``async for`` it for every item.
+
+        Args:
+            identifier: The entity's unique identifier
+            cursor: Position from response_metadata.next_cursor of the previous page
+            limit: Scorecards per page (server default: 50)
+        """
+        return self._session.paginate(
+            specs.ENTITIES_SCORECARDS,
+            EntitiesScorecardsResult,
+            {"identifier": identifier, "cursor": cursor, "limit": limit},
+        )
+
+    def tasks(
+        self,
+        *,
+        identifier: str,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = UNSET,
+    ) -> CursorCall[EntitiesTasksResult, Task]:
+        """List an entity's outstanding initiative tasks.
+
+        Calls ``GET entities.tasks``; scope: ``catalog:read``. Paginated: ``await``
+        it for the first page, ``async for`` it for every item.
+
+        Args:
+            identifier: The entity's unique identifier
+            cursor: Position from response_metadata.next_cursor of the previous page
+            limit: Tasks per page (server default: 50)
+        """
+        return self._session.paginate(
+            specs.ENTITIES_TASKS,
+            EntitiesTasksResult,
+            {"identifier": identifier, "cursor": cursor, "limit": limit},
+        )
+
     async def update(
         self,
         *,
         identifier: str,
         aliases: Mapping[str, Sequence[Any]] | Unset = UNSET,
-        description: str | Unset = UNSET,
-        domain: str | Unset = UNSET,
-        name: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
+        domain: str | Unset | None = UNSET,
+        name: str | Unset | None = UNSET,
         owner_team_ids: Sequence[str] | Unset = UNSET,
         owner_user_emails: Sequence[str] | Unset = UNSET,
         owner_user_ids: Sequence[str] | Unset = UNSET,
         properties: Mapping[str, Any] | Unset = UNSET,
+        type: str | Unset = UNSET,
     ) -> EntitiesUpdateResult:
         """Update an entity's fields (omitted fields stay unchanged).
 
         Calls ``POST entities.update``; scope: ``catalog:write:entities``.
-        Deprecated: Older path of catalog.entities.update
 
         Args:
             identifier: Identifier of the entity to update
-            aliases: Alias type → entries ({identifier} or {lookup})
-            description: Free-text description
-            domain: Identifier of the domain entity this entity belongs to
-            name: Display name
+            aliases: Alias type → entries ({identifier} or {lookup}); [] removes a type
+            description: Free-text description (None clears it)
+            domain: Identifier of the domain entity this entity belongs to (None clears
+                it)
+            name: Display name (None clears it)
             owner_team_ids: Team ids that own the entity
             owner_user_emails: Emails of existing users that own the entity
             owner_user_ids: DX user ids that own the entity
-            properties: Property values keyed by property identifier
+            properties: Property values keyed by property identifier; null removes one
+            type: Identifier of the entity type (the Terraform provider sends it)
         """
         return await self._session.request(
             specs.ENTITIES_UPDATE,
             EntitiesUpdateResult,
             {
                 "identifier": identifier,
+                "type": type,
                 "name": name,
                 "description": description,
                 "domain": domain,

@@ -68,7 +68,6 @@ class EntityTypes:
         """Create an entity type (Fabric accounts only).
 
         Calls ``POST entityTypes.create``; scope: ``catalog:write:entities``.
-        Deprecated: Older path of catalog.entityTypes.create
 
         Args:
             identifier: Unique identifier for the new entity type
@@ -115,8 +114,7 @@ class EntityTypes:
     ) -> EntityTypesInfoResult:
         """Get one entity type by its identifier.
 
-        Calls ``GET entityTypes.info``; scope: ``catalog:read``. Deprecated: Older
-        path of catalog.entityTypes.info
+        Calls ``GET entityTypes.info``; scope: ``catalog:read``.
 
         Args:
             identifier: The entity type's identifier
@@ -158,7 +156,6 @@ class EntityTypes:
         """Update an entity type; a given property list replaces the old one whole.
 
         Calls ``POST entityTypes.update``; scope: ``catalog:write:entities``.
-        Deprecated: Older path of catalog.entityTypes.update
 
         Args:
             identifier: Identifier of the entity type to update

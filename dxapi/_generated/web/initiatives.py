@@ -65,7 +65,7 @@ class Initiatives:
         limit: int | Unset = UNSET,
         priority: int | Unset = UNSET,
         published: bool | Unset = UNSET,
-        tags: Sequence[str] | Unset = UNSET,
+        tags: Sequence[str] | str | Unset = UNSET,
     ) -> CursorCall[InitiativesListResult, Initiative]:
         """List initiatives, optionally filtered.
 
@@ -77,7 +77,7 @@ class Initiatives:
             limit: Initiatives per page (at most 100) (server default: 50)
             priority: Only this priority (0 is the highest, 4 the lowest)
             published: Only published (true) or unpublished (false) ones
-            tags: Only initiatives with these tags
+            tags: Only initiatives with these tags (a list, or comma-separated text)
         """
         return self._session.paginate(
             specs.INITIATIVES_LIST,
@@ -96,7 +96,7 @@ class Initiatives:
         *,
         id: str,
         cursor: str | Unset = UNSET,
-        entity_type_identifiers: Sequence[str] | Unset = UNSET,
+        entity_type_identifiers: Sequence[str] | str | Unset = UNSET,
         limit: int | Unset = UNSET,
     ) -> CursorCall[InitiativesProgressReportResult, dict[str, Any]]:
         """Report an initiative's progress entity by entity.
@@ -107,7 +107,8 @@ class Initiatives:
         Args:
             id: The initiative's id
             cursor: Position from response_metadata.next_cursor of the previous page
-            entity_type_identifiers: Only entities of these types
+            entity_type_identifiers: Only entities of these types (a list, or comma-
+                separated text)
             limit: Entities per page (at most 100) (server default: 50)
         """
         return self._session.paginate(

@@ -29,7 +29,7 @@ class Queries:
         *,
         feed_token: str,
         columns: Sequence[str] | Unset = UNSET,
-        variables: Mapping[str, str] | Unset = UNSET,
+        variables: Mapping[str, str | int | float | bool] | Unset = UNSET,
     ) -> QueriesDatafeedResult:
         """Read a saved query's data feed (at most 1000 rows).
 

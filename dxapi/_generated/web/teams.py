@@ -74,14 +74,15 @@ class Teams:
     async def find_by_members(
         self,
         *,
-        team_emails: Sequence[str],
+        team_emails: Sequence[str] | str,
     ) -> TeamsFindByMembersResult:
         """Find the team made of the given people.
 
         Calls ``GET teams.findByMembers``; scope: ``snapshots:read``.
 
         Args:
-            team_emails: Members' emails (the manager may be included)
+            team_emails: Members' emails, a list or comma-separated text (the manager
+                may be included)
         """
         return await self._session.request(
             specs.TEAMS_FIND_BY_MEMBERS, TeamsFindByMembersResult, {"team_emails": team_emails}
