@@ -1,0 +1,126 @@
+"""The probe's Markdown report: differences per method and shape, values masked.
+
+Answers carry people's names, emails, ids and links: data, not schema. A string is shown
+only when its field is enum-like (a few short identifier-like values, each seen repeatedly)
+or it is a new job state; any other string becomes a placeholder such as ``<email>`` or
+``<text, 12 chars>``. Numbers and booleans are shown; objects and lists keep their keys and
+first element, masked the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from ._compare import Finding
+from ._walk import classes, hints
+
+if TYPE_CHECKING:
+    from . import ProbeReport
+
+__all__ = ["mask", "render_report"]
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+_RULE = "|---|---|---|---|"
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def mask(value: Any, *, depth: int = 0) -> Any:
+    """A JSON value with every string replaced by a description of it."""
+    if isinstance(value, str):
+        if _EMAIL.search(value):
+            return "<email>"
+        if _URL.match(value):
+            return "<url>"
+        if re.match(r"^\d{4}-\d{2}-\d{2}", value):
+            return "<date/time text>"
+        return f"<text, {len(value)} chars>"
+    if isinstance(value, list):
+        if not value:
+            return []
+        return [mask(value[0], depth=depth + 1)] + (["…"] if len(value) > 1 else [])
+    if isinstance(value, dict):
+        if depth >= 2:
+            return "{…}"
+        shown = dict(list(value.items())[:6])
+        out = {str(k): mask(v, depth=depth + 1) for k, v in shown.items()}
+        return {**out, "…": "…"} if len(value) > len(shown) else out
+    return value
+
+
+def _example(finding: Finding, report: ProbeReport) -> str:
+    if finding.kind == "absent":
+        return ""
+    stats = report.observations.shapes[(finding.method, finding.shape)].fields[finding.field]
+    value = finding.example
+    if finding.kind == "enum" or (isinstance(value, str) and stats.enum_like(finding.field)):
+        shown: Any = value
+    else:
+        shown = mask(value)
+    return f"`{json.dumps(shown, ensure_ascii=False)}`"
+
+
+def _shape_label(shape: str, method: str) -> str:
+    return f"{method} result" if shape.endswith("Result") else shape
+
+
+def render_report(report: ProbeReport) -> str:
+    answered = [r for r in report.records if r.answer is not None]
+    lines = [
+        "# dxapi probe report",
+        "",
+        f"{len(answered)} answers from {len({r.method for r in answered})} methods; "
+        + (
+            f"**{len({f.key for f in report.findings})} difference(s)** from the registry."
+            if report.findings
+            else "no differences from the registry."
+        ),
+        "",
+    ]
+    by_method: dict[str, list[Finding]] = defaultdict(list)
+    for finding in report.findings:
+        by_method[finding.method].append(finding)
+    if by_method:
+        lines += ["## Differences", ""]
+    for method, findings in sorted(by_method.items()):
+        lines += [f"### {method}", "", "| shape | field | difference | example |", _RULE]
+        for f in findings:
+            where = _shape_label(f.shape, method)
+            lines.append(f"| {where} | `{f.field}` | {f.describe()} | {_example(f, report)} |")
+        lines.append("")
+    lines += _not_probed(report) + _enum_like(report) + _unseen(report)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _not_probed(report: ProbeReport) -> list[str]:
+    rows = [f"- `{r.method}`: {r.error}" for r in report.records if r.error]
+    return ["## Not probed", "", *sorted(rows), ""] if rows else []
+
+
+def _enum_like(report: ProbeReport) -> list[str]:
+    """Declared fields that look like enumerations in some method's answers, and their values."""
+    values: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for stats in report.observations.shapes.values():
+        declared = hints(classes()[stats.shape])
+        for name, field in stats.fields.items():
+            if name in declared and field.enum_like(name):
+                values[(stats.shape, name)] |= set(field.strings)
+    rows = []
+    for (shape, name), seen in sorted(values.items()):
+        rows.append(f"- `{shape}.{name}`: {', '.join(f'`{v}`' for v in sorted(seen))}")
+    head = ["## Enum-like values seen (no difference)", ""]
+    return [*head, *rows, ""] if rows else []
+
+
+def _unseen(report: ProbeReport) -> list[str]:
+    seen = {(s.shape, n) for s in report.observations.shapes.values() for n in s.fields}
+    shapes = sorted({s.shape for s in report.observations.shapes.values()})
+    rows = []
+    for shape in shapes:
+        missing = [n for n in sorted(hints(classes()[shape])) if (shape, n) not in seen]
+        if missing:
+            rows.append(f"- `{shape}`: {', '.join(f'`{n}`' for n in missing)}")
+    head = ["## Declared, never seen (optional fields; no difference)", ""]
+    return [*head, *rows, ""] if rows else []
