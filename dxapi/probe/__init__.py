@@ -33,6 +33,7 @@ from ._record import Record, read_records, write_records
 from ._report import render_report
 
 __all__ = [
+    "DEFAULT_LIMIT",
     "Finding",
     "PatchError",
     "ProbeReport",
@@ -73,10 +74,15 @@ class ProbeReport:
 
 
 def select_methods(names: Sequence[str] | None, apis: Iterable[str]) -> list[MethodSpec]:
-    """The methods to probe: ``names`` (each must be safe), else every safe one of ``apis``."""
+    """The methods to probe: ``names`` (each must be safe), else every safe, current method
+    of ``apis`` (deprecated names answer like the names they alias; name them to probe them)."""
     if not names:
         wanted = set(apis)
-        return [s for _, s in sorted(METHODS.items()) if is_safe(s) and s.api in wanted]
+        return [
+            s
+            for _, s in sorted(METHODS.items())
+            if is_safe(s) and s.api in wanted and s.deprecated is None
+        ]
     unknown = [n for n in names if n not in METHODS]
     if unknown:
         raise UnsafeMethodError(f"no such method: {', '.join(unknown)} (see `dxapi methods`)")

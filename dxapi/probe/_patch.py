@@ -26,7 +26,7 @@ FILES = ("shapes.yaml", "web.yaml", "datacloud.yaml")
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class PatchError(Exception):
+class PatchError(ValueError):
     """The registry text could not be edited as the findings need (names what and where)."""
 
 

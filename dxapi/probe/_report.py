@@ -34,6 +34,8 @@ def mask(value: Any, *, depth: int = 0) -> Any:
             return "<email>"
         if _URL.match(value):
             return "<url>"
+        if re.fullmatch(r"-?\d+(\.\d+)?", value):
+            return "<number as text>"
         if re.match(r"^\d{4}-\d{2}-\d{2}", value):
             return "<date/time text>"
         return f"<text, {len(value)} chars>"
