@@ -125,11 +125,16 @@ class Observations:
 
     shapes: dict[tuple[str, str], ShapeStats] = attrs.field(factory=dict)
     answers: Counter[str] = attrs.field(factory=Counter)
+    #: Methods answered whose result the registry leaves untyped (``map<json>``).
+    untyped: set[str] = attrs.field(factory=set)
 
     def add(self, record: Record) -> None:
         spec = METHODS.get(record.method)
         cls = result_class(spec) if spec else None
-        if record.answer is None or cls is None:
+        if record.answer is None:
+            return
+        if cls is None:
+            self.untyped.add(record.method)
             return
         self.answers[record.method] += 1
         payload = {k: v for k, v in record.answer.items() if k != "ok"}

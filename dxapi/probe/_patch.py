@@ -143,8 +143,12 @@ def _retype(f: _File, i: int, end: int, edit: str, proposed: str = "") -> None:
     candidates = [i] + [j for j in range(i + 1, end) if _indent(f.lines[j]) > 6]
     for j in candidates:
         line = f.lines[j]
-        block = re.match(r"^(\s*type:\s*)([^#]+?)(\s*(?:#.*)?\n?)$", line) if j > i else None
-        match = block or _TYPE_FLOW.search(line) or (_TYPE_PLAIN.match(line) if j == i else None)
+        if j > i:
+            match = re.match(r"^(\s*type:\s*)([^#]+?)(\s*(?:#.*)?\n?)$", line)
+        elif line.split(":", 1)[1].lstrip().startswith("{"):
+            match = _TYPE_FLOW.search(line, line.index("{"))
+        else:
+            match = _TYPE_PLAIN.match(line)
         if match:
             token = match.group(2).strip()
             bang = "!" if token.endswith("!") and edit != "drop!" else ""

@@ -98,7 +98,11 @@ def render_report(report: ProbeReport) -> str:
 
 def _not_probed(report: ProbeReport) -> list[str]:
     rows = [f"- `{r.method}`: {r.error}" for r in report.records if r.error]
-    return ["## Not probed", "", *sorted(rows), ""] if rows else []
+    rows += [
+        f"- `{m}`: answered, but the registry types its result as `map<json>`"
+        for m in report.observations.untyped
+    ]
+    return ["## Not probed or not compared", "", *sorted(rows), ""] if rows else []
 
 
 def _enum_like(report: ProbeReport) -> list[str]:

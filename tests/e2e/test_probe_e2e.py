@@ -13,7 +13,7 @@ import pytest
 
 from dxapi._generated.specs import METHODS
 from dxapi.cli.__main__ import amain
-from dxapi.probe import is_safe, probe_records, read_records
+from dxapi.probe import is_safe, probe, probe_records, read_records
 from dxapi.testing import Drift, FakeDX
 from dxapi.testing._reply import Call
 
@@ -85,6 +85,17 @@ async def test_probe_reports_exactly_the_drift_and_only_reads(
     assert "studio.queryRuns.info" in {r.method for r in drifting.requests}
     assert drifting.counters.refused_429 == 0
     assert drifting.counters.max_in_window(1.0) <= 25
+
+
+async def test_the_python_api_finds_the_same(drifting: FakeDX) -> None:
+    run_id = finished_run(drifting)
+    async with drifting.client(rate_limit=(25, 1.0)) as dx:
+        report = await probe(dx, args={"studio.queryRuns.info": {"id": run_id}})
+    assert report.drift and {f.key for f in report.findings} == EXPECTED
+    methods = {f.method for f in report.findings}
+    assert {"catalog.entities.list", "catalog.entities.info", "teams.list"} <= methods
+    assert "studio.queryRuns.info" in methods
+    assert drifting.counters.refused_429 == 0
 
 
 async def test_patch_regenerates_typed_results_and_diff_classifies_it(
