@@ -96,8 +96,10 @@ def test_arguments_without_a_source_are_skipped_or_taken_as_given() -> None:
     enum = METHODS["snapshots.dxiScores.breakdown"].arg("dimension_type")
     assert enum is not None and enum.enum
     assert got["snapshots.dxiScores.breakdown"].args["dimension_type"] == enum.enum[0]
-    given = planned("studio.queryRuns.info", given={"studio.queryRuns.info": {"id": "r1"}})
+    runs = ("studio.queryRuns.info", "studio.queryRuns.results")
+    given = planned(*runs, given={"studio.queryRuns.info": {"id": "r1"}})
     assert given["studio.queryRuns.info"].args == {"id": "r1"}
+    assert given["studio.queryRuns.results"].args == {"id": "r1"}  # same namespace, same name
 
 
 # ------------------------------------------------------------ inference, compare

@@ -6,7 +6,8 @@ it uploads nothing; downloads are skipped (a file, no JSON shape to compare). An
 method named explicitly is refused with :class:`UnsafeMethodError` before any request.
 
 **Arguments.** A list method gets a small page (its ``limit`` argument). A required argument
-gets, in order: a value the caller gave (``args={"studio.queryRuns.info": {"id": ...}}``);
+gets, in order: a value the caller gave (``args={"studio.queryRuns.info": {"id": ...}}``,
+which also serves the namespace's other methods that require an argument of that name);
 the first value of its enum; or a value from the first item of a *source*: a safe method
 without required arguments whose result holds a ``list<Shape>`` (its page items, else its
 first such key). An argument ``a`` takes field ``a`` of a source's item shape when the source
@@ -115,6 +116,17 @@ def _source_for(arg: str, spec: MethodSpec, sources: Sequence[MethodSpec]) -> So
     return min(ranked, key=lambda r: r[:2])[2] if ranked else None
 
 
+def _shared(spec: MethodSpec, given: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Values given for another method of the namespace, for this one's required arguments
+    of the same name (a run id given for ``studio.queryRuns.info`` serves ``results`` too)."""
+    needed = {a.name for a in spec.args if a.required}
+    out: dict[str, Any] = {}
+    for name, values in sorted(given.items()):
+        if name != spec.name and _namespace(name) == _namespace(spec.name):
+            out.update({k: v for k, v in values.items() if k in needed and k not in out})
+    return out
+
+
 def plan(
     specs: Iterable[MethodSpec],
     every: Mapping[str, MethodSpec],
@@ -134,7 +146,7 @@ def plan(
         if spec.download:
             skipped.append(Record(spec.name, error="a file download: no JSON to compare"))
             continue
-        args = dict(given.get(spec.name, {}))
+        args = {**_shared(spec, given), **given.get(spec.name, {})}
         if spec.page is not None and spec.page.limit and spec.arg(spec.page.limit):
             args.setdefault(spec.page.limit, limit)
         links: list[Source] = []

@@ -15,12 +15,13 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from ._compare import Finding
-from ._walk import classes, hints
+from ._infer import FieldStats
+from ._walk import classes, hints, required
 
 if TYPE_CHECKING:
     from . import ProbeReport
 
-__all__ = ["mask", "render_report"]
+__all__ = ["enum_fields", "mask", "render_report"]
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _RULE = "|---|---|---|---|"
@@ -52,15 +53,21 @@ def mask(value: Any, *, depth: int = 0) -> Any:
     return value
 
 
-def _example(finding: Finding, report: ProbeReport) -> str:
+def enum_fields(report: ProbeReport) -> dict[tuple[str, str], set[str]]:
+    """(shape, field) → values, for fields enum-like over every method's answers."""
+    merged: dict[tuple[str, str], FieldStats] = {}
+    for stats in report.observations.shapes.values():
+        for name, field in stats.fields.items():
+            merged.setdefault((stats.shape, name), FieldStats()).strings.update(field.strings)
+    return {k: set(f.strings) for k, f in merged.items() if f.enum_like(k[1])}
+
+
+def _example(finding: Finding, enums: dict[tuple[str, str], set[str]]) -> str:
     if finding.kind == "absent":
         return ""
-    stats = report.observations.shapes[(finding.method, finding.shape)].fields[finding.field]
     value = finding.example
-    if finding.kind == "enum" or (isinstance(value, str) and stats.enum_like(finding.field)):
-        shown: Any = value
-    else:
-        shown = mask(value)
+    known = enums.get((finding.shape, finding.field), set())
+    shown = value if finding.kind == "enum" or value in known else mask(value)
     return f"`{json.dumps(shown, ensure_ascii=False)}`"
 
 
@@ -86,13 +93,14 @@ def render_report(report: ProbeReport) -> str:
         by_method[finding.method].append(finding)
     if by_method:
         lines += ["## Differences", ""]
+    enums = enum_fields(report)
     for method, findings in sorted(by_method.items()):
         lines += [f"### {method}", "", "| shape | field | difference | example |", _RULE]
         for f in findings:
             where = _shape_label(f.shape, method)
-            lines.append(f"| {where} | `{f.field}` | {f.describe()} | {_example(f, report)} |")
+            lines.append(f"| {where} | `{f.field}` | {f.describe()} | {_example(f, enums)} |")
         lines.append("")
-    lines += _not_probed(report) + _enum_like(report) + _unseen(report)
+    lines += _not_probed(report) + _enum_like(report, enums) + _unseen(report)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -105,17 +113,12 @@ def _not_probed(report: ProbeReport) -> list[str]:
     return ["## Not probed or not compared", "", *sorted(rows), ""] if rows else []
 
 
-def _enum_like(report: ProbeReport) -> list[str]:
-    """Declared fields that look like enumerations in some method's answers, and their values."""
-    values: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for stats in report.observations.shapes.values():
-        declared = hints(classes()[stats.shape])
-        for name, field in stats.fields.items():
-            if name in declared and field.enum_like(name):
-                values[(stats.shape, name)] |= set(field.strings)
-    rows = []
-    for (shape, name), seen in sorted(values.items()):
-        rows.append(f"- `{shape}.{name}`: {', '.join(f'`{v}`' for v in sorted(seen))}")
+def _enum_like(report: ProbeReport, enums: dict[tuple[str, str], set[str]]) -> list[str]:
+    rows = [
+        f"- `{shape}.{name}`: {', '.join(f'`{v}`' for v in sorted(values))}"
+        for (shape, name), values in sorted(enums.items())
+        if name in hints(classes()[shape])
+    ]
     head = ["## Enum-like values seen (no difference)", ""]
     return [*head, *rows, ""] if rows else []
 
@@ -125,7 +128,9 @@ def _unseen(report: ProbeReport) -> list[str]:
     shapes = sorted({s.shape for s in report.observations.shapes.values()})
     rows = []
     for shape in shapes:
-        missing = [n for n in sorted(hints(classes()[shape])) if (shape, n) not in seen]
+        cls = classes()[shape]
+        optional = sorted(set(hints(cls)) - required(cls))
+        missing = [n for n in optional if (shape, n) not in seen]
         if missing:
             rows.append(f"- `{shape}`: {', '.join(f'`{n}`' for n in missing)}")
     head = ["## Declared, never seen (optional fields; no difference)", ""]
