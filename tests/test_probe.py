@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dxapi._errors import AuthError, TransportError
 from dxapi._generated.specs import METHODS
 from dxapi.probe import (
     PatchError,
@@ -19,7 +21,7 @@ from dxapi.probe import (
     read_records,
     select_methods,
 )
-from dxapi.probe._plan import Source, plan
+from dxapi.probe._plan import Source, call_all, plan
 from dxapi.probe._report import mask
 from dxapi.testing import Drift, FakeDX
 
@@ -252,3 +254,59 @@ async def test_drift_changes_answers_never_the_stored_data() -> None:
     assert {e["tier"] for e in listed["entities"]} == {"gold"} and one["entity"]["tier"] == "gold"
     assert all("tier" not in e for e in fake.store.entities.values())
     assert typed.entity.identifier == one["entity"]["identifier"]  # old code keeps working
+
+
+def test_a_given_lookup_key_is_not_joined_by_a_sourced_one() -> None:
+    got = planned("teams.info", given={"teams.info": {"team_id": "T1"}})
+    assert got["teams.info"].args == {"team_id": "T1"} and got["teams.info"].sources == ()
+
+
+async def test_calls_fill_ids_from_sources_and_survive_failures() -> None:
+    calls, _ = plan(
+        [METHODS[n] for n in ("catalog.entities.info", "scorecards.info", "teams.list")],
+        METHODS,
+        {},
+    )
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def call(spec: Any, args: dict[str, Any]) -> dict[str, Any]:
+        sent.append((spec.name, args))
+        if spec.name == "catalog.entities.list":
+            return {"entities": [{"identifier": ""}, {"identifier": "svc-1"}]}
+        if spec.name == "scorecards.list":
+            return {"scorecards": []}
+        if spec.name == "teams.list":
+            raise TransportError("connection reset", method="teams.list")
+        return {"entity": {"identifier": args["identifier"]}}
+
+    records = {r.method: r for r in await call_all(calls, call)}
+    assert ("catalog.entities.info", {"identifier": "svc-1"}) in sent  # first non-empty value
+    assert records["scorecards.info"].error == "no id in the answers of its source"
+    assert "connection reset" in (records["teams.list"].error or "")
+    assert "scorecards.info" not in {name for name, _ in sent}
+
+
+async def test_a_refused_token_stops_the_probe() -> None:
+    calls, _ = plan([METHODS["teams.list"], METHODS["users.list"]], METHODS, {})
+
+    async def call(spec: Any, args: dict[str, Any]) -> dict[str, Any]:
+        raise AuthError("invalid_auth", status=401, method=spec.name)
+
+    with pytest.raises(AuthError):
+        await call_all(calls, call)
+
+
+def test_unknown_recorded_methods_are_listed_not_compared() -> None:
+    report = probe_records([Record("catalog.entities.archive", {}, {"ok": True, "x": 1})])
+    assert not report.drift
+    assert "`catalog.entities.archive`: answered, but the registry has no such method" in (
+        report.markdown()
+    )
+
+
+def test_the_patch_says_when_pyyaml_is_missing(
+    registry: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    with pytest.raises(PatchError, match="needs PyYAML: pip install pyyaml"):
+        patch_for([Record("teams.list", {}, {"teams": [], "x": 1})], registry)

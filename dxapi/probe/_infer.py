@@ -127,11 +127,16 @@ class Observations:
     answers: Counter[str] = attrs.field(factory=Counter)
     #: Methods answered whose result the registry leaves untyped (``map<json>``).
     untyped: set[str] = attrs.field(factory=set)
+    #: Recorded method names the registry does not have.
+    unknown: set[str] = attrs.field(factory=set)
 
     def add(self, record: Record) -> None:
         spec = METHODS.get(record.method)
         cls = result_class(spec) if spec else None
         if record.answer is None:
+            return
+        if spec is None:
+            self.unknown.add(record.method)
             return
         if cls is None:
             self.untyped.add(record.method)

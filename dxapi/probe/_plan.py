@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from .._errors import APIError, AuthError
+from .._errors import APIError, AuthError, DXError
 from .._spec import MethodSpec
 from ._record import Record
 from ._walk import classes, hints, members, result_class, type_text
@@ -152,10 +152,8 @@ def plan(
         links: list[Source] = []
         missing: list[str] = []
         wanted_args = [a for a in spec.args if a.required and a.name not in args]
-        optional = not any(a.required for a in spec.args) and spec.page is None
+        optional = not any(a.required for a in spec.args) and spec.page is None and not args
         for a in wanted_args or (spec.args if optional else ()):
-            if a.name in args:
-                continue
             if a.required and a.enum:
                 args[a.name] = a.enum[0]
                 continue
@@ -187,7 +185,7 @@ Caller = Callable[[MethodSpec, dict[str, Any]], Awaitable[dict[str, Any]]]
 async def call_all(planned: Sequence[Planned], call: Caller) -> list[Record]:
     """Call each method once, in order; sources' answers fill the later calls' arguments.
 
-    An API error is recorded (the method was not probed); a refused token (401) propagates.
+    A failed call is recorded (the method was not probed); a refused token (401) propagates.
     """
     records: list[Record] = []
     answers: dict[str, dict[str, Any]] = {}
@@ -204,13 +202,11 @@ async def call_all(planned: Sequence[Planned], call: Caller) -> list[Record]:
             continue
         try:
             answer = await call(item.spec, args)
-        except AuthError as exc:
-            if exc.status == 401:
+        except DXError as exc:
+            if isinstance(exc, AuthError) and exc.status == 401:
                 raise
-            records.append(Record(item.spec.name, args, error=f"{exc.error} (HTTP {exc.status})"))
-            continue
-        except APIError as exc:
-            records.append(Record(item.spec.name, args, error=f"{exc.error} (HTTP {exc.status})"))
+            why = f"{exc.error} (HTTP {exc.status})" if isinstance(exc, APIError) else str(exc)
+            records.append(Record(item.spec.name, args, error=why))
             continue
         answers[item.spec.name] = answer
         records.append(Record(item.spec.name, args, answer))

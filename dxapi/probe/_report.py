@@ -110,6 +110,10 @@ def _not_probed(report: ProbeReport) -> list[str]:
         f"- `{m}`: answered, but the registry types its result as `map<json>`"
         for m in report.observations.untyped
     ]
+    rows += [
+        f"- `{m}`: answered, but the registry has no such method"
+        for m in report.observations.unknown
+    ]
     return ["## Not probed or not compared", "", *sorted(rows), ""] if rows else []
 
 
