@@ -93,8 +93,14 @@ def test_ids_come_from_the_list_method_that_names_them() -> None:
 
 def test_arguments_without_a_source_are_skipped_or_taken_as_given() -> None:
     got = planned("queries.datafeed", "studio.queryRuns.info", "snapshots.dxiScores.breakdown")
-    assert got["queries.datafeed"] == "needs feed_token (no source; pass it as args)"
-    assert got["studio.queryRuns.info"] == "needs id (no source; pass it as args)"
+    assert (
+        got["queries.datafeed"]
+        == "needs feed_token, which no list answer provides (give it: --arg or args=)"
+    )
+    assert (
+        got["studio.queryRuns.info"]
+        == "needs id, which no list answer provides (give it: --arg or args=)"
+    )
     enum = METHODS["snapshots.dxiScores.breakdown"].arg("dimension_type")
     assert enum is not None and enum.enum
     assert got["snapshots.dxiScores.breakdown"].args["dimension_type"] == enum.enum[0]

@@ -8,17 +8,17 @@ method named explicitly is refused with :class:`UnsafeMethodError` before any re
 **Arguments.** A list method gets a small page (its ``limit`` argument). A required argument
 gets, in order: a value the caller gave (``args={"studio.queryRuns.info": {"id": ...}}``,
 which also serves the namespace's other methods that require an argument of that name);
-the first value of its enum; or a value from the first item of a *source*: a safe method
-without required arguments whose result holds a ``list<Shape>`` (its page items, else its
-first such key). An argument ``a`` takes field ``a`` of a source's item shape when the source
-shares the method's namespace (``catalog.entities.info(identifier)`` ←
-``catalog.entities.list`` items' ``identifier``), and field ``f`` of any source when ``a`` is
-``<noun>_<f>`` and the noun names that source's items (its namespace in the singular or its
-shape: ``snapshot_id`` ← ``snapshots.list`` items' ``id``, ``relation_identifier`` ←
-``catalog.relations.list``). Sources named ``*.list`` and not deprecated are preferred. A
-method without required arguments that is no list fills its
-first optional argument that has a source that way (``teams.info(team_id)``). A method whose
-required argument has no value is not called, and the report says why.
+the first value of its enum; or a value from the first item of a *source*: a safe method of
+the same API without required arguments whose result holds a ``list<Shape>`` (its page
+items, else its first such key). An argument ``a`` takes field ``a`` of a source's items when
+the source shares the method's namespace (``catalog.entities.info(identifier)`` ←
+``catalog.entities.list`` items' ``identifier``), and field ``f`` of any source's items when
+``a`` is ``<noun>_<f>`` and the noun names those items (their shape, or a ``*.list``'s
+namespace in the singular: ``snapshot_id`` ← ``snapshots.list`` items' ``id``,
+``relation_identifier`` ← ``catalog.relations.list``). Sources named ``*.list`` and not
+deprecated are preferred. A method that is no list and takes no required argument, when
+given none, fills its first optional argument that has a source (``teams.info(team_id)``).
+A method whose required argument has no value is not called, and the report says why.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def _source_for(arg: str, spec: MethodSpec, sources: Sequence[MethodSpec]) -> So
     ranked: list[tuple[int, str, Source]] = []
     for src in sources:
         found = _items(src)
-        if found is None or src.name == spec.name:
+        if found is None or src.name == spec.name or src.api != spec.api:
             continue
         key, item = found
         fields = {f.name for f in attrs.fields(item)}
@@ -166,7 +166,8 @@ def plan(
                 missing.append(a.name)
         if missing:
             need = ", ".join(missing)
-            skipped.append(Record(spec.name, error=f"needs {need} (no source; pass it as args)"))
+            why = f"needs {need}, which no list answer provides (give it: --arg or args=)"
+            skipped.append(Record(spec.name, error=why))
             continue
         wanted[spec.name] = Planned(spec, args, tuple(links))
     for item in list(wanted.values()):
