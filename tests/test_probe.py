@@ -316,3 +316,11 @@ def test_the_patch_says_when_pyyaml_is_missing(
     monkeypatch.setitem(sys.modules, "yaml", None)
     with pytest.raises(PatchError, match="needs PyYAML: pip install pyyaml"):
         patch_for([Record("teams.list", {}, {"teams": [], "x": 1})], registry)
+
+
+def test_an_optional_field_left_out_is_coverage_not_drift() -> None:
+    teams = [{"id": f"t{n}", "name": "x"} for n in range(3)]  # no parent_id: DX may omit it
+    report = probe_records([Record("teams.list", {}, {"teams": teams})])
+    assert not report.drift
+    (line,) = [ln for ln in report.markdown().splitlines() if ln.startswith("- `Team`:")]
+    assert "`parent_id`" in line and "`id`" not in line.split(":", 1)[1].replace("_id", "")

@@ -198,3 +198,20 @@ async def test_writes_are_refused_before_any_request(drifting: FakeDX) -> None:
 async def test_a_refused_token_exits_3(drifting: FakeDX) -> None:
     argv = ["probe", "--base-url", drifting.url, "--token", "wrong", "--quiet", "teams.list"]
     assert await amain(argv) == 3
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (["--arg", "teams.info:team_id"], "--arg 'teams.info:team_id': expected METHOD:key=value"),
+        (["--arg", "nope.method:id=1"], "with a known METHOD"),
+        (["--limit", "0"], "--limit must be 1 or more"),
+    ],
+)
+async def test_bad_options_are_usage_errors(
+    drifting: FakeDX, extra: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["probe", "--base-url", drifting.url, "--token", drifting.token, "--quiet", *extra]
+    assert await amain(argv) == 2
+    assert said in capsys.readouterr().err
+    assert drifting.requests == []
