@@ -242,6 +242,8 @@ def test_patch_needs_the_registry_files(tmp_path: Path) -> None:
 def test_drift_names_a_known_shape_and_a_known_conversion() -> None:
     with pytest.raises(ValueError, match="no generated shape or result class 'Entiti'"):
         FakeDX(drift=[Drift.add_field("Entiti", "x", 1)])
+    with pytest.raises(ValueError, match="Team has no field 'x' to change"):
+        FakeDX(drift=[Drift.remove_field("Team", "x")])
     with pytest.raises(ValueError, match="'to' must be one of"):
         Drift.retype("Team", "contributors", "decimal")
     assert Drift.retype("Team", "contributors", "str").apply({"contributors": 3}) == {

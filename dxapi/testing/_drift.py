@@ -17,7 +17,7 @@ from typing import Any, Literal
 import attrs
 
 from .._spec import MethodSpec
-from ..probe._walk import classes, map_shapes, result_class
+from ..probe._walk import classes, hints, map_shapes, result_class
 
 __all__ = ["Drift", "Drifts"]
 
@@ -95,6 +95,8 @@ class Drifts:
         for drift in drifts:
             if drift.shape not in known:
                 raise ValueError(f"Drift: no generated shape or result class {drift.shape!r}")
+            if drift.kind != "add" and drift.field not in hints(known[drift.shape]):
+                raise ValueError(f"Drift: {drift.shape} has no field {drift.field!r} to change")
             self.by_shape.setdefault(drift.shape, []).append(drift)
 
     def __call__(self, spec: MethodSpec, payload: Mapping[str, Any]) -> dict[str, Any]:
