@@ -21,6 +21,7 @@ from .._errors import ArgumentError, AuthError, DXError
 from .._generated.specs import METHODS
 from . import call, export, methods, query, serve_fake
 from ._env import FAKE_ENTITIES, UsageError, parse_rate
+from .probe import add_parser as add_probe_parser
 
 __all__ = ["amain", "build_parser", "main"]
 
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (methods, call, export, query, serve_fake):
         module.add_parser(sub)
+    add_probe_parser(sub)
     for child in sub.choices.values():  # global options are accepted after the command too
         _global_options(child, suppress=True)
     return parser

@@ -6,13 +6,28 @@
         async with dxapi.Client(token=fake.token, base_url=fake.url) as dx:
             async for entity in dx.catalog.entities.list():
                 ...
+
+Drift on purpose: ``FakeDX(drift=[Drift.add_field("Entity", "tier", "gold"),
+Drift.remove_field("Team", "id"), Drift.retype("EntityType", "ordering", "str"),
+Drift.enum_value("QueryRun", "status", "cancelled")])`` serves answers that differ from the
+registry in every object of the named shape, whichever method sends it (see :class:`Drift`).
 """
 
 from ._app import Recorded
+from ._drift import Drift
 from ._fake import FakeDX
 from ._faults import Fault
 from ._runs import QueryPlan
 from ._store import Store
 from ._window import Counters, max_in_window
 
-__all__ = ["Counters", "FakeDX", "Fault", "QueryPlan", "Recorded", "Store", "max_in_window"]
+__all__ = [
+    "Counters",
+    "Drift",
+    "FakeDX",
+    "Fault",
+    "QueryPlan",
+    "Recorded",
+    "Store",
+    "max_in_window",
+]

@@ -85,12 +85,15 @@ class Server:
         window: SlidingWindow | None,
         max_limit: int = 100,
         clock: Callable[[], float] = time.monotonic,
+        reshape: Callable[[MethodSpec, dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.tokens = dict(tokens)
         self.handlers = dict(handlers)
         self.window = window
         self.max_limit = max_limit
         self.clock = clock
+        #: Changes every successful payload before it is sent (``FakeDX(drift=...)``).
+        self.reshape = reshape
         self.faults = Faults()
         self.counters = Counters()
         self.requests: list[Recorded] = []
@@ -134,6 +137,8 @@ class Server:
             return _json_response(500, failure, {})
         record.status = answer.status
         body: Any = answer.payload
+        if self.reshape is not None and 200 <= answer.status < 300:
+            body = self.reshape(spec, dict(body))
         if spec.bare_array is not None and 200 <= answer.status < 300:
             body = body.get(spec.bare_array, [])  # no envelope, as DX sends it
         return _json_response(answer.status, body, answer.headers)

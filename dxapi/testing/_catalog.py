@@ -281,7 +281,9 @@ class Catalog:
         if team is None:
             raise Fail(404, "team_not_found", f"no team {key!r}")
         members = [self.store.users[u] for u in team["members"] if u in self.store.users]
-        return {"team": {**_public_team(team), "contributors": members}}
+        detail = {k: team[k] for k in ("id", "name", "reference_id")}  # a TeamDetail
+        lead = self.store.users.get(team["manager_id"] or "")
+        return {"team": {**detail, "lead": lead, "contributors": members}}
 
     def teams_by_members(self, call: Call) -> Reply:
         emails = call.args.get("team_emails") or []
@@ -293,14 +295,14 @@ class Catalog:
         return {"teams": teams}
 
     def users_list(self, call: Call) -> Reply:
-        return Items("users", list(self.store.users.values()))
+        return Items("users", [_as_user(u) for u in self.store.users.values()])
 
     def user_by_github(self, call: Call) -> Reply:
         name = call.args.get("github_username")
         user = next((u for u in self.store.users.values() if u["github_username"] == name), None)
         if user is None:
             raise not_found("user", name)
-        return {"user": user}
+        return {"user": _as_user(user)}
 
     def whoami(self, call: Call) -> Reply:
         return {"auth_token_type": "account_web_api_token", "account": {"name": "Acme (fake)"},
@@ -321,6 +323,11 @@ def _haystack(entity: dict[str, Any]) -> str:
         r.get("name") or "" for r in entity.get("owner_teams", []) + entity.get("owner_users", [])
     ]
     return " ".join([entity["identifier"], entity.get("name") or "", *owners]).lower()
+
+
+def _as_user(user: dict[str, Any]) -> dict[str, Any]:
+    """A stored person as a ``User`` answer: ``avatar``/``created_at`` are ``Person``-only."""
+    return {k: v for k, v in user.items() if k not in ("avatar", "created_at")}
 
 
 def _public_team(team: dict[str, Any]) -> dict[str, Any]:

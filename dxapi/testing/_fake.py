@@ -13,6 +13,7 @@ from .._client import Client, DataCloudClient
 from ._app import Recorded, Server, _mask
 from ._catalog import Catalog
 from ._datacloud import DataCloud
+from ._drift import Drift, Drifts
 from ._faults import Fault
 from ._runs import QueryHook, QueryPlan, QueryRuns, csv_app
 from ._store import Store, stamp
@@ -40,7 +41,8 @@ class FakeDX:
     ``query_hook(sql, variables)`` returns another :class:`QueryPlan`; results expire after
     ``results_ttl``. Workflow runs last ``workflow_run_seconds`` and end ``workflow_status``
     (or ``workflow_outcomes[workflow_identifier]``), via WAITING_FOR_APPROVAL when
-    ``workflow_approval``. ``clock`` is the monotonic clock of windows and runs.
+    ``workflow_approval``. ``drift`` (:class:`Drift` values) makes answers differ from the
+    registry. ``clock`` is the monotonic clock of windows and runs.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class FakeDX:
         workflow_status: str = "SUCCEEDED",
         workflow_outcomes: Mapping[str, str] | None = None,
         workflow_approval: bool = False,
+        drift: Iterable[Drift] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token = token or "dxfake_" + hashlib.sha256(f"fake:{seed}".encode()).hexdigest()[:32]
@@ -108,6 +111,7 @@ class FakeDX:
             window=window,
             max_limit=max_page_size,
             clock=clock,
+            reshape=Drifts(drift) if drift else None,
         )
         #: Requests the CSV download host received (Authorization masked).
         self.csv_requests: list[Recorded] = []
