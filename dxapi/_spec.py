@@ -226,8 +226,8 @@ def check_args(spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
             problems.append(f"argument {a.name!r} must be one of {list(a.enum)}, got {value!r}")
         elif a.name == spec.idempotent_when and isinstance(value, str) and not value.strip():
             problems.append(
-                f"argument {a.name!r} is blank; as the idempotency key it must name the write "
-                "(a blank key would let DX treat unrelated writes as repeats)"
+                f"argument {a.name!r} is blank: an idempotency key must name the write (a blank "
+                "one would make dxapi resend it and let DX take other writes for repeats)"
             )
     if problems:
         raise ArgumentError(spec.name, problems)

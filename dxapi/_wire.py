@@ -154,8 +154,8 @@ def check_target(spec: MethodSpec, query: list[tuple[str, str]]) -> None:
     raise ArgumentError(
         spec.name,
         [
-            f"{who} makes the URL {total} bytes long when encoded ({size} of them its own), "
-            f"over the {MAX_TARGET_BYTES} servers and proxies take; send less per call"
+            f"{who} makes the URL {total} bytes long once encoded ({size} of them its own), "
+            f"over the {MAX_TARGET_BYTES}-byte cap servers and proxies accept; send less per call"
             + ("" if spec.http == "GET" else ", or send it in the body")
         ],
     )

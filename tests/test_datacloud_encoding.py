@@ -90,7 +90,9 @@ def test_other_timestamps_become_iso_8601(
     args = {**base, **{f: aware for f in fields}}
     prepared = encode(name, **args)
     assert prepared.json is not None
-    assert {f: prepared.json[f] for f in fields} == {f: "2024-01-01T11:22:33+00:00" for f in fields}
+    assert {f: prepared.json[f] for f in fields} == {
+        f: "2024-01-01T11:22:33+00:00" for f in fields
+    }
     sent = form(encode(name, "form", **args))
     assert {f: sent[f] for f in fields} == {f: "2024-01-01T11:22:33+00:00" for f in fields}
 
