@@ -47,10 +47,21 @@ def unencodable(value: Any) -> str | None:
     arbitrary objects). Input shapes (attrs classes) are checked field by field. The reason
     starts with the path inside the value (``['x'][0]``), empty at the top.
     """
-    return _unencodable(value, "")
+    kind = type(value)
+    if kind is str:  # the common case first, with no call
+        return None if value.isascii() else _problem(value)
+    if kind is int or kind is bool or value is None:
+        return None
+    return _problem(value)
 
 
-def _unencodable(value: Any, path: str) -> str | None:
+def _problem(value: Any) -> str | None:
+    found = _find(value)
+    return None if found is None else "".join(reversed(found))
+
+
+def _find(value: Any) -> list[str] | None:
+    """The reason, then the path steps innermost first (built only when something is wrong)."""
     if isinstance(value, str):
         if value.isascii():
             return None
@@ -58,35 +69,35 @@ def _unencodable(value: Any, path: str) -> str | None:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
             bad = value[exc.start]
-            return f"{path} has a lone surrogate {bad!r} at index {exc.start}: not valid Unicode"
+            return [f" has a lone surrogate {bad!r} at index {exc.start}: not valid Unicode"]
         return None
     if value is None or isinstance(value, int):
         return None
     if isinstance(value, float):
-        return None if math.isfinite(value) else f"{path} is {value!r}: JSON has no such number"
+        return None if math.isfinite(value) else [f" is {value!r}: JSON has no such number"]
     if isinstance(value, dt.datetime):
         if value.utcoffset() is None:
-            return f"{path} is a naive datetime: attach a tzinfo (e.g. tzinfo=datetime.UTC)"
+            return [" is a naive datetime: attach a tzinfo (e.g. tzinfo=datetime.UTC)"]
         return None
     if isinstance(value, dt.date):
         return None
     if isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            if problem := _unencodable(item, f"{path}[{i}]"):
-                return problem
+            if (found := _find(item)) is not None:
+                return [*found, f"[{i}]"]
         return None
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
-                return f"{path} has the key {key!r}, not a str"
-            if problem := _unencodable(key, f"{path} key") or _unencodable(
-                item, f"{path}[{key!r}]"
-            ):
-                return problem
+                return [f" has the key {key!r}, not a str"]
+            if (found := _find(key)) is not None:
+                return [*found, " key"]
+            if (found := _find(item)) is not None:
+                return [*found, f"[{key!r}]"]
         return None
     if attrs.has(type(value)):
         for field in attrs.fields(type(value)):
-            if problem := _unencodable(getattr(value, field.name), f"{path}.{field.name}"):
-                return problem
+            if (found := _find(getattr(value, field.name))) is not None:
+                return [*found, f".{field.name}"]
         return None
-    return f"{path} is a {type(value).__name__}, which JSON has no form for"
+    return [f" is a {type(value).__name__}, which JSON has no form for"]

@@ -6,6 +6,12 @@
         async with dxapi.Client(token=fake.token, base_url=fake.url) as dx:
             async for entity in dx.catalog.entities.list():
                 ...
+
+A method the registry lacks (DX's newest) is served once a test adds it, then called with
+``dx.post``/``dx.get``; it is authenticated, rate-limited, recorded and faultable like any::
+
+    fake.add_method("deployments.newThing", http="POST", handler=lambda args: {"id": 1})
+    fake.add_method("insights.summary", http="GET", answer={"score": 7})
 """
 
 from ._app import Recorded
