@@ -30,7 +30,7 @@ from urllib.parse import quote
 import attrs
 
 from ._errors import ArgumentError, TransportError, error_from_response
-from ._spec import EXTRAS, NO_EXTRAS, ArgSpec, Extras, MethodSpec, split_extras
+from ._spec import NO_EXTRAS, ArgSpec, Extras, MethodSpec, split_extras
 
 __all__ = [
     "MAX_TARGET_BYTES",
@@ -63,9 +63,20 @@ class Prepared:
 def encode_request(
     spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding = "json"
 ) -> Prepared:
-    """Turn checked arguments (and their escape hatches) into a :class:`Prepared` request."""
+    """Turn checked arguments (and their escape hatches) into a :class:`Prepared` request.
+
+    Anything that cannot be encoded exactly is an :class:`ArgumentError`, raised before any
+    I/O (e.g. a query list item holding a comma, which would arrive as two items).
+    """
+    try:
+        return _encode(spec, args, encoding)
+    except ValueError as exc:
+        raise ArgumentError(spec.name, [str(exc)]) from None
+
+
+def _encode(spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding) -> Prepared:
     extras = NO_EXTRAS
-    if any(k in args for k in EXTRAS):
+    if "extra_query" in args or "extra_body" in args or "extra_headers" in args:  # EXTRAS
         args, extras, problems = split_extras(spec, args)
         if problems:
             raise ArgumentError(spec.name, problems)

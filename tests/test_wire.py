@@ -76,7 +76,7 @@ def test_a_naive_datetime_never_reaches_the_wire() -> None:
     for name in ("since", "at"):  # ISO text and Unix seconds alike: no zone is guessed
         with pytest.raises(ArgumentError, match=f"'{name}' is a naive datetime"):
             check_args(SPEC, {name: naive})
-        with pytest.raises(ValueError, match="naive"):
+        with pytest.raises(ArgumentError, match="naive"):
             encode_request(SPEC, {name: naive})  # even if check_args was skipped
 
 
@@ -135,6 +135,8 @@ def test_extras_merge_after_declared_arguments_and_headers_replace_in_any_case()
     merged = merge_headers(base, prepared.headers)
     assert merged == {"User-Agent": "dxapi/1", "Accept": "text/plain", "X-A": "1"}
     assert merge_headers(base, ()) is base  # nothing to merge: no copy per request
+    with pytest.raises(ArgumentError, match="comma"):  # "a,b" would arrive as two items
+        encode_request(spec, {"identifier": "a", "extra_query": {"ids": ["a,b"]}})
 
 
 def test_success_payload() -> None:
