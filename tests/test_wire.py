@@ -6,6 +6,8 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dxapi import APIError, ArgumentError, AuthError, NotFoundError, TransportError
 from dxapi._generated.specs import METHODS
@@ -178,3 +180,23 @@ def test_bodies_that_are_not_a_json_object_are_transport_errors(body: bytes) -> 
         decode_json_body("teams.list", 502, body)
     assert info.value.status == 502
     assert "HTTP 502" in str(info.value)
+
+
+# Text that includes lone surrogates (hypothesis leaves them out unless asked).
+_ANY_TEXT = st.text(st.characters(exclude_categories=()) | st.sampled_from("\ud800\udcff"))
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_ANY_TEXT, inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_VALUES)
+def test_a_value_passes_exactly_when_it_survives_strict_json_and_utf8(value: object) -> None:
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        travels = json.loads(text.encode("utf-8")) == value
+    except (ValueError, UnicodeEncodeError):
+        travels = False
+    assert (unencodable(value) is None) == travels, unencodable(value)
