@@ -327,7 +327,8 @@ def adhoc_spec(
 
     ``name`` must have the ``family.method`` form (letters, digits and ``_`` between dots).
     ``like``, the registry's spec of the same name if any, lends the facts that protect the
-    exchange (its per-key rate limit, a bare-array answer) and nothing else.
+    exchange (its per-key rate limit, a bare-array answer) and nothing else. The key itself
+    travels among the extras, so such calls share one per-key budget: slower, never refused.
     """
     if not isinstance(name, str) or not _METHOD_NAME.match(name):
         shown = repr(name)[:80]
