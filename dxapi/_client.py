@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import aiohttp
 
@@ -22,7 +22,7 @@ from ._limiter import TokenBucket
 from ._pagination import CursorCall
 from ._retry import RetryPolicy
 from ._session import Response, Session
-from ._spec import MethodSpec
+from ._spec import MethodSpec, adhoc_spec
 from ._wire import Encoding
 
 __all__ = ["Client", "DataCloudClient"]
@@ -132,8 +132,59 @@ class _BaseClient(BulkMixin):
 
         spec = METHODS.get(name)
         if spec is None or spec.api != self._api:
-            raise ArgumentError(name, [f"no such {self._api} method {name!r}"])
+            where = f"; it is a {spec.api} method" if spec is not None else ""
+            raise ArgumentError(
+                name,
+                [
+                    f"no such {self._api} method {name!r}{where}; to call a method dxapi does "
+                    "not know yet, use dx.get(name, params) or dx.post(name, body)"
+                ],
+            )
         return spec
+
+    async def get(
+        self,
+        name: str,
+        /,
+        params: Mapping[str, Any] | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        idempotent: bool = True,
+    ) -> dict[str, Any]:
+        """GET a method by name, registered or not, with ``params`` as its query, as given.
+
+        No argument is checked against the registry; every value is still checked to travel
+        exactly (``ArgumentError`` otherwise). The call shares the limiter, retries, errors
+        and redaction of every other; it is retried after a possible arrival (5xx, timeout)
+        only while ``idempotent``. Returns the raw payload.
+        """
+        spec = self._adhoc(name, "GET", idempotent)
+        args = {"extra_query": params, "extra_headers": extra_headers}
+        return (await self._session.send(spec, args)).payload
+
+    async def post(
+        self,
+        name: str,
+        /,
+        body: Mapping[str, Any] | None = None,
+        *,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        idempotent: bool = False,
+    ) -> dict[str, Any]:
+        """POST to a method by name, registered or not, with ``body`` sent as given (JSON, or
+        a form for a client with ``encoding="form"``); see :meth:`get`. A write is retried
+        after a possible arrival only with ``idempotent=True``."""
+        spec = self._adhoc(name, "POST", idempotent)
+        args = {"extra_body": body, "extra_query": extra_query, "extra_headers": extra_headers}
+        return (await self._session.send(spec, args)).payload
+
+    def _adhoc(self, name: str, http: Literal["GET", "POST"], idempotent: bool) -> MethodSpec:
+        from ._generated.specs import METHODS
+
+        known = METHODS.get(name) if isinstance(name, str) else None
+        like = known if known is not None and known.api == self._api else None
+        return adhoc_spec(self._api, name, http, idempotent=idempotent, like=like)
 
     async def call(self, name: str, /, **args: Any) -> dict[str, Any]:
         """Call any method by name with wire-named arguments; returns the raw payload."""

@@ -34,8 +34,16 @@ from ._redact import RedactFilter, redact, remember_secret
 from ._retry import RETRYABLE_STATUSES, Outcome, RetryPolicy, parse_retry_after
 from ._spec import MethodSpec, WaitDelay, check_args
 from ._upload import body_data, buffer_upload, check_upload
-from ._version import __version__
-from ._wire import Encoding, Prepared, check_json_body, decode_json_body, encode_request
+from ._version import CLIENT_HEADERS
+from ._version import USER_AGENT as USER_AGENT
+from ._wire import (
+    Encoding,
+    Prepared,
+    check_json_body,
+    decode_json_body,
+    encode_request,
+    merge_headers,
+)
 
 if TYPE_CHECKING:
     import cattrs
@@ -46,7 +54,6 @@ log = logging.getLogger("dxapi")
 if not any(isinstance(f, RedactFilter) for f in log.filters):
     log.addFilter(RedactFilter())  # a safety net: no dxapi log line formats headers
 R = TypeVar("R")
-USER_AGENT = f"dxapi/{__version__}"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -194,6 +201,8 @@ class Session:
             spec = attrs.evolve(spec, idempotent=True)  # the key makes a repeat harmless
         try:
             prepared = encode_request(spec, given, encoding or self.encoding)
+        except ArgumentError:
+            raise
         except (TypeError, ValueError) as exc:  # e.g. a set inside a json-typed argument
             raise ArgumentError(spec.name, [f"the arguments cannot be encoded: {exc}"]) from None
         check_json_body(spec, prepared)
@@ -348,7 +357,8 @@ class Session:
         """Start one attempt: aiohttp's request, with the token, body and timeouts."""
         url = self.base_url + prepared.path
         accept = "*/*" if spec.download else "application/json"
-        headers = {"Authorization": f"Bearer {self._token}", "Accept": accept}
+        base = {**CLIENT_HEADERS, "Authorization": f"Bearer {self._token}", "Accept": accept}
+        headers = merge_headers(base, prepared.headers)
         kwargs: dict[str, Any] = {"params": prepared.query or None, "headers": headers}
         if prepared.json is not None:
             kwargs["json"] = prepared.json

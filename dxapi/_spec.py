@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import IO, Any, Final, Literal, TypeAlias
 
 import attrs
 
 from ._errors import ArgumentError
+from ._values import header_problems, unencodable
 
 __all__ = [
+    "EXTRAS",
+    "NO_EXTRAS",
     "UNSET",
     "ArgSpec",
+    "Extras",
     "KeyedRate",
     "MethodSpec",
     "PageSpec",
@@ -27,7 +31,9 @@ __all__ = [
     "Unset",
     "WaitDelay",
     "WaiterSpec",
+    "adhoc_spec",
     "check_args",
+    "split_extras",
 ]
 
 
@@ -191,10 +197,15 @@ class WaiterSpec:
 
 
 def check_args(spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the arguments that were given, or raise one ArgumentError listing every problem."""
+    """Return the arguments that were given, or raise one ArgumentError listing every problem.
+
+    Besides fitting its declared type, every value must travel exactly as given (see
+    :func:`unencodable`), and an idempotency key must not be blank. The escape hatches
+    (:data:`EXTRAS`) are checked too and stay in the returned mapping for ``encode_request``.
+    """
+    given, extras, problems = split_extras(spec, args)
     known = {a.name: a for a in spec.args}
-    given = {k: v for k, v in args.items() if v is not UNSET}
-    problems = [f"unknown argument {name!r}" for name in given if name not in known]
+    problems += [f"unknown argument {name!r}" for name in given if name not in known]
     for a in spec.args:
         if a.name not in given:
             if a.required:
@@ -207,13 +218,132 @@ def check_args(spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
             problems.append(f"argument {a.name!r} is None; leave it out instead")
             continue
         problem = _check_value(value, a.type, a)
+        if problem is None and a.type != "file":  # an upload is checked by its own rules
+            problem = unencodable(value)
         if problem:
-            problems.append(f"argument {a.name!r} {problem}")
+            problems.append(f"argument {a.name!r}{problem}")
         elif a.enum and value not in a.enum:
             problems.append(f"argument {a.name!r} must be one of {list(a.enum)}, got {value!r}")
+        elif a.name == spec.idempotent_when and isinstance(value, str) and not value.strip():
+            problems.append(
+                f"argument {a.name!r} is blank: an idempotency key must name the write (a blank "
+                "one would make dxapi resend it and let DX take other writes for repeats)"
+            )
     if problems:
         raise ArgumentError(spec.name, problems)
+    if extras:  # kept, checked, under their own names: encode_request splits them off again
+        given.update((k, args[k]) for k in EXTRAS if args.get(k))
     return given
+
+
+# --------------------------------------------------------------------- escape hatches
+
+#: The argument names that carry a call's escape hatches, on every method and ``dx.call``.
+EXTRAS: Final = ("extra_query", "extra_body", "extra_headers")
+_EXTRA_KEYS: Final = frozenset(EXTRAS)
+
+
+@attrs.frozen
+class Extras:
+    """A call's escape hatches, checked: sent as given, on top of the declared arguments."""
+
+    query: Mapping[str, Any] = attrs.field(factory=dict)
+    body: Mapping[str, Any] = attrs.field(factory=dict)
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.query or self.body or self.headers)
+
+
+NO_EXTRAS: Final = Extras()
+
+
+def split_extras(
+    spec: MethodSpec, args: Mapping[str, Any]
+) -> tuple[dict[str, Any], Extras, list[str]]:
+    """(the given declared arguments, the escape hatches, every problem with the hatches).
+
+    ``extra_query``, ``extra_body`` and ``extra_headers`` are mappings with str keys, or
+    None/UNSET for "not given". Their values must travel as given (:func:`unencodable`); a
+    query value must not be None; header names are HTTP tokens, values visible ASCII, and
+    :data:`~dxapi._values.RESERVED_HEADERS` are refused. A GET has no body, so
+    ``extra_body`` is refused there.
+    """
+    given: dict[str, Any] = {}
+    found: dict[str, Mapping[str, Any]] = {}
+    problems: list[str] = []
+    for name, value in args.items():
+        if value is UNSET:
+            continue
+        if name not in _EXTRA_KEYS:
+            given[name] = value
+        elif value is None or (isinstance(value, Mapping) and not value):
+            continue
+        elif not isinstance(value, Mapping):
+            problems.append(f"{name} must be a mapping, got {type(value).__name__}")
+        else:
+            found[name] = value
+    if not found:
+        return given, NO_EXTRAS, problems
+    for name, entries in found.items():
+        for key, value in entries.items():
+            where = f"{name}[{key!r}]"
+            if not isinstance(key, str) or not key:
+                problems.append(f"{name} has the key {key!r}; keys are non-empty str")
+            elif problem := unencodable(key):
+                problems.append(f"{name} key{problem}")
+            elif name == "extra_headers":
+                problems += header_problems(key, value)
+            elif name == "extra_query" and value is None:
+                problems.append(f"{where} is None; leave it out instead")
+            elif problem := unencodable(value):
+                problems.append(f"{where}{problem}")
+    if "extra_body" in found and spec.http == "GET":
+        problems.append(f"extra_body cannot be sent: GET {spec.name} has no body; use extra_query")
+    headers = found.get("extra_headers", {})
+    lower = [str(k).lower() for k in headers]
+    problems += [f"extra_headers sets {k!r} twice" for k in set(lower) if lower.count(k) > 1]
+    extras = Extras(
+        found.get("extra_query", {}),
+        found.get("extra_body", {}),
+        tuple((str(k), v) for k, v in headers.items()),
+    )
+    return given, extras, problems
+
+
+_METHOD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+\Z")
+
+
+def adhoc_spec(
+    api: str,
+    name: str,
+    http: Literal["GET", "POST"],
+    *,
+    idempotent: bool,
+    like: MethodSpec | None = None,
+) -> MethodSpec:
+    """An open spec for a method the registry lacks: no declared arguments, so everything
+    travels through the escape hatches, as given.
+
+    ``name`` must have the ``family.method`` form (letters, digits and ``_`` between dots).
+    ``like``, the registry's spec of the same name if any, lends the facts that protect the
+    exchange (its per-key rate limit, a bare-array answer) and nothing else. The key itself
+    travels among the extras, so such calls share one per-key budget: slower, never refused.
+    """
+    if not isinstance(name, str) or not _METHOD_NAME.match(name):
+        shown = repr(name)[:80]
+        raise ArgumentError(
+            shown, [f"{shown} is not a method name of the form family.method (e.g. teams.list)"]
+        )
+    return MethodSpec(
+        name=name,
+        http=http,
+        api=api,
+        idempotent=idempotent,
+        summary="a method called by name, outside the registry",
+        rate_limit=like.rate_limit if like else None,
+        bare_array=like.bare_array if like else None,
+    )
 
 
 def _describe(t: TypeRef) -> str:
@@ -231,7 +361,7 @@ def _check_value(value: Any, t: TypeRef, arg: ArgSpec) -> str | None:
     """Return why ``value`` does not fit ``t``, or None."""
     if _fits(value, t, arg):
         return None
-    return f"must be {_describe(t)}, got {type(value).__name__}"
+    return f" must be {_describe(t)}, got {type(value).__name__}"
 
 
 def _fits(value: Any, t: TypeRef, arg: ArgSpec) -> bool:
@@ -260,7 +390,7 @@ def _is_number(v: Any) -> bool:
 _SCALAR_CHECKS: dict[str, Callable[[Any, ArgSpec], bool]] = {
     "str": lambda v, _: isinstance(v, str),
     "int": lambda v, _: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v, _: _is_number(v) and math.isfinite(v),
+    "float": lambda v, _: _is_number(v),  # NaN and infinities: see unencodable()
     "bool": lambda v, _: isinstance(v, bool),
     "json": lambda v, _: True,
     "date": lambda v, _: isinstance(v, dt.date | str) and not isinstance(v, dt.datetime),

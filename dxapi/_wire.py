@@ -8,8 +8,15 @@ Rules (the same for every method, driven by its :class:`~dxapi._spec.ArgSpec` fa
   (``encoding="form"``): scalars as in the query, but arrays and objects as JSON text, so a
   form field carries exactly what the JSON body would (comma-joining is lossy).
 - A ``nullable`` argument given as ``None`` is a JSON null, or an empty query/form value.
-- Datetimes become ISO-8601 text or Unix seconds, as the argument's ``format`` says; a naive
-  datetime is taken as UTC (as the naive ISO text it would otherwise become).
+- Datetimes become ISO-8601 text or Unix seconds, as the argument's ``format`` says. A naive
+  datetime is refused with an ``ArgumentError`` (attach a tzinfo, e.g. ``datetime.UTC``):
+  Python's own ``timestamp()`` would read it as local time and its ISO text carries no zone,
+  so DX would guess; dxapi does not.
+- Every value travels exactly as given or not at all (:func:`dxapi._values.unencodable`): a
+  lone surrogate, NaN or infinity, a non-str key, a set or bytes is an ``ArgumentError`` before
+  anything is sent, as is a URL over :data:`MAX_TARGET_BYTES` encoded.
+- The escape hatches (``extra_query``, ``extra_body``, ``extra_headers``) travel as untyped
+  values after the declared arguments; a name a declared argument already sends is refused.
 """
 
 from __future__ import annotations
@@ -18,13 +25,22 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from typing import Any, Literal
+from urllib.parse import quote
 
 import attrs
 
 from ._errors import ArgumentError, TransportError, error_from_response
-from ._spec import ArgSpec, MethodSpec
+from ._spec import NO_EXTRAS, ArgSpec, Extras, MethodSpec, split_extras
 
-__all__ = ["Encoding", "Prepared", "decode_json_body", "encode_request", "excerpt"]
+__all__ = [
+    "MAX_TARGET_BYTES",
+    "Encoding",
+    "Prepared",
+    "decode_json_body",
+    "encode_request",
+    "excerpt",
+    "merge_headers",
+]
 
 Encoding = Literal["json", "form"]
 
@@ -40,12 +56,30 @@ class Prepared:
     form: tuple[tuple[str, str], ...] | None = None
     #: (field name, file input) for a multipart upload; other body fields travel in ``form``.
     file: tuple[str, Any] | None = None
+    #: Per-call headers (``extra_headers``), sent over the client's own (see merge_headers).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def encode_request(
     spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding = "json"
 ) -> Prepared:
-    """Turn checked arguments into a :class:`Prepared` request."""
+    """Turn checked arguments (and their escape hatches) into a :class:`Prepared` request.
+
+    Anything that cannot be encoded exactly is an :class:`ArgumentError`, raised before any
+    I/O (e.g. a query list item holding a comma, which would arrive as two items).
+    """
+    try:
+        return _encode(spec, args, encoding)
+    except ValueError as exc:
+        raise ArgumentError(spec.name, [str(exc)]) from None
+
+
+def _encode(spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding) -> Prepared:
+    extras = NO_EXTRAS
+    if "extra_query" in args or "extra_body" in args or "extra_headers" in args:  # EXTRAS
+        args, extras, problems = split_extras(spec, args)
+        if problems:
+            raise ArgumentError(spec.name, problems)
     query: list[tuple[str, str]] = []
     body: dict[str, Any] = {}
     file: tuple[str, Any] | None = None
@@ -64,13 +98,89 @@ def encode_request(
             query.append((name, encode_text(value, arg)))
         else:
             body[name] = value
-    if spec.http == "GET" or (not body and file is None):
-        return Prepared(spec.http, spec.path, tuple(query))
+    extra_body: dict[str, Any] = {}
+    if extras:
+        extra_body = _merge_extras(spec, extras, query, body)
+    if query:
+        check_target(spec, query)
+    headers = extras.headers
+    if spec.http == "GET" or (not body and not extra_body and file is None):
+        return Prepared(spec.http, spec.path, tuple(query), headers=headers)
     if file is not None or encoding == "form":
-        form = tuple((k, encode_form_value(v, _arg(spec, k))) for k, v in body.items())
-        return Prepared(spec.http, spec.path, tuple(query), form=form, file=file)
+        form = [(k, encode_form_value(v, _arg(spec, k))) for k, v in body.items()]
+        form += [(k, encode_form_value(v, _open(k))) for k, v in extra_body.items()]
+        return Prepared(
+            spec.http, spec.path, tuple(query), form=tuple(form), file=file, headers=headers
+        )
     payload = {k: encode_json(v, _arg(spec, k)) for k, v in body.items()}
-    return Prepared(spec.http, spec.path, tuple(query), json=payload)
+    payload.update((k, encode_json(v, _open(k))) for k, v in extra_body.items())
+    return Prepared(spec.http, spec.path, tuple(query), json=payload, headers=headers)
+
+
+def _merge_extras(
+    spec: MethodSpec, extras: Extras, query: list[tuple[str, str]], body: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Append ``extra_query`` to ``query``; return ``extra_body``. A key that a declared
+    argument of the same call already sends is refused: one value per name, never two."""
+    taken = {name for name, _ in query}
+    problems = [
+        f"extra_query[{k!r}] is also sent by the arguments; give it once" for k in extras.query
+        if k in taken
+    ] + [
+        f"extra_body[{k!r}] is also sent by the arguments; give it once" for k in extras.body
+        if k in body
+    ]  # fmt: skip
+    if problems:
+        raise ArgumentError(spec.name, problems)
+    query.extend((k, encode_text(v, _open(k))) for k, v in extras.query.items())
+    return dict(extras.body)
+
+
+def _open(name: str) -> ArgSpec:
+    """How an escape hatch's value travels: as an untyped argument (ISO datetimes)."""
+    return ArgSpec(name, "json")
+
+
+#: The most a request's path and query string may take, percent-encoded. nginx reads a
+#: request line into 8 KiB by default and many proxies and servers stop there (414/400);
+#: the margin leaves room for the method, a base path and the HTTP version.
+MAX_TARGET_BYTES = 8000
+
+
+def check_target(spec: MethodSpec, query: list[tuple[str, str]]) -> None:
+    """Refuse a URL too long for servers to take, naming the parameter that weighs most."""
+    raw = sum(len(k) + len(v) + 2 for k, v in query)
+    if (raw * 12 + len(spec.path)) <= MAX_TARGET_BYTES:  # 12: a char's most, %XX x 4 bytes
+        return
+    sizes = [(len(quote(k, safe="")) + len(quote(v, safe="")) + 2, k) for k, v in query]
+    total = len(spec.path) + sum(size for size, _ in sizes)
+    if total <= MAX_TARGET_BYTES:
+        return
+    size, name = max(sizes)
+    if spec.arg(name) is not None:
+        who = f"argument {name!r}"
+    else:
+        spread = next((a for a in spec.args if a.prefix and name.startswith(a.prefix)), None)
+        who = f"argument {spread.name!r}" if spread else f"extra_query[{name!r}]"
+    raise ArgumentError(
+        spec.name,
+        [
+            f"{who} makes the URL {total} bytes long once encoded ({size} of them its own), "
+            f"over the {MAX_TARGET_BYTES}-byte cap servers and proxies accept; send less per call"
+            + ("" if spec.http == "GET" else ", or send it in the body")
+        ],
+    )
+
+
+def merge_headers(base: dict[str, str], extra: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """The client's headers with a call's ``extra_headers`` over them (names match in any
+    case; the reserved ones never reach here, see :data:`dxapi._values.RESERVED_HEADERS`)."""
+    if not extra:
+        return base
+    replaced = {name.lower() for name, _ in extra}
+    merged = {k: v for k, v in base.items() if k.lower() not in replaced}
+    merged.update(extra)
+    return merged
 
 
 def _arg(spec: MethodSpec, name: str) -> ArgSpec:
@@ -143,15 +253,12 @@ def encode_form_value(value: Any, arg: ArgSpec) -> str:
 
 
 def encode_datetime(value: dt.datetime, arg: ArgSpec) -> str | int:
-    if arg.format == "unix":
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return int(value.timestamp())
-    if arg.format == "unix_text":
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return str(int(value.timestamp()))
-    return value.isoformat()
+    if value.utcoffset() is None:  # check_args refuses these first: a zone is never guessed
+        raise ValueError(f"argument {arg.name!r} is a naive datetime")
+    if arg.format == "iso":
+        return value.isoformat()
+    seconds = int(value.timestamp())
+    return seconds if arg.format == "unix" else str(seconds)
 
 
 def excerpt(body: bytes, limit: int = 200) -> str:

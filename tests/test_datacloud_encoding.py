@@ -45,12 +45,12 @@ def test_deployed_at_datetime_becomes_unix_seconds(name: str) -> None:
     assert form(encode(name, "form", **args))["deployed_at"] == str(DEPLOYED_UNIX)
 
 
-def test_deployed_at_naive_datetime_is_utc_and_other_zones_convert() -> None:
-    naive = DEPLOYED.replace(tzinfo=None)
+def test_deployed_at_other_zones_convert_and_a_naive_datetime_is_refused() -> None:
     plus_two = DEPLOYED.astimezone(dt.timezone(dt.timedelta(hours=2)))
-    for when in (naive, plus_two):
-        prepared = encode("deployments.create", service="api", deployed_at=when)
-        assert prepared.json is not None and prepared.json["deployed_at"] == DEPLOYED_UNIX
+    prepared = encode("deployments.create", service="api", deployed_at=plus_two)
+    assert prepared.json is not None and prepared.json["deployed_at"] == DEPLOYED_UNIX
+    with pytest.raises(ArgumentError, match="'deployed_at' is a naive datetime"):
+        encode("deployments.create", service="api", deployed_at=DEPLOYED.replace(tzinfo=None))
 
 
 @pytest.mark.parametrize(
@@ -86,13 +86,13 @@ def test_deployed_at_raw_wire_values_pass_through(raw: int | str) -> None:
 def test_other_timestamps_become_iso_8601(
     name: str, base: dict[str, Any], fields: tuple[str, ...]
 ) -> None:
-    naive = dt.datetime(2024, 1, 1, 11, 22, 33)
     aware = dt.datetime(2024, 1, 1, 11, 22, 33, tzinfo=UTC)
-    args = {**base, **{f: naive for f in fields}}
+    args = {**base, **{f: aware for f in fields}}
     prepared = encode(name, **args)
     assert prepared.json is not None
-    assert {f: prepared.json[f] for f in fields} == {f: "2024-01-01T11:22:33" for f in fields}
-    args = {**base, **{f: aware for f in fields}}
+    assert {f: prepared.json[f] for f in fields} == {
+        f: "2024-01-01T11:22:33+00:00" for f in fields
+    }
     sent = form(encode(name, "form", **args))
     assert {f: sent[f] for f in fields} == {f: "2024-01-01T11:22:33+00:00" for f in fields}
 
@@ -136,7 +136,7 @@ def test_ai_tool_metric_date_accepts_a_date_or_text() -> None:
 
 
 def test_timestamps_inside_batch_items_are_encoded() -> None:
-    when = dt.datetime(2024, 1, 1, 11, 22, 33)
+    when = dt.datetime(2024, 1, 1, 11, 22, 33, tzinfo=UTC)
     items = [
         {"reference": "o/a", "key": "k", "value": {"v": 1}, "timestamp": when},
         CustomDataItem(reference="o/b", key="k", value={"v": 2}),
@@ -149,14 +149,14 @@ def test_timestamps_inside_batch_items_are_encoded() -> None:
                 "reference": "o/a",
                 "key": "k",
                 "value": {"v": 1},
-                "timestamp": "2024-01-01T11:22:33",
+                "timestamp": "2024-01-01T11:22:33+00:00",
             },
             {"reference": "o/b", "key": "k", "value": {"v": 2}},  # unset fields are left out
             {
                 "reference": "o/c",
                 "key": "k",
                 "value": {"v": 3},
-                "timestamp": "2024-01-01T11:22:33",
+                "timestamp": "2024-01-01T11:22:33+00:00",
             },
         ]
     }

@@ -54,7 +54,8 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
     max_leaves=8,
 )
-UTC_OR_NAIVE: Any = st.sampled_from([None, dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))])
+# Naive datetimes are refused (no zone is guessed): tests/test_bad_input.py covers them.
+ZONES: Any = st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))])
 
 
 def values(t: TypeRef, arg: ArgSpec, *, in_list: bool = False) -> st.SearchStrategy[Any]:
@@ -84,9 +85,7 @@ def values(t: TypeRef, arg: ArgSpec, *, in_list: bool = False) -> st.SearchStrat
     if t == "date":
         return st.dates(dt.date(1971, 1, 1), dt.date(2100, 1, 1))
     if t == "datetime":
-        moments = st.datetimes(
-            dt.datetime(1971, 1, 1), dt.datetime(2100, 1, 1), timezones=UTC_OR_NAIVE
-        )
+        moments = st.datetimes(dt.datetime(1971, 1, 1), dt.datetime(2100, 1, 1), timezones=ZONES)
         if arg.format != "iso":
             return moments | st.integers(0, 2**32)
         return moments

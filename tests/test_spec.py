@@ -50,7 +50,9 @@ def test_datetime_arguments_accept_datetimes_and_wire_text() -> None:
     from dxapi._spec import ArgSpec, MethodSpec
 
     spec = MethodSpec("x.y", "POST", "web", args=(ArgSpec("at", "datetime"),))
-    assert check_args(spec, {"at": dt.datetime(2024, 1, 1)})
+    assert check_args(spec, {"at": dt.datetime(2024, 1, 1, tzinfo=dt.UTC)})
+    with pytest.raises(ArgumentError, match="naive datetime"):
+        check_args(spec, {"at": dt.datetime(2024, 1, 1)})  # no zone: dxapi does not guess
     assert check_args(spec, {"at": "2024-01-01T00:00:00"})
     with pytest.raises(ArgumentError):
         check_args(spec, {"at": 1700000000})  # an iso-format argument takes no unix number

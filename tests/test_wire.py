@@ -6,11 +6,14 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dxapi import APIError, AuthError, NotFoundError, TransportError
+from dxapi import APIError, ArgumentError, AuthError, NotFoundError, TransportError
 from dxapi._generated.specs import METHODS
-from dxapi._spec import ArgSpec, MethodSpec
-from dxapi._wire import decode_json_body, encode_request
+from dxapi._spec import ArgSpec, MethodSpec, check_args
+from dxapi._values import unencodable
+from dxapi._wire import MAX_TARGET_BYTES, decode_json_body, encode_request, merge_headers
 
 SPEC = MethodSpec(
     name="things.list",
@@ -28,7 +31,7 @@ SPEC = MethodSpec(
 
 
 def test_get_arguments_become_query_text() -> None:
-    when = dt.datetime(2024, 1, 1, 11, 22, 33)
+    when = dt.datetime(2024, 1, 1, 11, 22, 33, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     prepared = encode_request(
         SPEC,
         {
@@ -44,7 +47,7 @@ def test_get_arguments_become_query_text() -> None:
     assert dict(prepared.query) == {
         "ids": "a,b",
         "flag": "true",
-        "since": "2024-01-01T11:22:33",
+        "since": "2024-01-01T11:22:33+02:00",
         "at": "1704067200",
         "day": "2024-02-03",
         "filter": '{"k":[1]}',
@@ -68,6 +71,74 @@ def test_query_located_post_arguments_and_form_encoding() -> None:
     spec = METHODS["catalog.relationEdges.bulkUpsert"]
     form = encode_request(spec, {"relation_identifier": "r", "edges": {"a": ["b"]}}, "form")
     assert form.form == (("relation_identifier", "r"), ("edges", '{"a":["b"]}'))
+
+
+def test_a_naive_datetime_never_reaches_the_wire() -> None:
+    naive = dt.datetime(2024, 1, 1, 11, 22, 33)
+    for name in ("since", "at"):  # ISO text and Unix seconds alike: no zone is guessed
+        with pytest.raises(ArgumentError, match=f"'{name}' is a naive datetime"):
+            check_args(SPEC, {name: naive})
+        with pytest.raises(ArgumentError, match="naive"):
+            encode_request(SPEC, {name: naive})  # even if check_args was skipped
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("ok ünïcode 🐢", None),
+        ("a\udcffb", "'\\udcff' at index 1"),
+        (["a", ("b", "\ud800")], "[1][1] has a lone surrogate"),
+        ({"k": {"\udc00": 1}}, "['k'] key has a lone surrogate"),
+        ({1: "a"}, "has the key 1, not a str"),
+        ([1.5, -0.0, 10**30, True, None], None),
+        ({"x": float("-inf")}, "['x'] is -inf"),
+        (dt.datetime(2024, 1, 1, tzinfo=dt.UTC), None),
+        ([dt.date(2024, 1, 1), dt.datetime(2024, 1, 1)], "[1] is a naive datetime"),
+        ({"s": {1, 2}}, "['s'] is a set"),
+        (b"raw", "is a bytes"),
+        (object(), "is a object"),
+    ],
+)
+def test_unencodable_finds_the_first_value_that_cannot_travel(
+    value: object, reason: str | None
+) -> None:
+    found = unencodable(value)
+    if reason is None:
+        assert found is None
+    else:
+        assert found is not None and reason in found, found
+
+
+def test_the_url_cap_is_exact_and_counts_percent_encoding() -> None:
+    spec = MethodSpec("t.get", "GET", "web", args=(ArgSpec("q", "str"),))
+    # "/t.get" + "q" + "=" + "&"-allowance: the cap counts each pair's name, value and 2 bytes
+    room = MAX_TARGET_BYTES - len(spec.path) - len("q") - 2
+    assert encode_request(spec, {"q": "v" * room}).query == (("q", "v" * room),)
+    with pytest.raises(ArgumentError, match="argument 'q' makes the URL"):
+        encode_request(spec, {"q": "v" * (room + 1)})
+    with pytest.raises(ArgumentError, match="8000-byte cap"):
+        encode_request(spec, {"q": " " * (room // 3 + 1)})  # a space is 3 bytes encoded
+
+
+def test_extras_merge_after_declared_arguments_and_headers_replace_in_any_case() -> None:
+    spec = METHODS["catalog.entities.delete"]  # identifier travels in the query of a POST
+    prepared = encode_request(
+        spec,
+        {
+            "identifier": "a",
+            "extra_query": {"force": True, "ids": ["x", "y"]},
+            "extra_body": {"note": "n"},
+            "extra_headers": {"Accept": "text/plain", "X-A": "1"},
+        },
+    )
+    assert prepared.query == (("identifier", "a"), ("force", "true"), ("ids", "x,y"))
+    assert prepared.json == {"note": "n"}
+    base = {"User-Agent": "dxapi/1", "accept": "application/json"}
+    merged = merge_headers(base, prepared.headers)
+    assert merged == {"User-Agent": "dxapi/1", "Accept": "text/plain", "X-A": "1"}
+    assert merge_headers(base, ()) is base  # nothing to merge: no copy per request
+    with pytest.raises(ArgumentError, match="comma"):  # "a,b" would arrive as two items
+        encode_request(spec, {"identifier": "a", "extra_query": {"ids": ["a,b"]}})
 
 
 def test_success_payload() -> None:
@@ -109,3 +180,23 @@ def test_bodies_that_are_not_a_json_object_are_transport_errors(body: bytes) -> 
         decode_json_body("teams.list", 502, body)
     assert info.value.status == 502
     assert "HTTP 502" in str(info.value)
+
+
+# Text that includes lone surrogates (hypothesis leaves them out unless asked).
+_ANY_TEXT = st.text(st.characters(exclude_categories=()) | st.sampled_from("\ud800\udcff"))
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_ANY_TEXT, inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_VALUES)
+def test_a_value_passes_exactly_when_it_survives_strict_json_and_utf8(value: object) -> None:
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        travels = json.loads(text.encode("utf-8")) == value
+    except (ValueError, UnicodeEncodeError):
+        travels = False
+    assert (unencodable(value) is None) == travels, unencodable(value)

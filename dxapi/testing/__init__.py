@@ -11,6 +11,12 @@ Drift on purpose: ``FakeDX(drift=[Drift.add_field("Entity", "tier", "gold"),
 Drift.remove_field("Team", "id"), Drift.retype("EntityType", "ordering", "str"),
 Drift.enum_value("QueryRun", "status", "cancelled")])`` serves answers that differ from the
 registry in every object of the named shape, whichever method sends it (see :class:`Drift`).
+
+A method the registry lacks (DX's newest) is served once a test adds it, then called with
+``dx.post``/``dx.get``; it is authenticated, rate-limited, recorded and faultable like any::
+
+    fake.add_method("deployments.newThing", http="POST", handler=lambda args: {"id": 1})
+    fake.add_method("insights.summary", http="GET", answer={"score": 7})
 """
 
 from ._app import Recorded

@@ -1,8 +1,9 @@
 """The fake's request path: route → record → fault → verb → auth → rate window → args → answer.
 
 Every registry method is served (Web at ``/{name}``, Data Cloud at ``/api/{name}``), looked up
-in ``METHODS`` at request time. Methods without a stateful handler answer a deterministic
-payload synthesized from their generated result class.
+in ``METHODS`` at request time, and so is every method a test added (:mod:`._adhoc`). Methods
+without a stateful handler answer a deterministic payload synthesized from their generated
+result class.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aiohttp import BodyPartReader, web
 
 from .._generated.specs import METHODS
 from .._spec import KeyedRate, MethodSpec
+from ._adhoc import AdHocMethod
 from ._args import parse_args
 from ._faults import Faults, sleep
 from ._paging import page_payload
@@ -99,6 +101,8 @@ class Server:
         self.requests: list[Recorded] = []
         self._keyed: dict[str, SlidingWindow] = {}
         self._synthetic: dict[str, Reply] = {}
+        #: Methods a test added (``FakeDX.add_method``), by (api, name).
+        self.adhoc: dict[tuple[str, str], AdHocMethod] = {}
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -109,7 +113,8 @@ class Server:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         api = "datacloud" if request.path.startswith("/api/") else "web"
         name = request.match_info["name"]
-        spec = METHODS.get(name)
+        adhoc = self.adhoc.get((api, name))
+        spec = adhoc.spec if adhoc is not None else METHODS.get(name)
         if spec is not None and spec.api != api:
             spec = None
         record = Recorded(
@@ -198,6 +203,8 @@ class Server:
         token, scopes = self._authenticate(request, spec)
         self._admit(token, spec, text, native)
         args, problems = parse_args(spec, text, native)
+        if (spec.api, spec.name) in self.adhoc:  # no declared arguments: all as they arrived
+            args = {**text, **native}
         if problems:
             raise Fail(422, "invalid_arguments", "; ".join(problems), extra={"problems": problems})
         reply = self._dispatch(Call(spec, args, token, scopes))
@@ -260,7 +267,8 @@ class Server:
             )
 
     def _dispatch(self, call: Call) -> Reply:
-        handler = self.handlers.get(call.name)
+        adhoc = self.adhoc.get((call.spec.api, call.name))
+        handler = adhoc.handle if adhoc is not None else self.handlers.get(call.name)
         if handler is not None:
             return handler(call)
         return self._synthesize(call.spec)

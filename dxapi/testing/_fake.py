@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from aiohttp import web
 
 from .._client import Client, DataCloudClient
+from ._adhoc import AdHocMethod, Respond
 from ._app import Recorded, Server, _mask
 from ._catalog import Catalog
 from ._datacloud import DataCloud
@@ -208,6 +209,28 @@ class FakeDX:
 
     def clear_faults(self) -> None:
         self.server.faults.clear()
+
+    def add_method(
+        self,
+        name: str,
+        *,
+        http: Literal["GET", "POST"] = "POST",
+        api: Literal["web", "datacloud"] = "web",
+        answer: Mapping[str, Any] | None = None,
+        handler: Respond | None = None,
+        scope: str | None = None,
+    ) -> None:
+        """Serve ``name``, a method the registry lacks, from now on (e.g. DX's newest).
+
+        ``handler(args)`` gets the request's arguments as they arrived (JSON values decoded,
+        query and form values as text) and returns the payload; or every call answers
+        ``answer`` (default ``{}``); ``ok: true`` is added. Calls need ``scope`` if given,
+        count in the rate window and are recorded like any other.
+        """
+        method = AdHocMethod.make(
+            name, http=http, api=api, scope=scope, answer=answer, handler=handler
+        )
+        self.server.adhoc[(api, name)] = method
 
     # ------------------------------------------------------------------ clients
 

@@ -70,7 +70,7 @@ async def test_deployment_lifecycle(fake: dxapi.testing.FakeDX) -> None:
 
 async def test_custom_data_is_stateful(fake: dxapi.testing.FakeDX) -> None:
     async with datacloud(fake) as dc:
-        when = dt.datetime(2024, 1, 1, 11, 22, 33)
+        when = dt.datetime(2024, 1, 1, 11, 22, 33, tzinfo=dt.UTC)
         stored = await dc.custom_data.set(
             reference="org/repo", key="version", value={"v": "1.2.3"}, timestamp=when
         )
@@ -102,13 +102,13 @@ async def test_incident_upsert_keeps_and_clears(fake: dxapi.testing.FakeDX) -> N
     async with datacloud(fake) as dc:
         await dc.incidents.upsert(
             reference_id="inc-1",
-            started_at=dt.datetime(2024, 1, 1, 11, 22, 33),
+            started_at=dt.datetime(2024, 1, 1, 11, 22, 33, tzinfo=dt.UTC),
             services=[{"identifier": "payments-service", "name": "Payments"}],
             metadata={"sev": 1},
             resolved_at=None,
         )
         stored = fake.store.incidents["inc-1"]
-        assert stored["started_at"] == "2024-01-01T11:22:33"
+        assert stored["started_at"] == "2024-01-01T11:22:33+00:00"
         assert stored["services"] == [{"identifier": "payments-service", "name": "Payments"}]
         await dc.incidents.upsert(reference_id="inc-1", started_at="2024-01-01T11:22:33", name="x")
         assert fake.store.incidents["inc-1"]["metadata"] == {"sev": 1}  # left out: kept
