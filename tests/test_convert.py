@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import string
+import subprocess
+import sys
 import types
 import typing
 from typing import Any, Literal
@@ -463,3 +465,20 @@ def test_raw_of_something_not_built_from_an_answer_is_a_clear_error() -> None:
     with pytest.raises(TypeError, match="was not built by dxapi"):
         dxapi.raw(CatalogEntitiesInfoResult(entity=Entity(identifier="x")))
     assert dxapi.raw({"ok": True, "loose": 1}) == {"ok": True, "loose": 1}
+
+
+def test_import_stays_cheap_and_cattrs_waits_for_a_refusal() -> None:
+    code = """if True:
+    import sys
+    import dxapi
+    from dxapi._generated import specs
+    from dxapi._generated.web.catalog import CatalogEntitiesInfoResult as R
+    from dxapi._session import Session
+    print("msgspec" in sys.modules, "cattrs" in sys.modules)
+    Session.structure(specs.CATALOG_ENTITIES_INFO, {"entity": {"identifier": "a"}}, R)
+    print("msgspec" in sys.modules, "cattrs" in sys.modules)
+    Session.structure(specs.CATALOG_ENTITIES_INFO, {"entity": {"identifier": "a", "created_at": 1}}, R)
+    print("msgspec" in sys.modules, "cattrs" in sys.modules)
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:3] == ["False False", "True False", "True True"]
