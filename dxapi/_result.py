@@ -5,7 +5,6 @@ Imported by the generated result classes, so it stays free of cattrs and msgspec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -42,6 +41,6 @@ def raw(result: object) -> dict[str, Any]:
 
     A loosely typed result (a method whose fields are undocumented) is the payload already.
     """
-    if isinstance(result, Mapping) and not isinstance(result, Result):
-        return dict(result) if not isinstance(result, dict) else result
+    if isinstance(result, dict):
+        return result
     return response_of(result).payload

@@ -81,7 +81,7 @@ def _union_hook(conv: cattrs.Converter, t: Any) -> Hook:
     nullable = len(members) < len(typing.get_args(t))
     if len(members) == 1:
         inner, hook = members[0], conv.get_structure_hook(members[0])
-        if inner in (str, int, bool) or not nullable:  # a value of the right type as is
+        if inner in (str, int, float, bool):  # most fields: a value of the right type as is
             return lambda value, _: (
                 value if value is None or value.__class__ is inner else hook(value, inner)
             )
