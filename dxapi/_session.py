@@ -153,7 +153,8 @@ class Session:
         last: list[Response] = []  # the page being structured: its status and headers
 
         async def fetch(spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
-            last[:] = [await self.send(spec, args)]
+            last.clear()  # not kept alive across the next fetch
+            last.append(await self.send(spec, args))
             return last[0].payload
 
         def structure(payload: dict[str, Any]) -> R:
@@ -431,7 +432,7 @@ class Session:
 
 @functools.cache
 def _structure_result() -> Callable[..., Any]:
-    """Imported with the first typed answer (cattrs and msgspec are slow to import)."""
+    """Imported with the first typed answer, so `import dxapi` stays cheap."""
     from ._convert import structure_result
 
     return structure_result
