@@ -204,8 +204,9 @@ def _render_waiters(reg: Registry) -> list[str]:
 # ----------------------------------------------------------------------------- shapes
 
 
-def _attrs_class(name: str, doc: str, fields: Iterable[Field]) -> str:
-    lines = ["@attrs.frozen(kw_only=True)", f"class {name}:", f'    """{_oneline(doc)}"""', ""]
+def _attrs_class(name: str, doc: str, fields: Iterable[Field], base: str = "") -> str:
+    head = f"class {name}({base}):" if base else f"class {name}:"
+    lines = ["@attrs.frozen(kw_only=True)", head, f'    """{_oneline(doc)}"""', ""]
     body = []
     for f in sorted(fields, key=lambda f: (not f.required, f.name)):
         ann = field_annotation(f.type)
@@ -329,6 +330,7 @@ def render_family(reg: Registry, api: str, family: str, methods: list[Method]) -
         "from typing import Any, Literal, TypeAlias\n\n",
         "import attrs\n\n",
         "from dxapi._pagination import CursorCall\n",
+        "from dxapi._result import Result\n",
         "from dxapi._session import Session\n",
         "from dxapi._spec import UNSET, FileInput, Unset\n",
         "from dxapi._generated import specs\n",
@@ -343,7 +345,7 @@ def render_family(reg: Registry, api: str, family: str, methods: list[Method]) -
         f"#: What ``{m.name}`` returns (loosely typed: its fields are not documented).\n"
         f"{m.result_class}: TypeAlias = {field_annotation(m.result_type)}\n"
         if m.result_type is not None
-        else _attrs_class(m.result_class, f"What ``{m.name}`` returns", m.result)
+        else _attrs_class(m.result_class, f"What ``{m.name}`` returns", m.result, "Result")
         for m in methods
     ]
     # Namespaces, deepest first so children exist before parents reference them.

@@ -26,12 +26,14 @@ from ._errors import (
     QueryRunTimeoutError,
     RateLimitError,
     RequestTimeoutError,
+    ResponseValidationError,
     TransportError,
     WorkflowRunError,
     WorkflowRunTimeoutError,
 )
 from ._limiter import TokenBucket
 from ._pagination import CursorCall
+from ._result import raw, response_of
 from ._retry import RetryPolicy
 from ._session import Response
 from ._spec import UNSET, MethodSpec, Unset
@@ -64,6 +66,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeoutError",
     "Response",
+    "ResponseValidationError",
     "RetryPolicy",
     "Timeout",
     "TokenBucket",
@@ -73,6 +76,8 @@ __all__ = [
     "WorkflowRunTimeoutError",
     "__version__",
     "fan_out",
+    "raw",
+    "response_of",
     "scopes",
 ]
 

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import anyio
 import attrs
 
+from ._errors import ResponseValidationError
+
 if TYPE_CHECKING:
     from ._generated.datacloud.ai_tool_metrics import AiToolMetricsPushAllResult
     from ._generated.datacloud.custom_data import CustomDataSetAllResult
@@ -49,13 +51,19 @@ DEFAULT_CONCURRENCY = 4
 
 @attrs.frozen
 class ChunkSuccess(Generic[T, R]):
-    """A chunk the API accepted: its position, its items and the typed answer."""
+    """A chunk the API accepted: its position, its items and the typed answer.
+
+    When DX accepted the chunk (``ok: true``) but its answer did not fit the typed result,
+    ``result`` is None and ``drift`` holds the ResponseValidationError (with the payload):
+    the records were written, so the chunk is not failed and must not be resent.
+    """
 
     index: int
     #: Offset of the chunk's first item in the input.
     start: int
     items: tuple[T, ...]
-    result: R
+    result: R | None
+    drift: ResponseValidationError | None = None
 
 
 @attrs.frozen
@@ -92,8 +100,14 @@ class BatchReport(Generic[T, R]):
 
     @property
     def results(self) -> list[R]:
-        """The answers of the successful chunks, in input order."""
-        return [c.result for c in self.succeeded]
+        """The typed answers of the successful chunks, in input order (a drifted chunk has
+        none: see :attr:`drifted`)."""
+        return [c.result for c in self.succeeded if c.result is not None]
+
+    @property
+    def drifted(self) -> tuple[ChunkSuccess[T, R], ...]:
+        """Chunks DX accepted whose answer did not fit the typed result (``.drift``)."""
+        return tuple(c for c in self.succeeded if c.drift is not None)
 
     def failed_items(self) -> list[T]:
         """Every item of every failed chunk, in input order (e.g. to resend)."""
@@ -141,6 +155,11 @@ async def send_chunked(
     async def run(index: int, start: int, chunk: tuple[T, ...], slot: object) -> None:
         try:
             result = await send(chunk)
+        except ResponseValidationError as exc:
+            if exc.accepted:  # written: DX said ok; only the answer's shape drifted
+                succeeded.append(ChunkSuccess(index, start, chunk, None, exc))
+            else:
+                failed.append(ChunkFailure(index, start, chunk, exc))
         except Exception as exc:
             failed.append(ChunkFailure(index, start, chunk, exc))
         else:

@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # kept out of `import dxapi`'s path
     from anyio.abc import TaskGroup
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._errors import DXError
+from ._errors import DXError, ResponseValidationError
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -85,6 +85,9 @@ class Outcome(Generic[T]):
     error: BaseException | None
     #: The input's position (0-based) in the argument sets, for callers that need order.
     index: int
+    #: A write DX accepted (``ok: true``) whose answer did not fit the typed result: the call
+    #: took effect (``ok`` is True, ``result`` None); the error holds the payload.
+    drift: ResponseValidationError | None = None
 
     @property
     def ok(self) -> bool:
@@ -205,11 +208,20 @@ class Bulk(Generic[T]):
     ) -> None:
         try:
             with send:
+                outcome: Outcome[T]
                 try:
                     result = await self._call(**args)
+                except ResponseValidationError as exc:
+                    if exc.accepted:  # written: done, never failed (so never resent)
+                        outcome = Outcome(args, None, None, index, drift=exc)
+                    elif isinstance(exc, self._errors):
+                        self.failed += 1
+                        outcome = Outcome(args, None, exc, index)
+                    else:
+                        raise
                 except self._errors as exc:
                     self.failed += 1
-                    outcome: Outcome[T] = Outcome(args, None, exc, index)
+                    outcome = Outcome(args, None, exc, index)
                 else:
                     outcome = Outcome(args, result, None, index)
                 self.completed += 1

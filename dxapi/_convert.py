@@ -1,83 +1,147 @@
-"""The one cattrs converter that turns DX payloads into shapes, and shapes back into payloads.
+"""DX payloads into typed results, strictly: :func:`structure_result` is the one entry point.
 
-Unknown keys are ignored, so a field DX adds tomorrow never breaks today's client. Timestamps
-are parsed leniently (DX writes both ``2025-01-02 20:48:45.77969`` and ``...T...Z``).
+A value must be of its declared JSON type: nothing is coerced across types (the rules are in
+``registry/README.md``, "How answers are read"). Two decoders give the same answers and the
+same refusals: msgspec, tried first because it is fast, and the strict cattrs converter of
+:mod:`dxapi._strict`, which decides whenever msgspec refuses (a numeric timestamp, an enum
+value DX added later, a renamed field) and explains a payload neither accepts as a
+:class:`~dxapi.ResponseValidationError`. Unknown keys are ignored, and kept in the payload
+every result carries (:func:`dxapi.raw`). Loaded with the first typed answer; cattrs only
+when msgspec refuses something, or a shape is unstructured.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import operator
 import re
-import types
 import typing
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import cattrs
+import attrs
+import msgspec
 
-__all__ = ["converter", "parse_datetime", "structure"]
+from ._result import Result
+from ._session import Response
+from ._spec import MethodSpec
+
+if TYPE_CHECKING:
+    import cattrs
+
+    from ._strict import converter as converter
+
+__all__ = [
+    "Mismatch",
+    "decode",
+    "parse_date",
+    "parse_datetime",
+    "structure",
+    "structure_result",
+]
 
 T = TypeVar("T")
 
-# detailed_validation=False: structuring code without per-field error bookkeeping (several
-# times faster); a mismatch still raises, and the session reports it as a TransportError.
-converter = cattrs.Converter(
-    forbid_extra_keys=False, omit_if_default=False, detailed_validation=False
-)
+
+class Mismatch(TypeError):
+    """A value that is not of its declared JSON type."""
+
+
+def structure_result(
+    spec: MethodSpec,
+    cls: type[T],
+    payload: dict[str, Any],
+    *,
+    status: int | None,
+    headers: Mapping[str, str] | None,
+) -> T:
+    """``payload`` (the answer to ``spec``) as ``cls``, or a ResponseValidationError.
+
+    A result class (a generated ``<Name>Result``) keeps the :class:`~dxapi.Response` it was
+    built from when ``status`` is known, for :func:`dxapi.raw` and :func:`dxapi.response_of`.
+    """
+    try:
+        result = decode(payload, cls)
+    except Exception:
+        from ._strict import explain
+
+        raise explain(spec, cls, payload, status, headers) from None
+    if status is not None and isinstance(result, Result):
+        object.__setattr__(result, "_dx_response", Response(status, headers or {}, payload))
+    return result
+
+
+def decode(payload: Any, cls: type[T]) -> T:
+    """``payload`` (decoded JSON) as ``cls``: msgspec when it accepts, else the strict rules."""
+    fast = _FAST.get(cls)
+    if fast is None:
+        fast = _FAST[cls] = not _has_renames(cls, set())
+    if fast:
+        try:
+            return msgspec.convert(payload, cls)
+        except msgspec.ValidationError:
+            pass  # the strict rules decide
+        except TypeError:  # a type msgspec cannot express (e.g. a union of two shapes)
+            _FAST[cls] = False
+    from ._strict import converter
+
+    return converter.structure(payload, cls)
+
+
+structure = decode
+
+_FAST: dict[Any, bool] = {}
+
+
+def _has_renames(t: Any, seen: set[Any]) -> bool:
+    """msgspec reads attrs fields under their Python names: a renamed field is cattrs' job."""
+    if t in seen:
+        return False
+    seen.add(t)
+    if attrs.has(t):
+        return any(a.alias != a.name or _has_renames(a.type, seen) for a in attrs.fields(t))
+    return any(_has_renames(a, seen) for a in typing.get_args(t))
 
 
 def parse_datetime(value: Any) -> dt.datetime:
+    """A timestamp in a form DX sends: RFC 3339 / ISO 8601 text (``T`` or a space, with or
+    without a zone, a one-digit hour), or Unix seconds or milliseconds (by magnitude)."""
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if value > 10**11 else value  # milliseconds, by magnitude
         return dt.datetime.fromtimestamp(seconds, dt.UTC)
     if isinstance(value, str):
+        try:  # msgspec's reading first, so both decoders agree to the microsecond
+            return msgspec.convert(value, dt.datetime)
+        except msgspec.ValidationError:
+            pass
         try:
             return dt.datetime.fromisoformat(value)
         except ValueError:
             # DX sometimes writes a one-digit hour ("2026-02-10 0:00:00"); ISO wants two.
             fixed = _ONE_DIGIT_HOUR.sub(r"\g<1>0\g<2>", value.strip())
             return dt.datetime.fromisoformat(fixed)
-    raise TypeError(f"not a timestamp: {value!r}")
+    raise Mismatch(f"not a timestamp: {value!r}")
 
 
 _ONE_DIGIT_HOUR = re.compile(r"^(\d{4}-\d{2}-\d{2}[ T])(\d:)")
 
 
-def _parse_date(value: Any, _: Any) -> dt.date:
-    if isinstance(value, dt.date):
+def parse_date(value: Any) -> dt.date:
+    """``YYYY-MM-DD``, or a timestamp's text (its date as written)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     if isinstance(value, str):
-        return dt.date.fromisoformat(value.strip()[:10])
-    raise TypeError(f"not a date: {value!r}")
+        try:
+            return msgspec.convert(value, dt.date)
+        except msgspec.ValidationError:
+            return parse_datetime(value).date()
+    raise Mismatch(f"not a date: {value!r}")
 
 
-def _is_optional(t: Any) -> bool:
-    args = typing.get_args(t)
-    return typing.get_origin(t) in (types.UnionType, typing.Union) and type(None) in args
+def __getattr__(name: str) -> cattrs.Converter:
+    if name == "converter":  # built on first use: cattrs is slow to import
+        from ._strict import converter
 
-
-def _optional_hook(t: Any) -> Callable[[Any, Any], Any]:
-    """``X | None``: the inner hook is looked up once, not on every value (cattrs' default)."""
-    members = tuple(a for a in typing.get_args(t) if a is not type(None))
-    inner: Any = functools.reduce(operator.or_, members)  # X, or X | Y for wider unions
-    hook = converter.get_structure_hook(inner)
-    if inner in (str, int, float, bool):  # most fields: a value of the right type passes as is
-        return lambda value, _: (
-            value if value is None or value.__class__ is inner else hook(value, inner)
-        )
-    return lambda value, _: None if value is None else hook(value, inner)
-
-
-converter.register_structure_hook_factory(_is_optional, _optional_hook)
-converter.register_structure_hook(dt.datetime, lambda v, _: parse_datetime(v))
-converter.register_structure_hook(dt.date, _parse_date)
-converter.register_unstructure_hook(dt.datetime, lambda v: v.isoformat())
-converter.register_unstructure_hook(dt.date, lambda v: v.isoformat())
-
-
-def structure(payload: Any, cls: type[T]) -> T:
-    return converter.structure(payload, cls)
+        return converter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,6 +5,8 @@
     DXError
     ├── ArgumentError (also TypeError)   a missing/unknown/mistyped argument, before any request
     ├── PaginationError                  the server repeated a cursor (would loop forever)
+    ├── ResponseValidationError          a successful answer that does not fit its declared
+    │                                    result: .path .declared .got .payload .accepted
     ├── TransportError                   connection failures, non-JSON or truncated bodies
     │   └── RequestTimeoutError (also TimeoutError)  an attempt or a call's deadline ran out
     └── APIError                         .error .status .method .retry_after .details
@@ -42,6 +44,7 @@ __all__ = [
     "QueryRunTimeoutError",
     "RateLimitError",
     "RequestTimeoutError",
+    "ResponseValidationError",
     "TransportError",
     "WorkflowRunError",
     "WorkflowRunTimeoutError",
@@ -71,6 +74,47 @@ class ArgumentError(DXError, TypeError):
 
 class PaginationError(DXError):
     """The server broke the pagination contract (e.g. repeated a cursor)."""
+
+
+class ResponseValidationError(DXError):
+    """DX answered with success, but the payload does not fit the method's declared result.
+
+    ``.path`` names the field (``entities[3].owner_teams[0].name``; empty for the payload
+    itself), ``.declared`` and ``.got`` say what was expected and what came. ``.payload`` is
+    the whole payload, with ``.status`` and ``.headers`` of the answer (None when a helper
+    read part of an answer). ``.accepted`` is True when the call was a write that DX answered
+    with ``ok: true``: the write took effect, so sending it again would repeat it.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        *,
+        result: str,
+        path: str,
+        declared: str,
+        got: str,
+        payload: Any,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        accepted: bool = False,
+    ) -> None:
+        self.method = method
+        self.result = result
+        self.path = path
+        self.declared = declared
+        self.got = got
+        self.payload = payload
+        self.status = status
+        self.headers = headers
+        self.accepted = accepted
+        where = f"at {path}" if path else "as a whole"
+        text = (
+            f"{method}: the answer does not fit {result} {where}: declared {declared}, got {got}"
+        )
+        if accepted:
+            text += " (DX accepted the write: ok is true; do not send it again)"
+        super().__init__(text)
 
 
 class TransportError(DXError):

@@ -12,9 +12,9 @@ import functools
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 import attrs
@@ -44,9 +44,6 @@ from ._wire import (
     encode_request,
     merge_headers,
 )
-
-if TYPE_CHECKING:
-    import cattrs
 
 __all__ = ["Response", "Session"]
 
@@ -153,16 +150,26 @@ class Session:
 
     async def request(self, spec: MethodSpec, result: type[R], args: Mapping[str, Any]) -> R:
         """Call a method and structure its payload into ``result``."""
-        payload = (await self.send(spec, args)).payload
-        return self.structure(spec, payload, result)
+        resp = await self.send(spec, args)
+        return self.structure(spec, resp.payload, result, status=resp.status, headers=resp.headers)
 
     def paginate(
         self, spec: MethodSpec, result: type[R], args: Mapping[str, Any]
     ) -> CursorCall[R, Any]:
         check_args(spec, args)
-        return CursorCall(
-            self._fetch, spec, args, lambda payload: self.structure(spec, payload, result)
-        )
+        last: list[Response] = []  # the page being structured: its status and headers
+
+        async def fetch(spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
+            last.clear()  # not kept alive across the next fetch
+            last.append(await self.send(spec, args))
+            return last[0].payload
+
+        def structure(payload: dict[str, Any]) -> R:
+            resp = last[0] if last and last[0].payload is payload else None
+            status, headers = (resp.status, resp.headers) if resp else (None, None)
+            return self.structure(spec, payload, result, status=status, headers=headers)
+
+        return CursorCall(fetch, spec, args, structure)
 
     def paginate_raw(
         self, spec: MethodSpec, args: Mapping[str, Any]
@@ -171,14 +178,17 @@ class Session:
         return CursorCall(self._fetch, spec, args, lambda payload: payload)
 
     @staticmethod
-    def structure(spec: MethodSpec, payload: dict[str, Any], result: type[R]) -> R:
-        try:
-            return _converter().structure(payload, result)
-        except Exception as exc:  # any mismatch of the answer and the shape
-            raise TransportError(
-                f"{spec.name}: the answer does not match {result.__name__}: {exc}",
-                method=spec.name,
-            ) from exc
+    def structure(
+        spec: MethodSpec,
+        payload: dict[str, Any],
+        result: type[R],
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> R:
+        """``payload`` as ``result``, or a ResponseValidationError (see :mod:`dxapi._convert`)."""
+        typed: R = _structure_result()(spec, result, payload, status=status, headers=headers)
+        return typed
 
     async def _fetch(self, spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
         return (await self.send(spec, args)).payload
@@ -431,11 +441,11 @@ class Session:
 
 
 @functools.cache
-def _converter() -> cattrs.Converter:
-    """The converter, imported with the first typed answer (cattrs is slow to import)."""
-    from ._convert import converter
+def _structure_result() -> Callable[..., Any]:
+    """Imported with the first typed answer, so `import dxapi` stays cheap."""
+    from ._convert import structure_result
 
-    return converter
+    return structure_result
 
 
 @functools.lru_cache(maxsize=16)

@@ -211,14 +211,22 @@ def multipart_fields(data: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------ responses
 
 
-def with_unknown_keys(payload: Any) -> Any:
-    """The payload with an extra key in every object (a field DX might add tomorrow)."""
-    if isinstance(payload, dict):
-        out = {k: with_unknown_keys(v) for k, v in payload.items()}
+def with_unknown_keys(payload: Any, t: Any) -> Any:
+    """The payload with an extra key in every object that ``t`` reads as a shape (a field DX
+    might add tomorrow). A map's keys are all data, so maps get none."""
+    members = [a for a in typing.get_args(t) if a is not type(None)]
+    origin = typing.get_origin(t)
+    if attrs.has(t) and isinstance(payload, dict):
+        fields = {f.alias or f.name: f.type for f in attrs.fields(t)}
+        out = {k: with_unknown_keys(v, fields.get(k, Any)) for k, v in payload.items()}
         out["zz_added_by_dx_tomorrow"] = {"nested": [1, 2]}
         return out
-    if isinstance(payload, list):
-        return [with_unknown_keys(v) for v in payload]
+    if origin in (types.UnionType, typing.Union) and len(members) == 1:
+        return with_unknown_keys(payload, members[0])
+    if origin is list and isinstance(payload, list):
+        return [with_unknown_keys(v, members[0]) for v in payload]
+    if origin is dict and isinstance(payload, dict):
+        return {k: with_unknown_keys(v, members[1]) for k, v in payload.items()}
     return payload
 
 

@@ -168,3 +168,41 @@ async def test_unknown_method_fails_before_any_call(fake: FakeDX) -> None:
         with pytest.raises(dxapi.ArgumentError):
             dx.bulk("catalog.entities.nope", [{}])
     assert fake.requests == []
+
+
+def _drift(accepted: bool) -> dxapi.ResponseValidationError:
+    return dxapi.ResponseValidationError(
+        "teams.update", result="R", path="team.name", declared="str", got="null",
+        payload={"ok": True, "team": {"name": None}}, status=200, accepted=accepted,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("errors", [dxapi.DXError, APIError])
+async def test_an_accepted_write_whose_answer_drifted_is_done_not_failed(
+    errors: type[BaseException],
+) -> None:
+    calls: list[int] = []
+
+    async def write(n: int) -> int:
+        calls.append(n)
+        if n == 1:
+            raise _drift(accepted=True)
+        return n
+
+    bulk = fan_out(None, write, ({"n": i} for i in range(3)), errors=errors)
+    outcomes = await bulk.collect()
+    assert sorted(calls) == [0, 1, 2]  # each sent once
+    assert [o.ok for o in outcomes] == [True, True, True] and bulk.failed == 0
+    assert outcomes[1].result is None and outcomes[1].error is None
+    assert outcomes[1].drift is not None and outcomes[1].drift.path == "team.name"
+    assert outcomes[0].drift is None
+
+
+async def test_a_drifted_answer_not_accepted_is_an_error_outcome() -> None:
+    async def read(n: int) -> int:
+        raise _drift(accepted=False)
+
+    bulk = fan_out(None, read, [{"n": 0}])
+    [outcome] = await bulk.collect()
+    assert isinstance(outcome.error, dxapi.ResponseValidationError) and bulk.failed == 1
+    assert outcome.drift is None

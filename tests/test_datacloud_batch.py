@@ -208,3 +208,47 @@ async def test_cancellation_is_not_swallowed() -> None:
     with anyio.move_on_after(0.05) as scope:
         await send_chunked("x.y", send, range(10), chunk_size=1, concurrency=2)
     assert scope.cancelled_caught
+
+
+# ---------------------------------------------------------------- drifted, accepted answers
+
+
+async def test_an_accepted_chunk_whose_answer_drifted_counts_as_written(
+    mocked: aioresponses,
+) -> None:
+    url = f"{BASE}/aiToolMetrics.pushAll"
+    row = {"id": "m1", "email": "a@x.io", "date": "2025-01-15", "is_active": True, "tool": "t"}
+    drifted = {"ok": True, "data": [{**row, "is_active": "yes"}]}  # a string in a bool field
+    mocked.post(url, payload={"ok": True, "data": [row]})
+    mocked.post(url, payload=drifted)
+    mocked.post(url, payload={"ok": True, "data": [row]})
+    rows = [{"email": "a@x.io", "date": "2025-01-15", "is_active": True, "tool": "t"}] * 3
+    async with dxapi.DataCloudClient(token="t", instance="acme") as dc:
+        report: BatchReport[Any, Any] = await dc.ai_tool_metrics.push_all_chunked(
+            rows, chunk_size=1, concurrency=1
+        )
+    assert len(mocked.requests[("POST", URL(url))]) == 3  # nothing sent twice
+    assert report.ok and report.failed == () and report.failed_items() == []
+    assert [c.index for c in report.succeeded] == [0, 1, 2] and report.sent == 3
+    (chunk,) = report.drifted
+    assert chunk.index == 1 and chunk.result is None
+    assert chunk.drift is not None and chunk.drift.accepted
+    assert chunk.drift.path == "data[0].is_active" and chunk.drift.payload == drifted
+    assert len(report.results) == 2  # the typed answers; the drifted one is in .drift
+
+
+async def test_a_drifted_answer_without_ok_true_is_a_failed_chunk() -> None:
+    def drift(accepted: bool) -> dxapi.ResponseValidationError:
+        return dxapi.ResponseValidationError(
+            "customData.setAll", result="R", path="x", declared="str", got="null",
+            payload={}, accepted=accepted,
+        )  # fmt: skip
+
+    async def send(chunk: tuple[int, ...]) -> int:
+        if chunk[0] == 1:
+            raise drift(False)
+        return chunk[0]
+
+    report = await send_chunked("customData.setAll", send, range(3), chunk_size=1)
+    assert [c.index for c in report.failed] == [1] and report.drifted == ()
+    assert isinstance(report.failed[0].error, dxapi.ResponseValidationError)

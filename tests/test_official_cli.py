@@ -6,7 +6,8 @@ the status, headers and body the mock answered. For each, the SDK's generated me
 called with the same arguments under aioresponses, and:
 
 - it sends what the official client was asserted to send;
-- a 2xx answer comes back typed (an attrs result, not a dict);
+- a 2xx answer comes back typed (an attrs result, not a dict), or, where the registry does
+  not fit it yet (``KNOWN_DRIFT``), raises ``ResponseValidationError`` naming the field;
 - a 4xx answer raises ``APIError`` carrying the server's error code and the status, after
   exactly one request (a 409 on an ordinary method is an error, not a "wait and ask again").
 
@@ -54,6 +55,17 @@ KNOWN_DIFFERENCES = {
     "catalog.entityTypes.delete": "query → json",
 }
 
+#: Answers the registry's shapes do not fit yet: the drift is refused (never coerced) and
+#: named. The registry declares EntityType.aliases as map<bool> (DX's docs); the CLI's
+#: fixtures answer lists (``{"github_repo": []}``). Fixed in the registry, not here.
+KNOWN_DRIFT = {
+    name: "entity_type.aliases['github_repo']"
+    for name in ("catalog.entityTypes.create", "catalog.entityTypes.info")
+} | {
+    "catalog.entityTypes.update": "entity_type.aliases['github_repo']",
+    "catalog.entityTypes.list": "entity_types[0].aliases['github_repo']",
+}
+
 
 def _name(case: dict[str, Any]) -> str:
     return str(case["method"]).lstrip("/")
@@ -99,7 +111,14 @@ async def test_exchange_replays(
         headers=case["headers"] or None,
         payload=case["response"],
     )
-    if 200 <= case["status"] < 300:
+    drifted = _drift(case["response"], spec.name)
+    if 200 <= case["status"] < 300 and drifted:
+        with pytest.raises(dxapi.ResponseValidationError) as drift:
+            await call(dx, spec, _args(spec, case))
+        assert drift.value.path == KNOWN_DRIFT[spec.name]
+        assert drift.value.payload == case["response"]
+        assert drift.value.accepted == (spec.http == "POST")
+    elif 200 <= case["status"] < 300:
         result = await call(dx, spec, _args(spec, case))
         assert attrs.has(type(result)), f"{spec.name} returned {type(result).__name__}"
     else:
@@ -119,6 +138,14 @@ async def test_exchange_replays(
         assert request.query == query
     if body is not None:
         assert request.json == body
+
+
+def _drift(payload: Any, name: str) -> bool:
+    """Whether this answer shows the known drift (an alias type answered with a list)."""
+    if name not in KNOWN_DRIFT or not isinstance(payload, dict):
+        return False
+    types = payload.get("entity_types") or [payload.get("entity_type") or {}]
+    return any(isinstance(v, list) for t in types for v in (t.get("aliases") or {}).values())
 
 
 @pytest.mark.parametrize("item", [(i, CASES[i]) for i in REDIRECT_PAIRS], ids=_id)

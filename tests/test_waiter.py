@@ -166,8 +166,12 @@ async def test_start_falls_back_to_the_location_id(mocked: Any, dx: dxapi.Client
         payload={"ok": True, "query_run": {"status": "queued"}},
         headers={"Location": "https://api.getdx.com/studio.queryRuns.info?id=r9"},
     )
-    with pytest.raises(dxapi.TransportError):  # the shape requires an id …
+    with pytest.raises(dxapi.ResponseValidationError) as caught:  # the shape requires an id …
         await dx.studio.query_runs.execute(sql="SELECT 1")
+    assert caught.value.path == "query_run.id"
+    assert caught.value.accepted  # a POST answered ok: true
+    assert caught.value.payload == {"ok": True, "query_run": {"status": "queued"}}
+    assert caught.value.status == 202
     mocked.post(
         EXECUTE,
         status=202,

@@ -10,12 +10,13 @@ import attrs
 from dxapi._batch import AiToolMetricsBatch
 from dxapi._generated import specs
 from dxapi._generated.shapes import AiToolMetric, AiToolMetricItem
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class AiToolMetricsPushResult:
+class AiToolMetricsPushResult(Result):
     """What ``aiToolMetrics.push`` returns."""
 
     cache_read_tokens: int | None = None
@@ -33,7 +34,7 @@ class AiToolMetricsPushResult:
 
 
 @attrs.frozen(kw_only=True)
-class AiToolMetricsPushAllResult:
+class AiToolMetricsPushAllResult(Result):
     """What ``aiToolMetrics.pushAll`` returns."""
 
     #: The records created

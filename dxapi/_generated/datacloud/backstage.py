@@ -7,25 +7,26 @@ from typing import Any
 import attrs
 
 from dxapi._generated import specs
+from dxapi._result import Result
 from dxapi._session import Session
 
 
 @attrs.frozen(kw_only=True)
-class BackstageCatalogSyncChunkResult:
+class BackstageCatalogSyncChunkResult(Result):
     """What ``backstage.catalogSyncChunk`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class BackstageCatalogSyncCompleteResult:
+class BackstageCatalogSyncCompleteResult(Result):
     """What ``backstage.catalogSyncComplete`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class BackstageCatalogSyncStartResult:
+class BackstageCatalogSyncStartResult(Result):
     """What ``backstage.catalogSyncStart`` returns."""
 
     pass

@@ -10,47 +10,48 @@ import attrs
 from dxapi._batch import CustomDataBatch
 from dxapi._generated import specs
 from dxapi._generated.shapes import CustomDataItem, CustomDataRecord
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class CustomDataDeleteResult:
+class CustomDataDeleteResult(Result):
     """What ``customData.delete`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class CustomDataDeleteAllByReferenceResult:
+class CustomDataDeleteAllByReferenceResult(Result):
     """What ``customData.deleteAllByReference`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class CustomDataGetResult:
+class CustomDataGetResult(Result):
     """What ``customData.get`` returns."""
 
     data: CustomDataRecord | None = None
 
 
 @attrs.frozen(kw_only=True)
-class CustomDataGetAllByReferenceResult:
+class CustomDataGetAllByReferenceResult(Result):
     """What ``customData.getAllByReference`` returns."""
 
     data: list[CustomDataRecord] | None = None
 
 
 @attrs.frozen(kw_only=True)
-class CustomDataSetResult:
+class CustomDataSetResult(Result):
     """What ``customData.set`` returns."""
 
     data: CustomDataRecord | None = None
 
 
 @attrs.frozen(kw_only=True)
-class CustomDataSetAllResult:
+class CustomDataSetAllResult(Result):
     """What ``customData.setAll`` returns."""
 
     pass

@@ -8,26 +8,27 @@ from typing import Any, Literal
 import attrs
 
 from dxapi._generated import specs
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class CustomMetricsDeleteResult:
+class CustomMetricsDeleteResult(Result):
     """What ``customMetrics.delete`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class CustomMetricsListResult:
+class CustomMetricsListResult(Result):
     """What ``customMetrics.list`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class CustomMetricsPushResult:
+class CustomMetricsPushResult(Result):
     """What ``customMetrics.push`` returns."""
 
     id: str | None = None

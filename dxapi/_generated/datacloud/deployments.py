@@ -9,19 +9,20 @@ import attrs
 
 from dxapi._generated import specs
 from dxapi._generated.shapes import ServiceRef
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class DeploymentsCreateResult:
+class DeploymentsCreateResult(Result):
     """What ``deployments.create`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class DeploymentsDeleteResult:
+class DeploymentsDeleteResult(Result):
     """What ``deployments.delete`` returns."""
 
     #: What happened, e.g. deleted
@@ -30,21 +31,21 @@ class DeploymentsDeleteResult:
 
 
 @attrs.frozen(kw_only=True)
-class DeploymentsSetPullServicesResult:
+class DeploymentsSetPullServicesResult(Result):
     """What ``deployments.setPullServices`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class DeploymentsUpdateResult:
+class DeploymentsUpdateResult(Result):
     """What ``deployments.update`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class DeploymentsUpsertResult:
+class DeploymentsUpsertResult(Result):
     """What ``deployments.upsert`` returns."""
 
     pass

@@ -9,12 +9,13 @@ import attrs
 
 from dxapi._generated import specs
 from dxapi._generated.shapes import ServiceRef
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class IncidentsDeleteResult:
+class IncidentsDeleteResult(Result):
     """What ``incidents.delete`` returns."""
 
     #: deleted or not_found
@@ -23,14 +24,14 @@ class IncidentsDeleteResult:
 
 
 @attrs.frozen(kw_only=True)
-class IncidentsSyncResult:
+class IncidentsSyncResult(Result):
     """What ``incidents.sync`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class IncidentsUpsertResult:
+class IncidentsUpsertResult(Result):
     """What ``incidents.upsert`` returns."""
 
     pass

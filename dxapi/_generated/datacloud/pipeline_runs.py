@@ -6,19 +6,20 @@ import datetime
 import attrs
 
 from dxapi._generated import specs
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class PipelineRunsSyncResult:
+class PipelineRunsSyncResult(Result):
     """What ``pipelineRuns.sync`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class PipelineRunsUpsertResult:
+class PipelineRunsUpsertResult(Result):
     """What ``pipelineRuns.upsert`` returns."""
 
     pass

@@ -8,40 +8,41 @@ import attrs
 
 from dxapi._generated import specs
 from dxapi._generated.shapes import RepoGroup, RepoRef
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class RepoGroupsAddReposResult:
+class RepoGroupsAddReposResult(Result):
     """What ``repoGroups.addRepos`` returns."""
 
     data: RepoGroup | None = None
 
 
 @attrs.frozen(kw_only=True)
-class RepoGroupsDeleteResult:
+class RepoGroupsDeleteResult(Result):
     """What ``repoGroups.delete`` returns."""
 
     data: RepoGroup | None = None
 
 
 @attrs.frozen(kw_only=True)
-class RepoGroupsGetResult:
+class RepoGroupsGetResult(Result):
     """What ``repoGroups.get`` returns."""
 
     data: RepoGroup | None = None
 
 
 @attrs.frozen(kw_only=True)
-class RepoGroupsRemoveReposResult:
+class RepoGroupsRemoveReposResult(Result):
     """What ``repoGroups.removeRepos`` returns."""
 
     data: RepoGroup | None = None
 
 
 @attrs.frozen(kw_only=True)
-class RepoGroupsUpsertResult:
+class RepoGroupsUpsertResult(Result):
     """What ``repoGroups.upsert`` returns."""
 
     data: RepoGroup | None = None

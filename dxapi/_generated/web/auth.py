@@ -5,11 +5,12 @@ import attrs
 
 from dxapi._generated import specs
 from dxapi._generated.shapes import Account, Person, TeamDetail, TokenInfo
+from dxapi._result import Result
 from dxapi._session import Session
 
 
 @attrs.frozen(kw_only=True)
-class AuthInfoResult:
+class AuthInfoResult(Result):
     """What ``auth.info`` returns."""
 
     auth: TokenInfo
@@ -17,7 +18,7 @@ class AuthInfoResult:
 
 
 @attrs.frozen(kw_only=True)
-class AuthWhoamiResult:
+class AuthWhoamiResult(Result):
     """What ``auth.whoami`` returns."""
 
     account: Account | None = None

@@ -18,33 +18,34 @@ from dxapi._generated.shapes import (
     Task,
 )
 from dxapi._pagination import CursorCall
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntitiesCreateResult:
+class CatalogEntitiesCreateResult(Result):
     """What ``catalog.entities.create`` returns."""
 
     entity: Entity
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntitiesDeleteResult:
+class CatalogEntitiesDeleteResult(Result):
     """What ``catalog.entities.delete`` returns."""
 
     entity: Entity | None = None
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntitiesInfoResult:
+class CatalogEntitiesInfoResult(Result):
     """What ``catalog.entities.info`` returns."""
 
     entity: Entity
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntitiesListResult:
+class CatalogEntitiesListResult(Result):
     """What ``catalog.entities.list`` returns."""
 
     entities: list[Entity]
@@ -52,7 +53,7 @@ class CatalogEntitiesListResult:
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntitiesScorecardsResult:
+class CatalogEntitiesScorecardsResult(Result):
     """What ``catalog.entities.scorecards`` returns."""
 
     scorecards: list[ScorecardReport]
@@ -60,7 +61,7 @@ class CatalogEntitiesScorecardsResult:
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntitiesTasksResult:
+class CatalogEntitiesTasksResult(Result):
     """What ``catalog.entities.tasks`` returns."""
 
     tasks: list[Task]
@@ -68,14 +69,14 @@ class CatalogEntitiesTasksResult:
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntitiesUpdateResult:
+class CatalogEntitiesUpdateResult(Result):
     """What ``catalog.entities.update`` returns."""
 
     entity: Entity
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntitiesUpsertResult:
+class CatalogEntitiesUpsertResult(Result):
     """What ``catalog.entities.upsert`` returns."""
 
     entity: Entity | None = None
@@ -84,28 +85,28 @@ class CatalogEntitiesUpsertResult:
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntityTypesCreateResult:
+class CatalogEntityTypesCreateResult(Result):
     """What ``catalog.entityTypes.create`` returns."""
 
     entity_type: EntityType | None = None
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntityTypesDeleteResult:
+class CatalogEntityTypesDeleteResult(Result):
     """What ``catalog.entityTypes.delete`` returns."""
 
     entity_type: EntityType | None = None
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntityTypesInfoResult:
+class CatalogEntityTypesInfoResult(Result):
     """What ``catalog.entityTypes.info`` returns."""
 
     entity_type: EntityType
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntityTypesListResult:
+class CatalogEntityTypesListResult(Result):
     """What ``catalog.entityTypes.list`` returns."""
 
     entity_types: list[EntityType]
@@ -113,28 +114,28 @@ class CatalogEntityTypesListResult:
 
 
 @attrs.frozen(kw_only=True)
-class CatalogEntityTypesUpdateResult:
+class CatalogEntityTypesUpdateResult(Result):
     """What ``catalog.entityTypes.update`` returns."""
 
     entity_type: EntityType | None = None
 
 
 @attrs.frozen(kw_only=True)
-class CatalogRelationEdgesAddResult:
+class CatalogRelationEdgesAddResult(Result):
     """What ``catalog.relationEdges.add`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class CatalogRelationEdgesBulkUpsertResult:
+class CatalogRelationEdgesBulkUpsertResult(Result):
     """What ``catalog.relationEdges.bulkUpsert`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class CatalogRelationEdgesListResult:
+class CatalogRelationEdgesListResult(Result):
     """What ``catalog.relationEdges.list`` returns."""
 
     entity_relations: list[RelationEdge]
@@ -142,35 +143,35 @@ class CatalogRelationEdgesListResult:
 
 
 @attrs.frozen(kw_only=True)
-class CatalogRelationEdgesRemoveResult:
+class CatalogRelationEdgesRemoveResult(Result):
     """What ``catalog.relationEdges.remove`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class CatalogRelationsCreateResult:
+class CatalogRelationsCreateResult(Result):
     """What ``catalog.relations.create`` returns."""
 
     relation: Relation | None = None
 
 
 @attrs.frozen(kw_only=True)
-class CatalogRelationsDeleteResult:
+class CatalogRelationsDeleteResult(Result):
     """What ``catalog.relations.delete`` returns."""
 
     relation: Relation | None = None
 
 
 @attrs.frozen(kw_only=True)
-class CatalogRelationsInfoResult:
+class CatalogRelationsInfoResult(Result):
     """What ``catalog.relations.info`` returns."""
 
     relation: Relation
 
 
 @attrs.frozen(kw_only=True)
-class CatalogRelationsListResult:
+class CatalogRelationsListResult(Result):
     """What ``catalog.relations.list`` returns."""
 
     relations: list[Relation]
@@ -178,7 +179,7 @@ class CatalogRelationsListResult:
 
 
 @attrs.frozen(kw_only=True)
-class CatalogRelationsUpdateResult:
+class CatalogRelationsUpdateResult(Result):
     """What ``catalog.relations.update`` returns."""
 
     relation: Relation | None = None

@@ -9,33 +9,34 @@ import attrs
 from dxapi._generated import specs
 from dxapi._generated.shapes import Entity, ResponseMetadata, ScorecardReport, Task
 from dxapi._pagination import CursorCall
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class EntitiesCreateResult:
+class EntitiesCreateResult(Result):
     """What ``entities.create`` returns."""
 
     entity: Entity
 
 
 @attrs.frozen(kw_only=True)
-class EntitiesDeleteResult:
+class EntitiesDeleteResult(Result):
     """What ``entities.delete`` returns."""
 
     entity: Entity | None = None
 
 
 @attrs.frozen(kw_only=True)
-class EntitiesInfoResult:
+class EntitiesInfoResult(Result):
     """What ``entities.info`` returns."""
 
     entity: Entity
 
 
 @attrs.frozen(kw_only=True)
-class EntitiesListResult:
+class EntitiesListResult(Result):
     """What ``entities.list`` returns."""
 
     entities: list[Entity]
@@ -43,7 +44,7 @@ class EntitiesListResult:
 
 
 @attrs.frozen(kw_only=True)
-class EntitiesScorecardsResult:
+class EntitiesScorecardsResult(Result):
     """What ``entities.scorecards`` returns."""
 
     scorecards: list[ScorecardReport]
@@ -51,7 +52,7 @@ class EntitiesScorecardsResult:
 
 
 @attrs.frozen(kw_only=True)
-class EntitiesTasksResult:
+class EntitiesTasksResult(Result):
     """What ``entities.tasks`` returns."""
 
     tasks: list[Task]
@@ -59,7 +60,7 @@ class EntitiesTasksResult:
 
 
 @attrs.frozen(kw_only=True)
-class EntitiesUpdateResult:
+class EntitiesUpdateResult(Result):
     """What ``entities.update`` returns."""
 
     entity: Entity

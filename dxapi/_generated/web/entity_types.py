@@ -9,33 +9,34 @@ import attrs
 from dxapi._generated import specs
 from dxapi._generated.shapes import EntityType, Property, ResponseMetadata
 from dxapi._pagination import CursorCall
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class EntityTypesCreateResult:
+class EntityTypesCreateResult(Result):
     """What ``entityTypes.create`` returns."""
 
     entity_type: EntityType | None = None
 
 
 @attrs.frozen(kw_only=True)
-class EntityTypesDeleteResult:
+class EntityTypesDeleteResult(Result):
     """What ``entityTypes.delete`` returns."""
 
     entity_type: EntityType | None = None
 
 
 @attrs.frozen(kw_only=True)
-class EntityTypesInfoResult:
+class EntityTypesInfoResult(Result):
     """What ``entityTypes.info`` returns."""
 
     entity_type: EntityType
 
 
 @attrs.frozen(kw_only=True)
-class EntityTypesListResult:
+class EntityTypesListResult(Result):
     """What ``entityTypes.list`` returns."""
 
     entity_types: list[EntityType]
@@ -43,7 +44,7 @@ class EntityTypesListResult:
 
 
 @attrs.frozen(kw_only=True)
-class EntityTypesUpdateResult:
+class EntityTypesUpdateResult(Result):
     """What ``entityTypes.update`` returns."""
 
     entity_type: EntityType | None = None

@@ -8,12 +8,13 @@ from typing import Any
 import attrs
 
 from dxapi._generated import specs
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class EventsTrackResult:
+class EventsTrackResult(Result):
     """What ``events.track`` returns."""
 
     pass

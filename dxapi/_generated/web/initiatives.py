@@ -9,19 +9,20 @@ import attrs
 from dxapi._generated import specs
 from dxapi._generated.shapes import Initiative, ResponseMetadata
 from dxapi._pagination import CursorCall
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class InitiativesInfoResult:
+class InitiativesInfoResult(Result):
     """What ``initiatives.info`` returns."""
 
     initiative: Initiative
 
 
 @attrs.frozen(kw_only=True)
-class InitiativesListResult:
+class InitiativesListResult(Result):
     """What ``initiatives.list`` returns."""
 
     initiatives: list[Initiative]
@@ -29,7 +30,7 @@ class InitiativesListResult:
 
 
 @attrs.frozen(kw_only=True)
-class InitiativesProgressReportResult:
+class InitiativesProgressReportResult(Result):
     """What ``initiatives.progressReport`` returns."""
 
     entities: list[dict[str, Any]]

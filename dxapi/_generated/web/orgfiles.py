@@ -8,19 +8,20 @@ import attrs
 
 from dxapi._generated import specs
 from dxapi._generated.shapes import HierarchyTeam, HierarchyTeamInput, OrgFile
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, FileInput, Unset
 
 
 @attrs.frozen(kw_only=True)
-class OrgfilesListResult:
+class OrgfilesListResult(Result):
     """What ``orgfiles.list`` returns."""
 
     uploads: list[OrgFile]
 
 
 @attrs.frozen(kw_only=True)
-class OrgfilesTeamHierarchyGetResult:
+class OrgfilesTeamHierarchyGetResult(Result):
     """What ``orgfiles.teamHierarchy.get`` returns."""
 
     teams: list[HierarchyTeam]
@@ -39,7 +40,7 @@ OrgfilesTeamHierarchyUpdateResult: TypeAlias = dict[str, Any]
 
 
 @attrs.frozen(kw_only=True)
-class OrgfilesUploadResult:
+class OrgfilesUploadResult(Result):
     """What ``orgfiles.upload`` returns."""
 
     pass

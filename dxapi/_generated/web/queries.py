@@ -7,12 +7,13 @@ import attrs
 
 from dxapi._generated import specs
 from dxapi._generated.shapes import DatafeedData
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class QueriesDatafeedResult:
+class QueriesDatafeedResult(Result):
     """What ``queries.datafeed`` returns."""
 
     data: DatafeedData

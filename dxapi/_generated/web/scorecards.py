@@ -16,33 +16,34 @@ from dxapi._generated.shapes import (
     Tag,
 )
 from dxapi._pagination import CursorCall
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class ScorecardsCreateResult:
+class ScorecardsCreateResult(Result):
     """What ``scorecards.create`` returns."""
 
     scorecard: Scorecard | None = None
 
 
 @attrs.frozen(kw_only=True)
-class ScorecardsDeleteResult:
+class ScorecardsDeleteResult(Result):
     """What ``scorecards.delete`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class ScorecardsInfoResult:
+class ScorecardsInfoResult(Result):
     """What ``scorecards.info`` returns."""
 
     scorecard: Scorecard
 
 
 @attrs.frozen(kw_only=True)
-class ScorecardsListResult:
+class ScorecardsListResult(Result):
     """What ``scorecards.list`` returns."""
 
     scorecards: list[Scorecard]
@@ -50,7 +51,7 @@ class ScorecardsListResult:
 
 
 @attrs.frozen(kw_only=True)
-class ScorecardsUpdateResult:
+class ScorecardsUpdateResult(Result):
     """What ``scorecards.update`` returns."""
 
     scorecard: Scorecard | None = None

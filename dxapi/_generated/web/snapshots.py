@@ -21,12 +21,13 @@ from dxapi._generated.shapes import (
     SurveySelection,
 )
 from dxapi._pagination import CursorCall
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsBranchesListResult:
+class SnapshotsBranchesListResult(Result):
     """What ``snapshots.branches.list`` returns."""
 
     branches: list[SnapshotBranch]
@@ -37,7 +38,7 @@ SnapshotsCommentsListResult: TypeAlias = dict[str, Any]
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsCsatCommentsListResult:
+class SnapshotsCsatCommentsListResult(Result):
     """What ``snapshots.csatComments.list`` returns."""
 
     comments: list[SnapshotComment]
@@ -45,7 +46,7 @@ class SnapshotsCsatCommentsListResult:
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsDriverCommentsListResult:
+class SnapshotsDriverCommentsListResult(Result):
     """What ``snapshots.driverComments.list`` returns."""
 
     comments: list[SnapshotComment]
@@ -69,14 +70,14 @@ SnapshotsDxiScoresBreakdownResult: TypeAlias = dict[str, Any]
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsGetResult:
+class SnapshotsGetResult(Result):
     """What ``snapshots.get`` returns."""
 
     snapshot: SnapshotResults
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsGetFileResult:
+class SnapshotsGetFileResult(Result):
     """What ``snapshots.getFile`` returns."""
 
     pass
@@ -91,14 +92,14 @@ SnapshotsImpactScoresBreakdownResult: TypeAlias = dict[str, Any]
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsInfoResult:
+class SnapshotsInfoResult(Result):
     """What ``snapshots.info`` returns."""
 
     snapshot: SnapshotResults
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsListResult:
+class SnapshotsListResult(Result):
     """What ``snapshots.list`` returns."""
 
     snapshots: list[Snapshot]
@@ -113,7 +114,7 @@ SnapshotsSentimentScoresBreakdownResult: TypeAlias = dict[str, Any]
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsSettingsBranchesResult:
+class SnapshotsSettingsBranchesResult(Result):
     """What ``snapshots.settings.branches`` returns."""
 
     branches: list[SnapshotBranch]
@@ -121,7 +122,7 @@ class SnapshotsSettingsBranchesResult:
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsSettingsConfigurationResult:
+class SnapshotsSettingsConfigurationResult(Result):
     """What ``snapshots.settings.configuration`` returns."""
 
     configuration: SnapshotConfiguration
@@ -132,14 +133,14 @@ SnapshotsSettingsCsatItemsCreateResult: TypeAlias = dict[str, Any]
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsSettingsCsatItemsUpdateResult:
+class SnapshotsSettingsCsatItemsUpdateResult(Result):
     """What ``snapshots.settings.csatItems.update`` returns."""
 
     csat: CsatItem | None = None
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsSettingsCsatOrderSetResult:
+class SnapshotsSettingsCsatOrderSetResult(Result):
     """What ``snapshots.settings.csatOrder.set`` returns."""
 
     csat_ids: list[str] | None = None
@@ -148,35 +149,35 @@ class SnapshotsSettingsCsatOrderSetResult:
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsSettingsCsatSelectionSetResult:
+class SnapshotsSettingsCsatSelectionSetResult(Result):
     """What ``snapshots.settings.csatSelection.set`` returns."""
 
     selection: SurveySelection | None = None
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsSettingsDriverSelectionSetResult:
+class SnapshotsSettingsDriverSelectionSetResult(Result):
     """What ``snapshots.settings.driverSelection.set`` returns."""
 
     selection: SurveySelection | None = None
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsSettingsDriversCreateResult:
+class SnapshotsSettingsDriversCreateResult(Result):
     """What ``snapshots.settings.drivers.create`` returns."""
 
     driver: SurveyDriver | None = None
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsSettingsDriversUpdateResult:
+class SnapshotsSettingsDriversUpdateResult(Result):
     """What ``snapshots.settings.drivers.update`` returns."""
 
     driver: SurveyDriver | None = None
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsSettingsLibraryResult:
+class SnapshotsSettingsLibraryResult(Result):
     """What ``snapshots.settings.library`` returns."""
 
     drivers: DriverLibrary | None = None
@@ -184,14 +185,14 @@ class SnapshotsSettingsLibraryResult:
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsSettingsWorkflowSelectionSetResult:
+class SnapshotsSettingsWorkflowSelectionSetResult(Result):
     """What ``snapshots.settings.workflowSelection.set`` returns."""
 
     selection: SurveySelection | None = None
 
 
 @attrs.frozen(kw_only=True)
-class SnapshotsSnapshotTeamsListResult:
+class SnapshotsSnapshotTeamsListResult(Result):
     """What ``snapshots.snapshotTeams.list`` returns."""
 
     snapshot_teams: list[SnapshotTeam]

@@ -9,26 +9,27 @@ import attrs
 from dxapi._generated import specs
 from dxapi._generated.shapes import QueryResults, QueryRun
 from dxapi._query_runs import QueryRunHelpers
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class StudioQueryRunsExecuteResult:
+class StudioQueryRunsExecuteResult(Result):
     """What ``studio.queryRuns.execute`` returns."""
 
     query_run: QueryRun
 
 
 @attrs.frozen(kw_only=True)
-class StudioQueryRunsInfoResult:
+class StudioQueryRunsInfoResult(Result):
     """What ``studio.queryRuns.info`` returns."""
 
     query_run: QueryRun
 
 
 @attrs.frozen(kw_only=True)
-class StudioQueryRunsResultsResult:
+class StudioQueryRunsResultsResult(Result):
     """What ``studio.queryRuns.results`` returns."""
 
     results: QueryResults

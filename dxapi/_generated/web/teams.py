@@ -8,12 +8,13 @@ import attrs
 from dxapi._generated import specs
 from dxapi._generated.shapes import ResponseMetadata, Team, TeamAuditEvent, TeamDetail, TeamMatch
 from dxapi._pagination import CursorCall
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class TeamsAuditTrailResult:
+class TeamsAuditTrailResult(Result):
     """What ``teams.auditTrail`` returns."""
 
     events: list[TeamAuditEvent]
@@ -21,28 +22,28 @@ class TeamsAuditTrailResult:
 
 
 @attrs.frozen(kw_only=True)
-class TeamsFindByMembersResult:
+class TeamsFindByMembersResult(Result):
     """What ``teams.findByMembers`` returns."""
 
     team: TeamMatch
 
 
 @attrs.frozen(kw_only=True)
-class TeamsGetResult:
+class TeamsGetResult(Result):
     """What ``teams.get`` returns."""
 
     team: TeamDetail
 
 
 @attrs.frozen(kw_only=True)
-class TeamsInfoResult:
+class TeamsInfoResult(Result):
     """What ``teams.info`` returns."""
 
     team: TeamDetail
 
 
 @attrs.frozen(kw_only=True)
-class TeamsListResult:
+class TeamsListResult(Result):
     """What ``teams.list`` returns."""
 
     teams: list[Team]

@@ -8,33 +8,34 @@ import attrs
 from dxapi._generated import specs
 from dxapi._generated.shapes import PageNumbers, UserGroup
 from dxapi._pagination import CursorCall
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class UserGroupsCreateResult:
+class UserGroupsCreateResult(Result):
     """What ``userGroups.create`` returns."""
 
     group: UserGroup | None = None
 
 
 @attrs.frozen(kw_only=True)
-class UserGroupsDeleteResult:
+class UserGroupsDeleteResult(Result):
     """What ``userGroups.delete`` returns."""
 
     pass
 
 
 @attrs.frozen(kw_only=True)
-class UserGroupsGetResult:
+class UserGroupsGetResult(Result):
     """What ``userGroups.get`` returns."""
 
     group: UserGroup
 
 
 @attrs.frozen(kw_only=True)
-class UserGroupsListResult:
+class UserGroupsListResult(Result):
     """What ``userGroups.list`` returns."""
 
     groups: list[UserGroup]
@@ -42,7 +43,7 @@ class UserGroupsListResult:
 
 
 @attrs.frozen(kw_only=True)
-class UserGroupsUpdateResult:
+class UserGroupsUpdateResult(Result):
     """What ``userGroups.update`` returns."""
 
     group: UserGroup | None = None

@@ -10,26 +10,27 @@ import attrs
 from dxapi._generated import specs
 from dxapi._generated.shapes import User
 from dxapi._pagination import CursorCall
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
 @attrs.frozen(kw_only=True)
-class UsersAttributesUpdateResult:
+class UsersAttributesUpdateResult(Result):
     """What ``users.attributes.update`` returns."""
 
     user: User | None = None
 
 
 @attrs.frozen(kw_only=True)
-class UsersFindByGithubUsernameResult:
+class UsersFindByGithubUsernameResult(Result):
     """What ``users.findByGithubUsername`` returns."""
 
     user: User
 
 
 @attrs.frozen(kw_only=True)
-class UsersListResult:
+class UsersListResult(Result):
     """What ``users.list`` returns."""
 
     users: list[User]
@@ -40,14 +41,14 @@ class UsersListResult:
 
 
 @attrs.frozen(kw_only=True)
-class UsersListAttributableResult:
+class UsersListAttributableResult(Result):
     """What ``users.listAttributable`` returns."""
 
     users: list[User]
 
 
 @attrs.frozen(kw_only=True)
-class UsersUpdateResult:
+class UsersUpdateResult(Result):
     """What ``users.update`` returns."""
 
     user: User | None = None

@@ -8,41 +8,42 @@ import attrs
 
 from dxapi._generated import specs
 from dxapi._generated.shapes import WorkflowRun, WorkflowRunEvent, WorkflowRunLink
+from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 from dxapi._workflow_runs import WorkflowRunHelpers
 
 
 @attrs.frozen(kw_only=True)
-class WorkflowRunsAddLinkResult:
+class WorkflowRunsAddLinkResult(Result):
     """What ``workflowRuns.addLink`` returns."""
 
     event: WorkflowRunEvent | None = None
 
 
 @attrs.frozen(kw_only=True)
-class WorkflowRunsChangeStatusResult:
+class WorkflowRunsChangeStatusResult(Result):
     """What ``workflowRuns.changeStatus`` returns."""
 
     event: WorkflowRunEvent | None = None
 
 
 @attrs.frozen(kw_only=True)
-class WorkflowRunsInfoResult:
+class WorkflowRunsInfoResult(Result):
     """What ``workflowRuns.info`` returns."""
 
     workflow_run: WorkflowRun
 
 
 @attrs.frozen(kw_only=True)
-class WorkflowRunsPostMessageResult:
+class WorkflowRunsPostMessageResult(Result):
     """What ``workflowRuns.postMessage`` returns."""
 
     event: WorkflowRunEvent | None = None
 
 
 @attrs.frozen(kw_only=True)
-class WorkflowRunsTriggerResult:
+class WorkflowRunsTriggerResult(Result):
     """What ``workflowRuns.trigger`` returns."""
 
     workflow_run: WorkflowRun

@@ -1,0 +1,46 @@
+"""What every typed result keeps of the answer it was built from: ``raw()`` and ``response_of()``.
+
+Imported by the generated result classes, so it stays free of cattrs and msgspec.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._session import Response
+
+__all__ = ["Result", "raw", "response_of"]
+
+
+class Result:
+    """Base of the generated per-method result classes: one hidden slot for the answer.
+
+    Set once, right after structuring; not a field, so equality, ``repr`` and ``attrs``
+    helpers ignore it.
+    """
+
+    __slots__ = ("_dx_response",)
+
+
+def response_of(result: object) -> Response:
+    """The answer a typed result was built from: status, headers (``X-RateLimit-*``, request
+    ids) and the whole payload, unknown keys included."""
+    try:
+        response: Response = result._dx_response  # type: ignore[attr-defined]
+    except AttributeError:
+        raise TypeError(
+            f"{type(result).__name__} was not built by dxapi from an answer "
+            "(only the result of a typed call or page keeps its response)"
+        ) from None
+    return response
+
+
+def raw(result: object) -> dict[str, Any]:
+    """The payload a typed result was built from, as DX sent it (do not mutate it).
+
+    A loosely typed result (a method whose fields are undocumented) is the payload already.
+    """
+    if isinstance(result, dict):
+        return result
+    return response_of(result).payload
