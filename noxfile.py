@@ -1,4 +1,4 @@
-"""Developer tasks: ``nox -s codegen lint typecheck tests dist`` is what CI runs; ``nox -s bench``."""
+"""Developer tasks: ``nox -s codegen lint typecheck tests dist`` is what CI runs; and bench."""
 
 from __future__ import annotations
 
@@ -62,7 +62,9 @@ def dist(session: nox.Session) -> None:
     unpacked = sdist.removesuffix(".tar.gz")
     with session.chdir(unpacked):
         session.run("pytest", "-q", "--collect-only", "-p", "no:cacheprovider", silent=True)
-        session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/test_surface.py", "tests/codegen")
+        session.run(
+            "pytest", "-q", "-p", "no:cacheprovider", "tests/test_surface.py", "tests/codegen/"
+        )
 
 
 # A user's script: mypy must see real types through the installed package (no Any).

@@ -222,8 +222,9 @@ def _members(t: Any) -> tuple[list[Any], bool]:
 def valid(t: Any, depth: int = 0) -> st.SearchStrategy[Any]:
     """JSON values the rules accept for ``t``."""
     members, nullable = _members(t)
-    if nullable:
-        return st.none() | valid(members[0], depth)
+    if nullable or len(members) > 1:
+        alternatives = st.one_of(*(valid(m, depth) for m in members))
+        return st.none() | alternatives if nullable else alternatives
     origin, args = typing.get_origin(t), typing.get_args(t)
     if t is Any:
         return json_values

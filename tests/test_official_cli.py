@@ -6,8 +6,7 @@ the status, headers and body the mock answered. For each, the SDK's generated me
 called with the same arguments under aioresponses, and:
 
 - it sends what the official client was asserted to send;
-- a 2xx answer comes back typed (an attrs result, not a dict), or, where the registry does
-  not fit it yet (``KNOWN_DRIFT``), raises ``ResponseValidationError`` naming the field;
+- a 2xx answer comes back typed (an attrs result, not a dict);
 - a 4xx answer raises ``APIError`` carrying the server's error code and the status, after
   exactly one request (a 409 on an ordinary method is an error, not a "wait and ask again").
 
@@ -27,7 +26,6 @@ import dxapi
 from dxapi import RetryPolicy
 from dxapi._generated.specs import METHODS
 from tests._reference import (
-    BASE,
     call,
     known_method,
     load_jsonl,
@@ -53,17 +51,6 @@ KNOWN_DIFFERENCES = {
     # The docs' example and the Terraform provider send {"identifier"} as a JSON body; the
     # CLI puts it in the query. DX accepts both; the registry follows the docs.
     "catalog.entityTypes.delete": "query → json",
-}
-
-#: Answers the registry's shapes do not fit yet: the drift is refused (never coerced) and
-#: named. The registry declares EntityType.aliases as map<bool> (DX's docs); the CLI's
-#: fixtures answer lists (``{"github_repo": []}``). Fixed in the registry, not here.
-KNOWN_DRIFT = {
-    name: "entity_type.aliases['github_repo']"
-    for name in ("catalog.entityTypes.create", "catalog.entityTypes.info")
-} | {
-    "catalog.entityTypes.update": "entity_type.aliases['github_repo']",
-    "catalog.entityTypes.list": "entity_types[0].aliases['github_repo']",
 }
 
 
@@ -111,14 +98,7 @@ async def test_exchange_replays(
         headers=case["headers"] or None,
         payload=case["response"],
     )
-    drifted = _drift(case["response"], spec.name)
-    if 200 <= case["status"] < 300 and drifted:
-        with pytest.raises(dxapi.ResponseValidationError) as drift:
-            await call(dx, spec, _args(spec, case))
-        assert drift.value.path == KNOWN_DRIFT[spec.name]
-        assert drift.value.payload == case["response"]
-        assert drift.value.accepted == (spec.http == "POST")
-    elif 200 <= case["status"] < 300:
+    if 200 <= case["status"] < 300:
         result = await call(dx, spec, _args(spec, case))
         assert attrs.has(type(result)), f"{spec.name} returned {type(result).__name__}"
     else:
@@ -138,34 +118,3 @@ async def test_exchange_replays(
         assert request.query == query
     if body is not None:
         assert request.json == body
-
-
-def _drift(payload: Any, name: str) -> bool:
-    """Whether this answer shows the known drift (an alias type answered with a list)."""
-    if name not in KNOWN_DRIFT or not isinstance(payload, dict):
-        return False
-    types = payload.get("entity_types") or [payload.get("entity_type") or {}]
-    return any(isinstance(v, list) for t in types for v in (t.get("aliases") or {}).values())
-
-
-@pytest.mark.parametrize("item", [(i, CASES[i]) for i in REDIRECT_PAIRS], ids=_id)
-async def test_csv_redirect_replays_without_the_token(
-    item: tuple[int, dict[str, Any]], mocked: Any, dx: dxapi.Client, token: str
-) -> None:
-    i, case = item
-    follow = REDIRECT_PAIRS[i]
-    before = [c for c in CASES[:i] if c["case"] == case["case"] and c["seq"] < case["seq"]]
-    info = next(c for c in reversed(before) if _name(c) == "studio.queryRuns.info")
-    run_id = info["response"]["query_run"]["id"]
-    mocked.get(url_pattern("studio.queryRuns.info"), payload=info["response"])
-    mocked.get(url_pattern(_name(case)), status=case["status"], headers=case["headers"], body=b"")
-    mocked.get(follow["method"], status=follow["status"], body=b"id,name\n1,api\n")
-    chunks = [c async for c in dx.studio.query_runs.stream_csv(run_id, timeout=5)]
-    assert b"".join(chunks) == b"id,name\n1,api\n"
-    by_url = {r.path: r for r in sent(mocked)}
-    results = by_url["/studio.queryRuns.results"]
-    assert results.query == {"id": run_id, "format": "csv"}
-    assert results.headers.get("Authorization") == f"Bearer {token}"
-    download = next(r for r in sent(mocked) if not r.path.startswith("/studio."))
-    assert "Authorization" not in download.headers
-    assert follow["method"].startswith("https://") and not follow["method"].startswith(BASE)

@@ -401,7 +401,7 @@ class EntityType:
 
     identifier: str
     #: Alias types enabled for this entity type
-    aliases: dict[str, bool] | None = None
+    aliases: dict[str, bool | list[Any]] | None = None
     created_at: datetime.datetime | None = None
     description: str | None = None
     icon: str | None = None
