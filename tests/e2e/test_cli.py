@@ -13,7 +13,7 @@ import random
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,15 @@ def records(path: Path) -> list[str]:
     """The file's complete lines (a partial last line does not count)."""
     data = path.read_bytes() if path.exists() else b""
     return data[: data.rfind(b"\n") + 1].decode().splitlines()
+
+
+async def until(ready: Callable[[], bool], seconds: float = 20.0) -> None:
+    """Poll until another process's files say ``ready()`` (there is no event to wait on)."""
+    with anyio.fail_after(seconds):
+        while True:
+            if ready():
+                return
+            await anyio.sleep(0.005)
 
 
 @pytest.fixture
@@ -430,3 +439,31 @@ def test_csv_columns_are_the_union_of_every_records_keys(tmp_path: Path) -> None
     assert write_csv(source, tmp_path / "x.csv") == 2
     rows = list(csv.reader((tmp_path / "x.csv").read_text().splitlines()))
     assert rows == [["a", "b", "c"], ["1", "x", ""], ["2", "", '{"deep":true}']]
+
+
+async def test_sigterm_flushes_checkpoints_and_exits_143(tmp_path: Path) -> None:
+    async with FakeDX(entities=120, rate_limit=None) as fake:
+        base = against(fake, "--rate-limit", "20/0.2", "export", "catalog.entities.list", *EACH)
+        reference = tmp_path / "reference.jsonl"
+        assert await amain([*base, "--out", str(reference)]) == 0
+        out = tmp_path / "out.jsonl"
+        command = [sys.executable, "-m", "dxapi.cli", *base, "--out", str(out)]
+        async with await anyio.open_process(command, stderr=subprocess.PIPE) as proc:
+            await until(lambda: len(records(out)) >= 10)
+            proc.send_signal(signal.SIGTERM)
+            with anyio.fail_after(20):
+                code = await proc.wait()
+            assert proc.stderr is not None
+            err = b"".join([chunk async for chunk in proc.stderr]).decode()
+        assert code == 143, err
+        assert "SIGTERM" in err
+        assert "--resume" in err
+        checkpoint = json.loads((tmp_path / "out.jsonl.checkpoint.json").read_text())
+        assert checkpoint["offset"] == out.stat().st_size  # every record written is claimed
+        assert checkpoint["records"] == len(records(out)) < 120
+        assert not (tmp_path / "out.jsonl.lock").exists()
+        mark = len(fake.requests)
+        assert await amain([*base, "--out", str(out), "--resume"]) == 0
+        again = {r.query.get("identifier") for r in fake.requests[mark:]}
+        assert not again & _identifiers(records(out)[: checkpoint["records"]])
+    assert sorted(records(out)) == sorted(records(reference))
