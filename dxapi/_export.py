@@ -195,7 +195,6 @@ async def _export(
         await runner.run(tail)
         stats.inputs = max(stats.inputs, stats.records)
         stats.listing_done = True
-        runner.start()  # an export of nothing still leaves an (empty) output
     finally:
         if runner.sink is not None:
             runner.sink.close()

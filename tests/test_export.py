@@ -129,6 +129,17 @@ async def test_a_page_without_its_items_key_fails_the_export(
         assert not out.exists()  # nothing claims to be the export
 
 
+async def test_a_list_that_is_really_empty_is_an_empty_export(
+    fake: FakeDX, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    argv = against(fake, "export", "catalog.entities.list", "type=no-such-type", "--out", str(out))
+    assert await amain(argv) == 0
+    assert out.read_bytes() == b""
+    checkpoint = json.loads((tmp_path / "out.jsonl.checkpoint.json").read_text())
+    assert (checkpoint["complete"], checkpoint["records"]) == (True, 0)
+
+
 async def test_a_later_page_without_items_keeps_what_was_written_for_resume(
     fake: FakeDX, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -179,8 +179,7 @@ def report(exc: BaseException) -> int:
 def _refusal(exc: AuthError) -> str:
     """Which refusal it was, the server's message, and what to do about it."""
     spec = METHODS.get(exc.method)
-    said = f": {exc.message}" if exc.message else ""
-    head = f"{exc.method}: {AuthError._SAYS[exc.reason]} ({exc.error}, HTTP {exc.status}){said}"
+    head = str(exc)  # which refusal, DX's code and status, the server's message
     if exc.reason == "token":
         variable = "DX_DATACLOUD_TOKEN" if spec and spec.api == "datacloud" else "DX_API_TOKEN"
         return f"{head}; check ${variable} (or --token)"
