@@ -171,6 +171,8 @@ async def _export(
     if resume and cp_path.exists():
         cp = Checkpoint.load(cp_path, job.method, job.identity())
         if cp.complete:
+            stats.records = stats.resumed = stats.inputs = cp.records
+            stats.errors, stats.listing_done = cp.errors, True
             return _finished(job, cp, work)
     elif resume and (_has_data(job.out) or _has_data(work)):
         raise ArgumentError(
