@@ -115,6 +115,7 @@ class AuthError(APIError):
     The message says it too, and keeps the server's own message.
     """
 
+    reason: str  #: "token", "scope" or "forbidden"
     _TOKEN_CODES = frozenset(
         {"not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired"}
     )
