@@ -85,7 +85,8 @@ class Checkpoint:
     @classmethod
     def load(cls, path: Path, method: str, identity: Mapping[str, Any]) -> Checkpoint:
         """Read a checkpoint; refuse one written by another export (ArgumentError)."""
-        afresh = f"run the command without --resume to start afresh (it replaces {path.name})"
+        out = path.name.removesuffix(".checkpoint.json")
+        afresh = f"run the command without --resume to start afresh (it replaces {out})"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
@@ -119,7 +120,7 @@ def describe_differences(saved: Mapping[str, Any], wanted: Mapping[str, Any]) ->
         out.append("it was written with another token (account fingerprints differ)")
     for key in sorted(set(saved) | set(wanted)):
         if key != "origin" and saved.get(key) != wanted.get(key):
-            out.append(f"{key}: {json.dumps(saved.get(key), sort_keys=True)}")
+            out.append(f"it has {key} {json.dumps(saved.get(key), sort_keys=True)}")
     return out
 
 

@@ -140,7 +140,7 @@ async def _export(
     stats: ExportStats,
 ) -> ExportResult:
     cp_path, work = checkpoint_path(job.out), work_path(job.out)
-    afresh = "run the command without --resume to start afresh (it replaces the output)"
+    afresh = f"run the command without --resume to start afresh (it replaces {job.out.name})"
     if not resume and cp_path.exists() and not _complete(cp_path):
         raise ArgumentError(
             job.method,

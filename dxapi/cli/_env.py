@@ -172,7 +172,7 @@ async def open_env(opts: argparse.Namespace, api: str = "web") -> AsyncIterator[
             if rate is not None:
                 kwargs["rate_limit"] = rate
             web = Client(**kwargs)
-            origins["web"] = origin(web._session.base_url, token)
+            origins["web"] = origin(web.base_url, token)
         else:
             dc_token = os.environ.get("DX_DATACLOUD_TOKEN")
             if not dc_token:
@@ -183,7 +183,7 @@ async def open_env(opts: argparse.Namespace, api: str = "web") -> AsyncIterator[
             if rate is not None:
                 dc_kwargs["rate_limit"] = rate
             datacloud = DataCloudClient(**dc_kwargs)
-            origins["datacloud"] = origin(datacloud._session.base_url, dc_token)
+            origins["datacloud"] = origin(datacloud.base_url, dc_token)
         for client in (web, datacloud):
             if client is not None:
                 await stack.enter_async_context(client)
