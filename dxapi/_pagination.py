@@ -31,7 +31,7 @@ def next_position(page: PageSpec, payload: Mapping[str, Any], current: Any) -> A
     ``"3"``); one that is not a whole number raises :class:`~dxapi.PaginationError`.
     """
 
-    def count(value: Any) -> int | None:
+    def count(value: Any, what: str) -> int | None:
         if value is None or value == "":
             return None
         try:
@@ -42,11 +42,11 @@ def next_position(page: PageSpec, payload: Mapping[str, Any], current: Any) -> A
                 raise ValueError
             return int(number)
         except (ValueError, OverflowError):
-            raise PaginationError(f"a page number must be a whole number, got {value!r}") from None
+            raise PaginationError(f"{what} must be a whole number, got {value!r}") from None
 
     if page.total is not None:
-        total = count(dig(payload, page.total))
-        number = count(current) or 1
+        total = count(dig(payload, page.total), f"the page count {page.total!r}")
+        number = count(current, f"the page number {page.input!r}") or 1
         return number + 1 if total is not None and number < total else None
     value = dig(payload, page.output)
     if value in (None, "") or isinstance(value, bool):
