@@ -69,6 +69,8 @@ class Checkpoint:
     complete: bool = False
     #: --each records that are errors.
     errors: int = 0
+    #: The output is being emptied for this export: what it holds is not this export's yet.
+    truncate: bool = False
 
     def save(self, path: Path) -> None:
         """Write to a temporary file, fsync, rename over the old checkpoint, fsync the dir."""

@@ -9,7 +9,8 @@ written from that page on, and how many bytes of the output those records fill. 
 writes is what makes it safe to kill at any instant:
 
 1. nothing is created until the first record is ready (a failure before it leaves nothing);
-   then an older checkpoint goes, the output is emptied, and the new checkpoint is written;
+   then a checkpoint saying the output is being emptied replaces any older one, the output
+   is emptied, and the checkpoint is written again without that mark;
 2. records are appended, then flushed and fsynced, and only then does a new checkpoint
    (written to a temporary file and renamed over the old one) claim them;
 3. at the end the checkpoint is marked complete and stays: it says what the output holds.
@@ -161,6 +162,8 @@ async def _export(
         )  # fmt: skip
     sink: Sink | None = None
     tail: list[dict[str, Any]] = []
+    if cp is not None and cp.truncate:  # killed while emptying the output: start over
+        cp = None
     if cp is not None:
         try:
             sink, tail = open_sink(work, offset=cp.offset, fresh=False)

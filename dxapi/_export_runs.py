@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from ._bulk import SupportsCall, fan_out
-from ._checkpoint import Checkpoint, fsync_dir
+from ._checkpoint import Checkpoint
 from ._each import auto_mapping, clean_result, error_record, input_key, map_args
 from ._errors import AuthError, DXError, PaginationError
 from ._pagination import CursorCall
@@ -80,11 +80,17 @@ class Run:
         return self.client.paginate(self.job.method, **args)
 
     def start(self) -> Sink:
-        """The output, created (and claimed by a first checkpoint) on the first record."""
+        """The output, emptied and claimed by a first checkpoint, on the first record.
+
+        The checkpoint says it is emptying the output before it does: a process killed in
+        between leaves a checkpoint whose resume empties the output again, never an output
+        without a checkpoint, nor a checkpoint that claims what an older export wrote.
+        """
         if self.sink is None:
-            self.cp_path.unlink(missing_ok=True)  # a finished export's: it no longer applies
-            fsync_dir(self.cp_path.parent)
+            self.cp.truncate = True
+            self.cp.save(self.cp_path)  # replaces the checkpoint of an older, finished export
             self.sink, _ = open_sink(work_path(self.job.out), offset=0, fresh=True)
+            self.cp.truncate = False
             self.cp.save(self.cp_path)
         return self.sink
 

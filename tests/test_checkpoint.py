@@ -197,3 +197,27 @@ def test_origin_holds_a_fingerprint_never_the_token() -> None:
     assert len(fingerprint(token)) == 16
     assert fingerprint(token) != fingerprint(token + "x")
     assert fingerprint(token) == fingerprint(token)  # stable across runs
+
+
+async def test_a_kill_while_the_output_is_emptied_resumes_from_scratch(
+    fake: FakeDX, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the first checkpoint and the emptied output, an older export's records remain."""
+    from dxapi import _export_runs
+
+    out = tmp_path / "e.jsonl"
+    argv = against(fake, *LIST, "--out", str(out))
+    assert await amain(argv) == 0
+    finished = out.read_bytes()
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("simulated crash")
+
+    with monkeypatch.context() as m:
+        m.setattr(_export_runs, "open_sink", crash)
+        assert await amain(argv) == 1
+    assert out.read_bytes() == finished  # not emptied yet …
+    checkpoint = json.loads((tmp_path / "e.jsonl.checkpoint.json").read_text())
+    assert (checkpoint["truncate"], checkpoint["complete"]) == (True, False)  # … and it says so
+    assert await amain([*argv, "--resume"]) == 0
+    assert sorted(out.read_bytes().splitlines()) == sorted(finished.splitlines())  # not twice
