@@ -5,15 +5,24 @@ Pure functions: the export runner (:mod:`dxapi._export`) does the I/O.
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import APIError, ArgumentError, RequestTimeoutError
+from ._errors import APIError, ArgumentError, RequestTimeoutError, TransportError
 from ._spec import MethodSpec
 from ._wire import dig
 
-__all__ = ["auto_mapping", "clean_result", "error_record", "input_key", "map_args"]
+__all__ = [
+    "auto_mapping",
+    "check_names",
+    "clean_result",
+    "error_record",
+    "input_key",
+    "map_args",
+]
 
 
 def input_key(args: Any) -> str:
@@ -41,14 +50,34 @@ def clean_result(payload: dict[str, Any], spec: MethodSpec) -> dict[str, Any]:
 
 
 def error_record(error: BaseException) -> dict[str, Any]:
-    """What an error record says: the API's code and HTTP status, nothing run-specific."""
+    """What an error record says: the API's code, HTTP status and message (None if none)."""
     if isinstance(error, APIError):
-        return {"error": error.error, "status": error.status}
+        return {"error": error.error, "status": error.status, "message": error.message}
     if isinstance(error, ArgumentError):
-        return {"error": "invalid_arguments", "status": None}
+        return {"error": "invalid_arguments", "status": None, "message": "; ".join(error.problems)}
     if isinstance(error, RequestTimeoutError):
-        return {"error": "timeout", "status": None}
-    return {"error": "transport_error", "status": getattr(error, "status", None)}
+        code = "timeout"
+    elif isinstance(error, TransportError):
+        code = "transport_error"
+    else:  # PaginationError and any other DXError: named after its class
+        code = re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
+    return {"error": code, "status": getattr(error, "status", None), "message": str(error)}
+
+
+def check_names(spec: MethodSpec, names: list[str], option: str) -> None:
+    """Refuse argument names ``spec`` does not take, naming each and what is close."""
+    known = [a.name for a in spec.args]
+    problems = []
+    for name in names:
+        if spec.arg(name) is None:
+            close = difflib.get_close_matches(name, known, n=2, cutoff=0.6)
+            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+            problems.append(
+                f"{option} {name!r}: {spec.name} has no argument {name!r}{hint}; "
+                f"it takes {', '.join(known) or 'none'}"
+            )
+    if problems:
+        raise ArgumentError(spec.name, problems)
 
 
 def map_args(item: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:

@@ -158,7 +158,38 @@ class APIError(DXError):
 
 
 class AuthError(APIError):
-    """The token is missing, invalid, or lacks the method's scope."""
+    """The token is missing or invalid, lacks the method's scope, or may not see the object.
+
+    ``.reason`` says which: ``"token"`` (DX did not accept the token: ``not_authed``,
+    ``invalid_auth``, ``token_revoked``…, or any 401), ``"scope"`` (``missing_scope``, or a
+    403 whose answer names a scope) or ``"forbidden"`` (another refusal, e.g. of one object).
+    The message says it too, and keeps the server's own message.
+    """
+
+    reason: str  #: "token", "scope" or "forbidden"
+    _TOKEN_CODES = frozenset(
+        {"not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired"}
+    )
+    _SAYS = {
+        "token": "the token was not accepted",
+        "scope": "the token lacks a scope",
+        "forbidden": "access was refused",
+    }
+
+    def __init__(self, error: str, *, status: int, method: str, **facts: Any) -> None:
+        super().__init__(error, status=status, method=method, **facts)
+        if error in self._TOKEN_CODES or (status == 401 and error != "missing_scope"):
+            self.reason = "token"
+        elif error == "missing_scope" or _names_scope(self.details):
+            self.reason = "scope"
+        else:
+            self.reason = "forbidden"
+        text = f"{method} failed: {self._SAYS[self.reason]}: {error} (HTTP {status})"
+        self.args = (f"{text}: {self.message}" if self.message else text,)
+
+
+def _names_scope(details: Mapping[str, Any]) -> bool:
+    return any(key in details for key in ("needed", "scope", "required_scope", "scopes"))
 
 
 class NotFoundError(APIError):

@@ -25,11 +25,29 @@ Fetch = Callable[[MethodSpec, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def next_position(page: PageSpec, payload: Mapping[str, Any], current: Any) -> Any:
-    """The argument value that fetches the page after ``payload``, or None at the end."""
+    """The argument value that fetches the page after ``payload``, or None at the end.
+
+    Page numbers and counts are read as numbers however JSON spells them (``3``, ``3.0``,
+    ``"3"``); one that is not a whole number raises :class:`~dxapi.PaginationError`.
+    """
+
+    def count(value: Any, what: str) -> int | None:
+        if value is None or value == "":
+            return None
+        try:
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError
+            number = value if isinstance(value, int) else float(value)
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            return int(number)
+        except (ValueError, OverflowError):
+            raise PaginationError(f"{what} must be a whole number, got {value!r}") from None
+
     if page.total is not None:
-        total = dig(payload, page.total)
-        number = int(current or 1)
-        return number + 1 if isinstance(total, int) and number < total else None
+        total = count(dig(payload, page.total), f"the page count {page.total!r}")
+        number = count(current, f"the page number {page.input!r}") or 1
+        return number + 1 if total is not None and number < total else None
     value = dig(payload, page.output)
     if value in (None, "") or isinstance(value, bool):
         return None

@@ -8,6 +8,12 @@ export can count them as done instead of fetching them again.
 A CSV export is written as JSONL while it runs (that file is what resumes) and turned into
 CSV once every record is in: its columns are then the union of every record's keys, so a key
 that first appears late is never dropped.
+
+Output is always writable: a lone surrogate (``"\\udcff"`` in an answer, which UTF-8 cannot
+carry) stays a JSON escape in JSON text (:func:`dumps`, :func:`json_text`), so reading the
+line back gives the same string; in a CSV text cell it is written as the same six characters.
+A CSV cell that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return, and not a plain number) is prefixed with ``'`` (OWASP's advice).
 """
 
 from __future__ import annotations
@@ -15,15 +21,28 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["Sink", "count_records", "dumps", "format_for", "open_sink", "work_path", "write_csv"]
+__all__ = [
+    "Sink",
+    "csv_cell",
+    "dumps",
+    "format_for",
+    "json_text",
+    "open_sink",
+    "work_path",
+    "write_csv",
+]
 
 Format = Literal["jsonl", "csv"]
 EXTENSIONS: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 _FAN_OUT_COLUMNS = ["args", "result", "error"]
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
 
 
 def format_for(path: Path) -> Format:
@@ -42,7 +61,16 @@ def work_path(out: Path) -> Path:
 
 def dumps(value: Any) -> str:
     """Compact JSON with sorted keys: the same data always gives the same text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json_text(value, separators=(",", ":"))
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """``json.dumps`` (keys sorted, non-ASCII kept) whose text UTF-8 can always encode.
+
+    Lone surrogates, which only occur inside JSON strings, are kept as ``\\uXXXX`` escapes.
+    """
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, **options)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class Sink:
@@ -96,15 +124,6 @@ def open_sink(path: Path, *, offset: int, fresh: bool) -> tuple[Sink, list[dict[
     return Sink(path), records
 
 
-def count_records(path: Path) -> int:
-    """Records in a finished file (CSV: rows after the header)."""
-    if format_for(path) == "jsonl":
-        with open(path, "rb") as f:
-            return sum(1 for line in f if line.strip())
-    with open(path, newline="", encoding="utf-8") as f:
-        return max(0, sum(1 for _ in csv.reader(f)) - 1)
-
-
 def write_csv(source: Path, out: Path) -> int:
     """Turn a finished JSONL file into ``out`` (atomically); returns the rows written.
 
@@ -119,13 +138,16 @@ def write_csv(source: Path, out: Path) -> int:
     columns = _FAN_OUT_COLUMNS if keys and keys <= set(_FAN_OUT_COLUMNS) else sorted(keys)
     tmp = out.with_name(out.name + ".tmp")
     rows = 0
-    with open(source, encoding="utf-8") as f, open(tmp, "w", newline="", encoding="utf-8") as w:
+    with (
+        open(source, encoding="utf-8") as f,
+        open(tmp, "w", newline="", encoding="utf-8", errors="backslashreplace") as w,
+    ):
         writer = csv.writer(w, lineterminator="\n")
-        writer.writerow(columns)
+        writer.writerow(csv_cell(c) for c in columns)
         for line in f:
             if line.strip():
                 record = json.loads(line)
-                writer.writerow(_cell(record.get(c)) for c in columns)
+                writer.writerow(csv_cell(record.get(c)) for c in columns)
                 rows += 1
         w.flush()
         os.fsync(w.fileno())
@@ -133,9 +155,11 @@ def write_csv(source: Path, out: Path) -> int:
     return rows
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
+    """A value as CSV text: nested values as JSON, formula-like text defused with ``'``."""
     if value is None:
         return ""
-    if isinstance(value, str):
-        return value
-    return dumps(value)
+    text = value if isinstance(value, str) else dumps(value)
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text

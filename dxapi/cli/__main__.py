@@ -1,8 +1,10 @@
 """``dxapi``: the command line of the DX SDK (see ``dxapi --help``).
 
 Exit status: 0 done; 1 an API or network failure; 2 a usage or argument mistake (the message
-names the argument and the method); 3 the token was refused (the message names the scope the
-method needs); 130 interrupted (an export can be continued with ``--resume``).
+names the argument and the method); 3 no token, or the token was refused (the message says
+whether DX did not accept it or it lacks the method's scope); 4 an export finished but some
+``--each`` items failed; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): an export can be
+continued with ``--resume``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -20,16 +23,18 @@ from .._bulk import sole_error
 from .._errors import ArgumentError, AuthError, DXError
 from .._generated.specs import METHODS
 from . import call, export, methods, query, serve_fake
-from ._env import FAKE_ENTITIES, UsageError, parse_rate
+from ._env import FAKE_ENTITIES, MissingTokenError, UsageError, parse_rate
 from .probe import add_parser as add_probe_parser
 
 __all__ = ["amain", "build_parser", "main"]
 
 EPILOG = """\
-Without a token every command runs against an embedded fake DX server with seeded data:
-  dxapi export catalog.entities.list --each catalog.entities.scorecards --out scorecards.jsonl
+Set $DX_API_TOKEN, or try it against an embedded fake DX server with synthetic data:
+  dxapi --fake export catalog.entities.list --each catalog.entities.scorecards \\
+    --out scorecards.jsonl
 
-exit status: 0 ok, 1 API/network error, 2 usage/argument error, 3 token refused, 130 interrupted
+exit status: 0 ok, 1 API/network error, 2 usage/argument error, 3 no token or token refused,
+4 export done but some --each items failed, 130 interrupted, 143 terminated (SIGTERM)
 """
 
 
@@ -53,7 +58,7 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--fake",
         action="store_true",
         default=default(False),
-        help="use the embedded fake DX server even when a token is set",
+        help="use the embedded fake DX server and its synthetic data (also: DX_FAKE=1)",
     )
     g.add_argument(
         "--fake-entities",
@@ -112,17 +117,45 @@ async def amain(argv: Sequence[str] | None = None, state: dict[str, Any] | None 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The console script: run a command, turn failures into a message and an exit status."""
+    """The console script: run a command, turn failures into a message and an exit status.
+
+    Ctrl-C (SIGINT) and SIGTERM (what schedulers and containers send) both cancel the command,
+    so an export flushes its records and checkpoint; the message says how to continue.
+    """
     state: dict[str, Any] = {}
     try:
-        return anyio.run(amain, argv, state)
+        status = anyio.run(_until_terminated, argv, state)
     except KeyboardInterrupt:
-        opts = state.get("opts")
-        if opts is not None and opts.command == "serve-fake":
-            return 0  # Ctrl-C is how the fake server stops
-        hint = getattr(opts, "on_interrupt", None)
-        print(f"\ndxapi: {hint() if hint else 'interrupted'}", file=sys.stderr)
-        return 130
+        return _stopped(state, 130)
+    return _stopped(state, 143) if state.get("terminated") else status
+
+
+async def _until_terminated(argv: Sequence[str] | None, state: dict[str, Any]) -> int:
+    """``amain``, cancelled (like Ctrl-C) when SIGTERM arrives."""
+    status = 143
+    with anyio.open_signal_receiver(signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as tg:
+
+            async def watch() -> None:
+                async for _ in signals:
+                    state["terminated"] = True
+                    tg.cancel_scope.cancel()
+                    return
+
+            tg.start_soon(watch)
+            status = await amain(argv, state)
+            tg.cancel_scope.cancel()
+    return status
+
+
+def _stopped(state: dict[str, Any], status: int) -> int:
+    opts = state.get("opts")
+    if opts is not None and opts.command == "serve-fake":
+        return 0  # Ctrl-C (or SIGTERM) is how the fake server stops
+    hint = getattr(opts, "on_interrupt", None)
+    what = "interrupted" if status == 130 else "terminated (SIGTERM)"
+    print(f"\ndxapi: {what}: {hint() if hint else 'stopped'}", file=sys.stderr)
+    return status
 
 
 def report(exc: BaseException) -> int:
@@ -134,15 +167,27 @@ def report(exc: BaseException) -> int:
     if isinstance(exc, ArgumentError):
         problems = "; ".join(exc.problems)
         return _say(f"error: {exc.method}: {problems}", 2)
+    if isinstance(exc, MissingTokenError):
+        return _say(f"error: {exc}", 3)
     if isinstance(exc, AuthError):
-        spec = METHODS.get(exc.method)
-        need = f"; {exc.method} needs a token with scope {spec.scope!r}" if spec else ""
-        return _say(f"error: the token was refused ({exc.error}, HTTP {exc.status}){need}", 3)
+        return _say(f"error: {_refusal(exc)}", 3)
     if isinstance(exc, DXError):
         return _say(f"error: {exc}", 1)
     if isinstance(exc, ValueError | OSError):
         return _say(f"error: {exc}", 2 if isinstance(exc, ValueError) else 1)
     raise exc
+
+
+def _refusal(exc: AuthError) -> str:
+    """Which refusal it was, the server's message, and what to do about it."""
+    spec = METHODS.get(exc.method)
+    head = str(exc)  # which refusal, DX's code and status, the server's message
+    if exc.reason == "token":
+        variable = "DX_DATACLOUD_TOKEN" if spec and spec.api == "datacloud" else "DX_API_TOKEN"
+        return f"{head}; check ${variable} (or --token)"
+    if exc.reason == "scope" and spec is not None and spec.scope:
+        return f"{head}; {exc.method} needs a token with scope {spec.scope!r}"
+    return head
 
 
 def _say(text: str, status: int) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from .._checkpoint import origin
 from .._client import Client, DataCloudClient
 from .._config import RateLimit
 from .._generated.specs import METHODS
@@ -22,6 +23,7 @@ from .._spec import MethodSpec
 __all__ = [
     "FAKE_ENTITIES",
     "Env",
+    "MissingTokenError",
     "open_env",
     "out_path",
     "parse_assignments",
@@ -37,19 +39,17 @@ FAKE_ENTITIES = 200
 class Env:
     """The clients a command may use, and whether they talk to the embedded fake."""
 
-    web: Client
+    web: Client | None
     datacloud: DataCloudClient | None
     fake: Any | None  # dxapi.testing.FakeDX when embedded
+    #: What each client's records come from (base URL, token fingerprint, fake), per API.
+    origins: dict[str, dict[str, Any]] = attrs.field(factory=dict)
 
     def client_for(self, spec: MethodSpec) -> Client | DataCloudClient:
-        if spec.api == "web":
-            return self.web
-        if self.datacloud is None:
-            raise UsageError(
-                f"{spec.name} is a Data Cloud method: set $DX_DATACLOUD_TOKEN and "
-                "$DX_DATACLOUD_INSTANCE (or use --fake)"
-            )
-        return self.datacloud
+        client = self.web if spec.api == "web" else self.datacloud
+        if client is None:  # open_env was asked for the other API
+            raise UsageError(f"{spec.name}: no client for the {spec.api} API was opened")
+        return client
 
 
 def plain(doc: str | None) -> str:
@@ -105,19 +105,42 @@ class UsageError(Exception):
     """A mistake on the command line (exit status 2)."""
 
 
+class MissingTokenError(Exception):
+    """No token, and the embedded fake was not asked for (exit status 3)."""
+
+    def __init__(self, variable: str) -> None:
+        self.variable = variable
+        super().__init__(
+            f"no token: set ${variable} (or pass --token), or pass --fake (or set DX_FAKE=1) "
+            "to run against the embedded fake DX server with synthetic data"
+        )
+
+
+def wants_fake(opts: argparse.Namespace) -> bool:
+    """``--fake``, or ``$DX_FAKE`` set to 1/true/yes."""
+    flag = os.environ.get("DX_FAKE", "").strip().lower()
+    return bool(opts.fake) or flag in ("1", "true", "yes")
+
+
 def note(opts: argparse.Namespace, text: str) -> None:
     if not opts.quiet:
         print(f"dxapi: {text}", file=sys.stderr, flush=True)
 
 
 @asynccontextmanager
-async def open_env(opts: argparse.Namespace) -> AsyncIterator[Env]:
-    """Open the clients the global options describe; start the embedded fake if needed."""
-    token = opts.token or os.environ.get("DX_API_TOKEN")
+async def open_env(opts: argparse.Namespace, api: str = "web") -> AsyncIterator[Env]:
+    """Open the client of ``api`` the global options describe, or the embedded fake's.
+
+    Without a token the command fails (:class:`MissingTokenError`) unless the fake was asked
+    for: synthetic data is never written in place of an account's by surprise.
+    """
     rate = opts.rate_limit
     async with AsyncExitStack() as stack:
         fake = None
-        if opts.fake or not token:
+        web: Client | None = None
+        datacloud: DataCloudClient | None = None
+        origins: dict[str, dict[str, Any]] = {}
+        if wants_fake(opts):
             from ..testing import FakeDX
 
             fake = await stack.enter_async_context(
@@ -127,30 +150,44 @@ async def open_env(opts: argparse.Namespace) -> AsyncIterator[Env]:
                     rate_limit=(rate.requests, rate.per) if rate else (1000, 60.0),
                 )
             )
-            why = "--fake" if opts.fake else "no token ($DX_API_TOKEN or --token)"
             print(
-                f"dxapi: {why}: using the embedded fake DX server at {fake.url} "
-                f"({opts.fake_entities} seeded entities, seed {opts.seed})",
+                f"dxapi: --fake: using the embedded fake DX server at {fake.url} "
+                f"({opts.fake_entities} seeded entities, seed {opts.seed}); "
+                "its data is synthetic",
                 file=sys.stderr,
                 flush=True,
             )
             web = Client(token=fake.token, base_url=fake.url, rate_limit=rate or (1000, 60.0))
-            datacloud: DataCloudClient | None = DataCloudClient(
+            datacloud = DataCloudClient(
                 token=fake.token, base_url=fake.url + "/api", limiter=web.limiter
             )
-        else:
+            where = f"embedded fake (seed {opts.seed}, {opts.fake_entities} entities)"
+            for name in ("web", "datacloud"):
+                origins[name] = origin(where, fake.token, fake=True)
+        elif api == "web":
+            token = opts.token or os.environ.get("DX_API_TOKEN")
+            if not token:
+                raise MissingTokenError("DX_API_TOKEN")
             kwargs: dict[str, Any] = {"token": token, "base_url": opts.base_url}
             if rate is not None:
                 kwargs["rate_limit"] = rate
             web = Client(**kwargs)
-            datacloud = None
+            origins["web"] = origin(web.base_url, token)
+        else:
             dc_token = os.environ.get("DX_DATACLOUD_TOKEN")
-            if dc_token and os.environ.get("DX_DATACLOUD_INSTANCE"):
-                datacloud = DataCloudClient(token=dc_token)
-        await stack.enter_async_context(web)
-        if datacloud is not None:
-            await stack.enter_async_context(datacloud)
-        yield Env(web, datacloud, fake)
+            if not dc_token:
+                raise MissingTokenError("DX_DATACLOUD_TOKEN")
+            dc_kwargs: dict[str, Any] = {"token": dc_token}
+            if opts.base_url:
+                dc_kwargs["base_url"] = opts.base_url
+            if rate is not None:
+                dc_kwargs["rate_limit"] = rate
+            datacloud = DataCloudClient(**dc_kwargs)
+            origins["datacloud"] = origin(datacloud.base_url, dc_token)
+        for client in (web, datacloud):
+            if client is not None:
+                await stack.enter_async_context(client)
+        yield Env(web, datacloud, fake, origins)
 
 
 def spec_or_usage(name: str) -> MethodSpec:

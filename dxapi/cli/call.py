@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import pkgutil
 from typing import Any
 
 from .._convert import converter
+from .._records import json_text
 from .._session import Session
 from .._spec import MethodSpec, check_args
 from ._env import open_env, parse_assignments, plain, spec_or_usage
@@ -33,10 +33,10 @@ async def run(opts: argparse.Namespace) -> int:
     spec = spec_or_usage(opts.method)
     args = parse_assignments(opts.args, spec)
     check_args(spec, args)  # a mistake fails before any server starts or request goes out
-    async with open_env(opts) as env:
+    async with open_env(opts, spec.api) as env:
         payload = await env.client_for(spec).call(spec.name, **args)
     value: Any = payload if opts.raw else typed(spec, payload)
-    print(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str))
+    print(json_text(value, indent=2, default=str))  # lone surrogates stay JSON escapes
     return 0
 
 

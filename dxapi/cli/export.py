@@ -2,7 +2,8 @@
 
 With ``--each OTHER``, call OTHER once per listed item (arguments mapped from the item),
 concurrently within the rate limit, and write one ``{"args", "result" | "error"}`` record per
-item. A checkpoint beside the output makes an interrupted export resumable (``--resume``).
+item; the exit status is 4 when some items failed. A checkpoint beside the output makes an
+interrupted export resumable (``--resume``) and says what the output holds.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import anyio
 
 from .._bulk import DEFAULT_CONCURRENCY
 from .._checkpoint import checkpoint_path
+from .._each import check_names
 from .._export import ExportJob, ExportStats, export
 from .._records import format_for
 from .._spec import check_args
@@ -74,6 +76,9 @@ async def run(opts: argparse.Namespace) -> int:
     each_params = parse_assignments(opts.each_param, each, "--each-param")
     if each_params and each is None:
         raise UsageError("--each-param needs --each METHOD")
+    if each is not None:  # a misspelt name fails here, not as one error record per item
+        check_names(each, list(each_args or {}), "--each-arg")
+        check_names(each, list(each_params), "--each-param")
     if each is not None and each.api != spec.api:
         raise UsageError(f"--each {each.name} and {spec.name} belong to different APIs")
     if opts.concurrency < 1:
@@ -82,21 +87,22 @@ async def run(opts: argparse.Namespace) -> int:
         format_for(opts.out)
     except ValueError as exc:
         raise UsageError(f"--out: {exc}") from None
-    job = ExportJob(
-        method=spec.name,
-        out=opts.out,
-        args=args,
-        each=each.name if each else None,
-        each_args=each_args,
-        each_params=each_params,
-        concurrency=opts.concurrency,
-    )
     stats = ExportStats()
     opts.on_interrupt = lambda: (
-        f"interrupted after {stats.records:,} records in {opts.out}; "
+        f"stopped after {stats.records:,} records in {opts.out}; "
         "run the same command with --resume to continue"
     )
-    async with open_env(opts) as env:
+    async with open_env(opts, spec.api) as env:
+        job = ExportJob(
+            method=spec.name,
+            out=opts.out,
+            args=args,
+            each=each.name if each else None,
+            each_args=each_args,
+            each_params=each_params,
+            concurrency=opts.concurrency,
+            origin=env.origins[spec.api],
+        )
         client = env.client_for(spec)
         if opts.resume and checkpoint_path(opts.out).exists():
             note(opts, f"resuming from {checkpoint_path(opts.out)}")
@@ -122,7 +128,18 @@ async def run(opts: argparse.Namespace) -> int:
                     tg.cancel_scope.cancel()
         finally:
             progress.finish()  # ends the live line, so what follows starts on its own
-    errors = f", {result.errors:,} errors" if result.errors else ""
+    errors = f", {result.errors:,} of them failed items" if result.errors else ""
     resumed = f", {result.resumed:,} from the earlier run" if result.resumed else ""
     print(f"wrote {result.records:,} records{errors}{resumed} to {result.path}")
+    if result.errors:
+        print(
+            f'dxapi: {result.errors:,} items failed: their records hold an "error" '
+            '(code, status, the server\'s message) with their "args"',
+            file=sys.stderr,
+        )
+        return PARTIAL
     return 0
+
+
+#: Exit status of an export whose ``--each`` items did not all succeed.
+PARTIAL = 4

@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import probe as probing
 from .._generated.specs import METHODS
-from ._env import UsageError, note, open_env, out_path, parse_value, plain
+from ._env import UsageError, note, open_env, out_path, parse_value, plain, wants_fake
 
 EPILOG = """\
 exit status: 0 no difference, 1 drift found, 2 usage error, 3 no token or token refused
@@ -80,12 +80,13 @@ async def run(opts: argparse.Namespace) -> int:
     token = opts.token or os.environ.get("DX_API_TOKEN")
     if opts.source is not None:
         report = probing.probe_records(probing.read_records(opts.source), opts.methods)
-    elif not token and not opts.fake:
+    elif not token and not wants_fake(opts):
         message = "no token: set DX_API_TOKEN (or --token), or use --fake or --from FILE"
         print(f"dxapi: error: {message}", file=sys.stderr)
         return 3
     else:
         async with open_env(opts) as env:
+            assert env.web is not None  # open_env raises rather than open no web client
             report = await probing.probe(
                 env.web, opts.methods, datacloud=env.datacloud, args=given, limit=opts.limit
             )

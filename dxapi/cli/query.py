@@ -6,12 +6,12 @@ Without ``--out``, the first rows (at most 1000) are printed as JSON lines.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 import anyio
 
+from .._records import json_text
 from ._env import open_env, out_path, plain
 
 
@@ -38,7 +38,8 @@ async def run(opts: argparse.Namespace) -> int:
     for pair in opts.var:
         name, _, value = pair.partition("=")
         variables[name] = value
-    async with open_env(opts) as env:
+    async with open_env(opts, "web") as env:
+        assert env.web is not None
         runs: Any = env.web.studio.query_runs
         if not hasattr(runs, "run"):
             print(
@@ -52,7 +53,7 @@ async def run(opts: argparse.Namespace) -> int:
         result = await runs.run(sql, **kwargs)
         if opts.out is None:
             for record in result.records():
-                print(json.dumps(record, sort_keys=True, ensure_ascii=False, default=str))
+                print(json_text(record, default=str))
             if result.truncated and not opts.quiet:
                 print("dxapi: more rows exist; add --out FILE.csv for all", file=sys.stderr)
             return 0

@@ -13,7 +13,7 @@ import random
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,24 @@ def against(fake: FakeDX, *argv: str) -> list[str]:
     return ["--base-url", fake.url, "--token", fake.token, "--quiet", *argv]
 
 
+def names(folder: Path) -> list[str]:
+    """The names of what a folder holds, sorted."""
+    return sorted(p.name for p in folder.iterdir())
+
+
 def records(path: Path) -> list[str]:
     """The file's complete lines (a partial last line does not count)."""
     data = path.read_bytes() if path.exists() else b""
     return data[: data.rfind(b"\n") + 1].decode().splitlines()
+
+
+async def until(ready: Callable[[], bool], seconds: float = 20.0) -> None:
+    """Poll until another process's files say ``ready()`` (there is no event to wait on)."""
+    with anyio.fail_after(seconds):
+        while True:
+            if ready():
+                return
+            await anyio.sleep(0.005)
 
 
 @pytest.fixture
@@ -107,17 +121,54 @@ async def test_api_error_exits_1(fake: FakeDX, capsys: pytest.CaptureFixture[str
     assert "not_found" in capsys.readouterr().err
 
 
-async def test_no_token_runs_against_the_embedded_fake(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("argv", "variable"),
+    [
+        (["call", "catalog.entities.list"], "DX_API_TOKEN"),
+        (["export", "catalog.entities.list", "--out", "x.jsonl"], "DX_API_TOKEN"),
+        (["query", "SELECT 1"], "DX_API_TOKEN"),
+        (["call", "customData.getAllByReference", "reference=r"], "DX_DATACLOUD_TOKEN"),
+    ],
+)
+async def test_no_token_exits_3_naming_the_variable_and_writes_nothing(
+    argv: list[str],
+    variable: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("DX_API_TOKEN", "DX_DATACLOUD_TOKEN", "DX_FAKE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert await amain(argv) == 3
+    captured = capsys.readouterr()
+    assert f"${variable}" in captured.err
+    assert "--fake" in captured.err
+    assert "using the embedded fake" not in captured.err  # no fake server was started
+    assert captured.out == ""
+    assert names(tmp_path) == []
+
+
+@pytest.mark.parametrize("how", ["--fake", "DX_FAKE=1"])
+async def test_fake_on_request_says_so_on_stderr_and_in_the_checkpoint(
+    how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("DX_API_TOKEN", raising=False)
+    flag = [how] if how.startswith("--") else []
+    if not flag:
+        monkeypatch.setenv("DX_FAKE", "1")
     out = tmp_path / "entities.jsonl"
-    argv = ["--fake-entities", "30", "export", "catalog.entities.list", "--out", str(out)]
+    argv = [*flag, "--fake-entities", "30", "export", "catalog.entities.list", "--out", str(out)]
     assert await amain(argv) == 0
     captured = capsys.readouterr()
     assert "embedded fake" in captured.err
+    assert "synthetic" in captured.err
     assert str(out.resolve()) in captured.out
     assert len(records(out)) == 30
+    checkpoint = json.loads((tmp_path / "entities.jsonl.checkpoint.json").read_text())
+    assert checkpoint["complete"] is True
+    assert checkpoint["job"]["origin"]["fake"] is True
+    assert checkpoint["records"] == 30
 
 
 # --------------------------------------------------------------------------- export
@@ -130,7 +181,13 @@ async def test_export_jsonl_holds_every_item_as_returned(fake: FakeDX, tmp_path:
         json.dumps(e, sort_keys=True, separators=(",", ":")) for e in await all_entities(fake)
     ]
     assert records(out) == expected
-    assert not (tmp_path / "entities.jsonl.checkpoint.json").exists()
+    checkpoint = json.loads((tmp_path / "entities.jsonl.checkpoint.json").read_text())
+    assert checkpoint["complete"] is True  # it stays, saying what the output holds
+    assert checkpoint["job"]["origin"]["fake"] is False
+    assert names(tmp_path) == [
+        "entities.jsonl",
+        "entities.jsonl.checkpoint.json",
+    ]  # no lock file or temporary file left
 
 
 async def test_export_csv(fake: FakeDX, tmp_path: Path) -> None:
@@ -143,11 +200,16 @@ async def test_export_csv(fake: FakeDX, tmp_path: Path) -> None:
     assert json.loads(rows[0]["owner_teams"]) == entities[0]["owner_teams"]
 
 
-async def test_each_errors_become_records(fake: FakeDX, tmp_path: Path) -> None:
+async def test_each_errors_become_records(
+    fake: FakeDX, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake.inject("catalog.entities.scorecards", status=404, times=3)
     out = tmp_path / "scorecards.jsonl"
     argv = against(fake, "export", "catalog.entities.list", *EACH, "--out", str(out))
-    assert await amain(argv) == 0
+    assert await amain(argv) == 4  # done, but not every item succeeded
+    captured = capsys.readouterr()
+    assert "3 of them failed items" in captured.out
+    assert "3 items failed" in captured.err
     lines = [json.loads(line) for line in records(out)]
     assert len(lines) == 120
     failed = [r for r in lines if "error" in r]
@@ -253,7 +315,7 @@ async def test_killed_export_resumes_to_the_same_records(tmp_path: Path) -> None
             assert not resent & written, f"seed {seed}: re-sent requests already written"
             if code == 0:
                 break
-        assert not (tmp_path / "out.jsonl.checkpoint.json").exists()
+        assert json.loads((tmp_path / "out.jsonl.checkpoint.json").read_text())["complete"]
     got, want = records(out), records(reference)
     assert len(got) == len(want), seed
     assert sorted(got) == sorted(want), seed
@@ -282,47 +344,48 @@ async def _query(fake: FakeDX, tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert str(out.resolve()) in capsys.readouterr().out
 
 
-async def test_each_refused_scope_stops_with_exit_3_and_keeps_the_checkpoint(
+async def test_each_refused_scope_stops_with_exit_3_and_leaves_nothing_behind(
     fake: FakeDX, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake.add_token("catalog-only", scopes=["catalog:read"])
     out = tmp_path / "teams.jsonl"
-    argv = [
-        "--base-url", fake.url, "--token", "catalog-only", "--quiet", "export",
-        "catalog.entities.list", "--each", "teams.info", "--each-arg", "team_id=owner_teams.0.id",
-        "--out", str(out),
-    ]  # fmt: skip
+    each = ["--each", "teams.info", "--each-arg", "team_id=owner_teams.0.id", "--out", str(out)]
+    argv = ["--base-url", fake.url, "--token", "catalog-only", "--quiet", "export",
+            "catalog.entities.list", *each]  # fmt: skip
     assert await amain(argv) == 3
-    assert "snapshots:read" in capsys.readouterr().err
-    assert (tmp_path / "teams.jsonl.checkpoint.json").exists()
-    assert records(out) == []
+    err = capsys.readouterr().err
+    assert "lacks a scope" in err
+    assert "snapshots:read" in err
+    assert names(tmp_path) == []  # nothing that blocks the corrected command
+    assert await amain(against(fake, "export", "catalog.entities.list", *each)) == 0
+    assert len(records(out)) == 120
 
 
-async def test_resume_after_the_last_checkpoint_sends_nothing(
+async def test_resume_of_a_finished_export_sends_nothing(
     fake: FakeDX, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Killed between the final checkpoint and its removal: resuming only finishes up."""
-    out = tmp_path / "scorecards.jsonl"
-    argv = against(fake, "export", "catalog.entities.list", *EACH, "--out", str(out))
-    unlink = Path.unlink
+    """Killed after the last record (here: before the CSV was made): resuming only finishes."""
+    from dxapi import _export
 
-    def crash_on_checkpoint(self: Path, missing_ok: bool = False) -> None:
-        if self.name.endswith(".checkpoint.json"):
-            raise OSError("simulated crash")
-        unlink(self, missing_ok=missing_ok)
+    out = tmp_path / "scorecards.csv"
+    argv = against(fake, "export", "catalog.entities.list", *EACH, "--out", str(out))
+
+    def crash(source: Path, target: Path) -> int:
+        raise OSError("simulated crash")
 
     with monkeypatch.context() as m:
-        m.setattr(Path, "unlink", crash_on_checkpoint)
+        m.setattr(_export, "write_csv", crash)
         assert await amain(argv) == 1
-    complete = records(out)
-    assert len(complete) == 120
+    assert not out.exists()
     sent = len(fake.requests)
     assert await amain([*argv, "--resume"]) == 0
     assert len(fake.requests) == sent
-    assert records(out) == complete
-    assert not (tmp_path / "scorecards.jsonl.checkpoint.json").exists()
-    assert await amain([*argv, "--resume"]) == 0  # no checkpoint: the export is complete
-    assert records(out) == complete
+    rows = out.read_text().splitlines()
+    assert len(rows) == 121
+    assert not (tmp_path / "scorecards.csv.part.jsonl").exists()
+    assert await amain([*argv, "--resume"]) == 0  # complete: nothing to do, nothing sent
+    assert len(fake.requests) == sent
+    assert out.read_text().splitlines() == rows
 
 
 async def test_cancelled_csv_export_resumes_to_the_same_rows(tmp_path: Path) -> None:
@@ -376,3 +439,31 @@ def test_csv_columns_are_the_union_of_every_records_keys(tmp_path: Path) -> None
     assert write_csv(source, tmp_path / "x.csv") == 2
     rows = list(csv.reader((tmp_path / "x.csv").read_text().splitlines()))
     assert rows == [["a", "b", "c"], ["1", "x", ""], ["2", "", '{"deep":true}']]
+
+
+async def test_sigterm_flushes_checkpoints_and_exits_143(tmp_path: Path) -> None:
+    async with FakeDX(entities=120, rate_limit=None) as fake:
+        base = against(fake, "--rate-limit", "20/0.2", "export", "catalog.entities.list", *EACH)
+        reference = tmp_path / "reference.jsonl"
+        assert await amain([*base, "--out", str(reference)]) == 0
+        out = tmp_path / "out.jsonl"
+        command = [sys.executable, "-m", "dxapi.cli", *base, "--out", str(out)]
+        async with await anyio.open_process(command, stderr=subprocess.PIPE) as proc:
+            await until(lambda: len(records(out)) >= 10)
+            proc.send_signal(signal.SIGTERM)
+            with anyio.fail_after(20):
+                code = await proc.wait()
+            assert proc.stderr is not None
+            err = b"".join([chunk async for chunk in proc.stderr]).decode()
+        assert code == 143, err
+        assert "SIGTERM" in err
+        assert "--resume" in err
+        checkpoint = json.loads((tmp_path / "out.jsonl.checkpoint.json").read_text())
+        assert checkpoint["offset"] == out.stat().st_size  # every record written is claimed
+        assert checkpoint["records"] == len(records(out)) < 120
+        assert not (tmp_path / "out.jsonl.lock").exists()
+        mark = len(fake.requests)
+        assert await amain([*base, "--out", str(out), "--resume"]) == 0
+        again = {r.query.get("identifier") for r in fake.requests[mark:]}
+        assert not again & _identifiers(records(out)[: checkpoint["records"]])
+    assert sorted(records(out)) == sorted(records(reference))
