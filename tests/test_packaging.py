@@ -33,6 +33,17 @@ def _examples() -> list[dxapi.DXError]:
             state="failed",
             job={"id": "r1"},
         ),
+        dxapi.ResponseValidationError(
+            "teams.info",
+            result="TeamsInfoResult",
+            path="team.name",
+            declared="str",
+            got="list",
+            payload={"ok": True, "team": {"name": []}},
+            status=200,
+            headers={"x-request-id": "r"},
+            accepted=False,
+        ),
         dxapi.WorkflowRunTimeoutError(
             "timeout", status=200, method="workflowRuns.info", job_id="w1"
         ),
