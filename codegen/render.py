@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
-from .model import Arg, Field, Method, Registry, Shape, Type, Waiter
+from dxapi._spec import ArgSpec
+
+from .model import Field, Method, Registry, Shape, Type, Waiter, arg_type
+from .validate import RESERVED_ARGS
 from .naming import class_name, constant_name, py_name
 
 __all__ = ["API_CLASSES", "render"]
@@ -29,6 +33,7 @@ def render(reg: Registry) -> dict[str, str]:
     files = {
         "__init__.py": header("*.yaml") + '"""Code generated from the registry."""\n',
         "specs.py": render_specs(reg),
+        "results.py": render_results(reg),
         "shapes.py": render_shapes(reg),
     }
     for api, root in API_CLASSES.items():
@@ -72,7 +77,7 @@ def field_annotation(t: Type) -> str:
     return t.name
 
 
-def arg_annotation(t: Type, arg: Arg | None = None) -> str:
+def arg_annotation(t: Type, arg: ArgSpec | None = None) -> str:
     """A type as a method parameter annotation (accepting what a caller naturally has)."""
     if arg is not None and arg.enum:
         return "Literal[" + ", ".join(repr(e) for e in arg.enum) + "]"
@@ -96,71 +101,60 @@ def arg_annotation(t: Type, arg: Arg | None = None) -> str:
 # ----------------------------------------------------------------------------- specs
 
 
-def _kw(name: str, value: object, default: object) -> str | None:
-    return None if value == default else f"{name}={value!r}"
+def _source(value: Any) -> str:
+    """A spec value as source: attrs objects as constructor calls, the rest as repr."""
+    if attrs.has(type(value)):
+        return _construct(value)
+    if isinstance(value, tuple) and value and attrs.has(type(value[0])):
+        return "(" + "".join(f"{_source(v)}, " for v in value) + ")"
+    return repr(value)
 
 
-def _argspec(a: Arg) -> str:
-    parts = [repr(a.name), repr(a.type.canonical())]
-    extras = [
-        _kw("required", a.required, False),
-        _kw("doc", a.doc, ""),
-        _kw("location", a.location, "auto"),
-        _kw("enum", a.enum, ()),
-        _kw("format", a.format, "iso"),
-        _kw("default", a.default, None),
-        _kw("nullable", a.nullable, False),
-        _kw("prefix", a.prefix, None),
-    ]
-    return "ArgSpec(" + ", ".join(parts + [e for e in extras if e]) + ")"
+def _changed(obj: Any, base: Any = None, *, positional: bool = False) -> list[str]:
+    """``field=value`` for each field of ``obj`` that differs from ``base`` (else its default).
+
+    Required fields go first; ``positional`` writes them without their names.
+    """
+    out = []
+    for f in attrs.fields(type(obj)):
+        value = getattr(obj, f.name)
+        if base is not None:
+            if value == getattr(base, f.name):
+                continue
+        elif f.default is not attrs.NOTHING and value == f.default:
+            continue
+        bare = positional and f.default is attrs.NOTHING
+        out.append(_source(value) if bare else f"{f.name}={_source(value)}")
+    return out
 
 
-def _methodspec(m: Method) -> str:
-    lines = [
-        f"name={m.name!r}",
-        f"http={m.http!r}",
-        f"api={m.api!r}",
-        _kw("scope", m.scope, None),
-        _kw("idempotent", m.idempotent, False),
-        _kw("summary", m.summary, ""),
-        _kw("deprecated", m.deprecated, None),
-        _kw("upload", m.upload, None),
-        _kw("download", m.download, False),
-        _kw("pending_error", m.pending_error, None),
-        _kw("idempotent_when", m.idempotent_when, None),
-        _kw("result", m.result_class, None),
-        _kw("bare_array", m.bare_array, None),
-    ]
-    if m.args:
-        lines.append("args=(" + "".join(f"{_argspec(a)}, " for a in m.args) + ")")
-    if m.page:
-        fields = attrs.asdict(m.page)
-        defaults = {
-            "input": "cursor",
-            "output": "response_metadata.next_cursor",
-            "total": None,
-            "style": "cursor",
-            "limit": "limit",
-        }
-        kws = [f"{k}={v!r}" for k, v in fields.items() if defaults.get(k, object()) != v]
-        lines.append("page=PageSpec(" + ", ".join(kws) + ")")
-    if m.rate_limit:
-        r = m.rate_limit
-        lines.append(f"rate_limit=KeyedRate({r.requests}, {r.per!r}, {r.key!r})")
-    body = ",\n    ".join(x for x in lines if x)
-    return f"{constant_name(m.name)} = MethodSpec(\n    {body},\n)\n"
+def _construct(obj: Any) -> str:
+    """A spec object nested in another (an argument, a rate): required fields unnamed."""
+    return f"{type(obj).__name__}({', '.join(_changed(obj, positional=True))})"
+
+
+def _methodspec(m: Method, reg: Registry) -> str:
+    const = constant_name(m.name)
+    if m.spec.alias_of:  # one definition; the legacy name refers to it
+        target = reg.methods[m.spec.alias_of].spec
+        changes = ", ".join(_changed(m.spec, target))
+        return f"{const} = attrs.evolve({constant_name(target.name)}, {changes})\n"
+    body = ",\n    ".join(_changed(m.spec))
+    return f"{const} = MethodSpec(\n    {body},\n)\n"
 
 
 def render_specs(reg: Registry) -> str:
     methods = [m for _, m in sorted(reg.methods.items())]
+    ordered = [m for m in methods if not m.spec.alias_of] + [m for m in methods if m.spec.alias_of]
     out = [
         header("*.yaml"),
         '"""One MethodSpec per registry method, and ``METHODS`` by name."""\n\n',
+        "import attrs\n\n",
         "from dxapi._spec import (\n"
         "    ArgSpec, KeyedRate, MethodSpec, PageSpec, WaitDelay, WaiterSpec,\n)\n\n",
         "__all__ = ['METHODS', 'WAITERS', 'ArgSpec', 'KeyedRate', 'PageSpec']\n\n",
     ]
-    out += [_methodspec(m) + "\n" for m in methods]
+    out += [_methodspec(m, reg) + "\n" for m in ordered]
     out.append("METHODS: dict[str, MethodSpec] = {\n")
     out += [f"    {m.name!r}: {constant_name(m.name)},\n" for m in methods]
     out.append("}\n")
@@ -170,24 +164,7 @@ def render_specs(reg: Registry) -> str:
 
 def _waiterspec(w: Waiter) -> str:
     """One ``waiters:`` entry as a WaiterSpec constant (``WAITER_QUERY_RUN``)."""
-    initial, cap, multiplier = w.delay
-    lines = [
-        f"name={w.name!r}",
-        f"poll={w.poll!r}",
-        f"id_arg={w.id_arg!r}",
-        f"status={w.status!r}",
-        f"pending={w.pending!r}",
-        f"success={w.success!r}",
-        _kw("failure", w.failure, ()),
-        _kw("job", w.job, None),
-        _kw("error", w.error, None),
-        _kw("start", w.start, None),
-        _kw("start_id", w.start_id, None),
-        _kw("timeout_error", w.timeout_error, "JobError"),
-        f"delay=WaitDelay(initial={initial!r}, max={cap!r}, multiplier={multiplier!r})",
-        _kw("doc", w.doc, ""),
-    ]
-    body = ",\n    ".join(x for x in lines if x)
+    body = ",\n    ".join(_changed(w.spec))
     return f"WAITER_{constant_name(w.name)} = WaiterSpec(\n    {body},\n)\n"
 
 
@@ -199,6 +176,27 @@ def _render_waiters(reg: Registry) -> list[str]:
     out += [f"    {w.name!r}: WAITER_{constant_name(w.name)},\n" for w in waiters]
     out.append("}\n")
     return out
+
+
+def render_results(reg: Registry) -> str:
+    """Where each result type lives, so ``dxapi.types`` imports one only when it is used."""
+    where: dict[str, str] = {}
+    for m in reg.methods.values():
+        where[m.own_class] = f"dxapi._generated.{m.spec.api}.{py_name(m.family)}"
+    names = sorted(where)
+    out = [
+        header("*.yaml"),
+        '"""Every result type by its generated name, and the module that defines it."""\n\n',
+        "from typing import TYPE_CHECKING\n\n",
+        "if TYPE_CHECKING:\n",
+    ]
+    out += [f"    from {where[n]} import {n} as {n}\n" for n in names]
+    out.append("\n__all__ = [" + "".join(f"{n!r}, " for n in names) + "]\n\n")
+    out.append("#: Result type name → the module that defines it (imported on first use).\n")
+    out.append("RESULTS: dict[str, str] = {\n")
+    out += [f"    {n!r}: {where[n]!r},\n" for n in names]
+    out.append("}\n")
+    return "".join(out)
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -312,48 +310,70 @@ def render_family(reg: Registry, api: str, family: str, methods: list[Method]) -
     tree = _tree(methods)
     shapes_used: set[str] = set()
     for m in methods:
-        for f in m.result:
+        for f in m.fields:
             shapes_used |= f.type.shapes()
-        for a in m.args:
-            shapes_used |= a.type.shapes()
+        for a in m.spec.args:
+            shapes_used |= arg_type(a).shapes()
+    aliased = [reg.methods[n] for n in sorted({m.spec.alias_of for m in methods} - {None})]
     helpers = {
         path.split(":", 1)[1]: target
         for path, target in reg.helpers.items()
         if path.startswith(api + ":") and (path.split(":", 1)[1] + ".").startswith(family + ".")
     }
+    waiters = {w.spec.poll: w for w in reg.waiters.values()}
     out = [
         header(_API_FILES[api]),
-        f'"""``{family}.*`` methods of the {api} API and their result types."""\n\n',
+        "# mypy: disable-error-code=empty-body\n",
+        f'"""``{family}.*`` methods of the {api} API and their result types.\n\n'
+        "Each method is its typed signature and docstring; ``@method`` makes it one call into\n"
+        'the session (see dxapi._methods).\n"""\n\n',
         "import datetime\n",
         "from collections.abc import AsyncIterator, Mapping, Sequence\n",
-        "from typing import Any, Literal, TypeAlias\n\n",
+        "from typing import Any, ClassVar, Literal, TypeAlias\n\n",
         "import attrs\n\n",
+        "from dxapi._methods import method\n",
         "from dxapi._pagination import CursorCall\n",
         "from dxapi._session import Session\n",
-        "from dxapi._spec import UNSET, FileInput, Unset\n",
+        "from dxapi._spec import UNSET, FileInput, Unset, WaiterSpec\n",
         "from dxapi._generated import specs\n",
     ]
     if shapes_used:
         out.append("from dxapi._generated.shapes import " + ", ".join(sorted(shapes_used)) + "\n")
+    for t in aliased:
+        if t.family != family:
+            out.append(f"from dxapi._generated.{api}.{py_name(t.family)} import {t.own_class}\n")
     for target in sorted(set(helpers.values())):
         module, cls = target.split(":")
         out.append(f"from {module} import {cls}\n")
     out.append("\n\n")
-    classes = [
-        f"#: What ``{m.name}`` returns (loosely typed: its fields are not documented).\n"
-        f"{m.result_class}: TypeAlias = {field_annotation(m.result_type)}\n"
-        if m.result_type is not None
-        else _attrs_class(m.result_class, f"What ``{m.name}`` returns", m.result)
+    classes = [_result_class(m) for m in methods if not m.spec.alias_of]
+    classes += [
+        f"#: ``{m.name}`` is ``{m.spec.alias_of}`` under an older name.\n"
+        f"{m.own_class} = {m.result_class}\n"
         for m in methods
+        if m.spec.alias_of
     ]
     # Namespaces, deepest first so children exist before parents reference them.
     for path in sorted(tree, key=lambda p: (-p.count("."), p)):
         callable_method = by_name.get(path)
+        own = by_ns.get(path, [])
+        ns_waiters = sorted(w.name for w in waiters.values() if any(w.spec.poll == m.name for m in own))
         classes.append(
-            _namespace(path, tree[path], by_ns.get(path, []), callable_method, helpers.get(path))
+            _namespace(
+                path, tree[path], own, callable_method, helpers.get(path), ns_waiters
+            )
         )
     out.append("\n\n".join(classes))
     return "".join(out)
+
+
+def _result_class(m: Method) -> str:
+    if m.result_type is not None:
+        return (
+            f"#: What ``{m.name}`` returns (loosely typed: its fields are not documented).\n"
+            f"{m.own_class}: TypeAlias = {field_annotation(m.result_type)}\n"
+        )
+    return _attrs_class(m.own_class, f"What ``{m.name}`` returns", m.fields)
 
 
 def _namespace(
@@ -362,10 +382,14 @@ def _namespace(
     methods: list[Method],
     call: Method | None,
     helper: str | None,
+    waiters: list[str],
 ) -> str:
     cls = class_name(path)
     base = f"({helper.split(':')[1]})" if helper else ""
     lines = [f"class {cls}{base}:", f'    """``{path}.*`` methods."""', ""]
+    if waiters:  # the jobs this namespace starts and polls (dxapi._waiter)
+        entries = ", ".join(f"{w!r}: specs.WAITER_{constant_name(w)}" for w in waiters)
+        lines += [f"    _waiters: ClassVar[Mapping[str, WaiterSpec]] = {{{entries}}}", ""]
     lines += [
         "    def __init__(self, session: Session) -> None:",
         "        self._session = session",
@@ -384,30 +408,36 @@ def _namespace(
     return "\n".join(lines) + "\n"
 
 
+#: The escape hatches every method takes (sent as given; see registry/README.md).
+_EXTRA_TYPES = {
+    "extra_query": "Mapping[str, Any]",
+    "extra_body": "Mapping[str, Any]",
+    "extra_headers": "Mapping[str, str]",
+}
+_EXTRAS = tuple(f"{n}: {_EXTRA_TYPES[n]} | None = None" for n in RESERVED_ARGS)
+
+
 def _method(m: Method, name: str) -> list[str]:
-    args = sorted(m.args, key=lambda a: (not a.required, a.name))
+    spec = m.spec
+    args = sorted(spec.args, key=lambda a: (not a.required, a.name))
     params = []
     for a in args:
-        ann = arg_annotation(a.type, a) + ("" if a.required else " | Unset")
+        ann = arg_annotation(arg_type(a), a) + ("" if a.required else " | Unset")
         ann += " | None" if a.nullable else ""  # None last, as ruff's RUF036 wants
-        params.append(f"{a.py_name}: {ann}" if a.required else f"{a.py_name}: {ann} = UNSET")
-    mapping = "{" + ", ".join(f"{a.name!r}: {a.py_name}" for a in m.args) + "}"
-    const = f"specs.{constant_name(m.name)}"
+        pname = py_name(a.name)
+        params.append(f"{pname}: {ann}" if a.required else f"{pname}: {ann} = UNSET")
     item = m.item_type()
-    if m.download:
+    if spec.download:
         ret, is_async = "AsyncIterator[bytes]", False
-        call = f"return self._session.stream({const}, {mapping})"
-    elif m.page and item is not None:
+    elif spec.page and item is not None:
         ret, is_async = f"CursorCall[{m.result_class}, {field_annotation(item)}]", False
-        call = f"return self._session.paginate({const}, {m.result_class}, {mapping})"
     else:
         ret, is_async = m.result_class, True
-        call = f"return await self._session.request({const}, {m.result_class}, {mapping})"
-    sig = ["self", "*", *params] if params else ["self"]
+    sig = ["self", "*", *params, *_EXTRAS]
     head = f"    {'async ' if is_async else ''}def {name}("
-    lines = [head] + [f"        {p}," for p in sig] + [f"    ) -> {ret}:"]
+    lines = [f"    @method(specs.{constant_name(m.name)}, {m.result_class})", head]
+    lines += [f"        {p}," for p in sig] + [f"    ) -> {ret}:"]
     lines += _docstring(m)
-    lines.append(f"        {call}")
     return lines
 
 
@@ -417,36 +447,44 @@ def _wrap(text: str, indent: str) -> list[str]:
 
 def _docstring(m: Method) -> list[str]:
     ind = "        "
-    summary = m.summary or f"Call ``{m.name}``."
+    spec = m.spec
+    summary = spec.summary or f"Call ``{m.name}``."
     lines = [f'{ind}"""{_oneline(summary).replace(chr(92), chr(92) * 2)}', ""]
-    facts = [f"Calls ``{m.http} {m.name}``; scope: ``{m.scope or 'none documented'}``."]
-    if m.page:
+    facts = [f"Calls ``{spec.http} {m.name}``; scope: ``{spec.scope or 'none documented'}``."]
+    if spec.alias_of:
+        facts.append(f"An older name of ``{spec.alias_of}``: the same arguments and answer.")
+    if spec.page:
         facts.append(
             "Paginated: ``await`` it for the first page, ``async for`` it for every item."
         )
-    if m.download:
+    if spec.download:
         facts.append("Streams the file's bytes (a redirect is followed without the token).")
-    if m.pending_error:
+    if spec.pending_error:
         facts.append(
-            f"While DX answers ``{m.pending_error}`` (not ready yet), waits its Retry-After "
+            f"While DX answers ``{spec.pending_error}`` (not ready yet), waits its Retry-After "
             "and asks again, within the call's deadline."
         )
-    if m.rate_limit:
-        r = m.rate_limit
+    if spec.rate_limit:
+        r = spec.rate_limit
         facts.append(
             f"At most {r.requests} calls per {r.per:g} s per ``{r.key}``, held back client-side."
         )
-    if m.deprecated:
-        facts.append(f"Deprecated: {m.deprecated}")
+    if spec.deprecated:
+        facts.append(f"Deprecated: {spec.deprecated}")
     lines += _wrap(" ".join(facts), ind)
-    if m.args:
-        lines += ["", f"{ind}Args:"]
-        for a in sorted(m.args, key=lambda a: (not a.required, a.name)):
-            text = f"{a.py_name}: {a.doc or a.type.text()}"
-            if a.default is not None:
-                text += f" (server default: {a.default!r})"
-            wrapped = textwrap.wrap(text, 84 - len(ind))
-            lines += [ind + "    " + wrapped[0]] + [ind + "        " + w for w in wrapped[1:]]
+    lines += ["", f"{ind}Args:"]
+    for a in sorted(spec.args, key=lambda a: (not a.required, a.name)):
+        text = f"{py_name(a.name)}: {a.doc or arg_type(a).text()}"
+        if a.default is not None:
+            text += f" (server default: {a.default!r})"
+        wrapped = textwrap.wrap(text, 84 - len(ind))
+        lines += [ind + "    " + wrapped[0]] + [ind + "        " + w for w in wrapped[1:]]
+    extras = (
+        "extra_query, extra_body, extra_headers: sent as given beside the arguments above, "
+        "for what DX accepts and the registry does not know yet."
+    )
+    wrapped = textwrap.wrap(extras, 84 - len(ind))
+    lines += [ind + "    " + wrapped[0]] + [ind + "        " + w for w in wrapped[1:]]
     lines.append(f'{ind}"""')
     return [
         line.replace('"""', "'''") if i not in (0, len(lines) - 1) else line

@@ -10,18 +10,22 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
+from dxapi._spec import ArgSpec, KeyedRate, MethodSpec, PageSpec, WaitDelay, WaiterSpec
+
 from .model import (
-    Arg,
     Field,
     Method,
-    Page,
-    RateRule,
     Registry,
     RegistryError,
     Shape,
+    Type,
     Waiter,
+    arg_type,
     parse_type,
 )
+from .naming import class_name, py_name
 
 __all__ = ["build"]
 
@@ -29,6 +33,8 @@ _RESERVED_FIELDS = frozenset({"list", "dict", "str", "int", "float", "bool", "da
 _METHOD_NAME = re.compile(r"^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)+$")
 _SHAPE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _WIRE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+#: Keyword names every generated method takes besides the registry's arguments.
+RESERVED_ARGS = ("extra_query", "extra_body", "extra_headers")
 
 
 # --------------------------------------------------------------------------- building
@@ -110,13 +116,20 @@ def build(files: Mapping[str, Any]) -> Registry:
                 waiters[waiter.name] = waiter
     built: dict[str, Method] = {}
     for name, (file, api, body) in raw_methods.items():
-        if "alias_of" in body:
-            target = raw_methods.get(str(body["alias_of"]))
-            if target is None:
-                p.add(file, name, "alias_of", f"unknown method {body['alias_of']!r}")
+        alias_of = body.get("alias_of")
+        if alias_of is not None:
+            target = raw_methods.get(str(alias_of))
+            if target is None or "alias_of" in target[2]:
+                what = "an alias" if target else "unknown method"
+                p.add(file, name, "alias_of", f"{what} {alias_of!r}: name a method entry")
                 continue
             body = {**target[2], **{k: v for k, v in body.items() if k != "alias_of"}}
         method = _method(p, file, api, name, body)
+        if method and alias_of is not None:  # one result class: the target's
+            spec = attrs.evolve(
+                method.spec, alias_of=str(alias_of), result=class_name(str(alias_of)) + "Result"
+            )
+            method = attrs.evolve(method, spec=spec)
         if method:
             built[name] = method
     _cross_check(p, shapes, built, helpers)
@@ -222,30 +235,28 @@ def _method(
         else:
             for key in sorted(set(raw) - _PAGE_KEYS):
                 p.add(file, name, f"paginate.{key}", "unknown pagination key")
-            page = Page(**{k: raw[k] for k in _PAGE_KEYS if k in raw})
-            if page.style not in ("cursor", "page"):
+            if raw.get("style", "cursor") not in ("cursor", "page"):
                 p.add(file, name, "paginate.style", "must be cursor or page")
+            page = PageSpec(**{k: raw[k] for k in _PAGE_KEYS if k in raw})
     rate = None
     if "rate_limit" in body:
         raw = body["rate_limit"]
         try:
-            rate = RateRule(int(raw["requests"]), float(raw["per"]), str(raw["key"]))
+            rate = KeyedRate(int(raw["requests"]), float(raw["per"]), str(raw["key"]))
         except (KeyError, TypeError, ValueError):
             p.add(file, name, "rate_limit", "needs requests, per (seconds) and key (an arg)")
     idempotent = body.get("idempotent", http == "GET")
     if not isinstance(idempotent, bool):
         p.add(file, name, "idempotent", "must be true or false")
         idempotent = False
-    return Method(
+    spec = MethodSpec(
         name=name,
-        api=api,
-        file=file,
         http=http,
+        api=api,
         scope=body.get("scope"),
-        summary=_text(body.get("summary")),
         args=tuple(args),
-        result=tuple(result),
         idempotent=idempotent,
+        summary=_text(body.get("summary")),
         page=page,
         deprecated=_text(body.get("deprecated")) or None,
         rate_limit=rate,
@@ -253,15 +264,18 @@ def _method(
         download=bool(body.get("download", False)),
         pending_error=body.get("pending_error"),
         idempotent_when=body.get("idempotent_when"),
-        example=body.get("example"),
+        result=class_name(name) + "Result",
         bare_array=body.get("bare_array"),
-        result_type=result_type,
     )
+    return Method(spec, file, tuple(result), result_type, body.get("example"))
 
 
-def _arg(p: _Problems, file: str, method: str, name: str, spec: Any) -> Arg | None:
+def _arg(p: _Problems, file: str, method: str, name: str, spec: Any) -> ArgSpec | None:
     if not _WIRE_NAME.match(name):
         p.add(file, method, f"args.{name}", "argument names are snake_case wire names")
+        return None
+    if py_name(name) in (*RESERVED_ARGS, "self"):
+        p.add(file, method, f"args.{name}", "reserved: every generated method has this keyword")
         return None
     raw: Mapping[str, Any] = spec if isinstance(spec, Mapping) else {"type": spec}
     for key in sorted(set(raw) - _ARG_KEYS):
@@ -287,9 +301,9 @@ def _arg(p: _Problems, file: str, method: str, name: str, spec: Any) -> Arg | No
     if not isinstance(nullable, bool):
         p.add(file, method, f"args.{name}.nullable", "must be true or false")
         nullable = False
-    return Arg(
+    return ArgSpec(
         name=name,
-        type=field.type,
+        type=field.type.canonical(),
         required=field.required,
         doc=field.doc,
         location=location,
@@ -312,36 +326,36 @@ def _cross_check(
             for ref in sorted(f.type.shapes() - set(shapes)):
                 p.add(shape.file, shape.name, f"fields.{f.name}", f"unknown shape {ref!r}")
     for m in methods.values():
-        for a in m.args:
-            for ref in sorted(a.type.shapes() - set(shapes)):
+        for a in m.spec.args:
+            for ref in sorted(arg_type(a).shapes() - set(shapes)):
                 p.add(m.file, m.name, f"args.{a.name}.type", f"unknown shape {ref!r}")
-        for f in m.result:
+        for f in m.fields:
             for ref in sorted(f.type.shapes() - set(shapes)):
                 p.add(m.file, m.name, f"result.{f.name}", f"unknown shape {ref!r}")
-        arg_names = {a.name for a in m.args}
-        if m.page:
-            if m.page.input not in arg_names:
-                p.add(m.file, m.name, "paginate.input", f"no argument {m.page.input!r}")
+        arg_names = {a.name for a in m.spec.args}
+        if m.spec.page:
+            if m.spec.page.input not in arg_names:
+                p.add(m.file, m.name, "paginate.input", f"no argument {m.spec.page.input!r}")
             if m.item_type() is None:
                 p.add(m.file, m.name, "paginate.items", "must name a list<...> result field")
-        if m.rate_limit and m.rate_limit.key not in arg_names:
-            p.add(m.file, m.name, "rate_limit.key", f"no argument {m.rate_limit.key!r}")
-        if m.idempotent_when and m.idempotent_when not in arg_names:
-            p.add(m.file, m.name, "idempotent_when", f"no argument {m.idempotent_when!r}")
-        if m.upload and m.upload not in arg_names:
-            p.add(m.file, m.name, "upload", f"no argument {m.upload!r}")
-        if m.bare_array and not any(
-            f.name == m.bare_array and f.type.kind == "list" for f in m.result
+        if m.spec.rate_limit and m.spec.rate_limit.key not in arg_names:
+            p.add(m.file, m.name, "rate_limit.key", f"no argument {m.spec.rate_limit.key!r}")
+        if m.spec.idempotent_when and m.spec.idempotent_when not in arg_names:
+            p.add(m.file, m.name, "idempotent_when", f"no argument {m.spec.idempotent_when!r}")
+        if m.spec.upload and m.spec.upload not in arg_names:
+            p.add(m.file, m.name, "upload", f"no argument {m.spec.upload!r}")
+        if m.spec.bare_array and not any(
+            f.name == m.spec.bare_array and f.type.kind == "list" for f in m.fields
         ):
             p.add(m.file, m.name, "bare_array", "must name a list<...> result field")
         if m.result_type is not None:
             for ref in sorted(m.result_type.shapes() - set(shapes)):
                 p.add(m.file, m.name, "result", f"unknown shape {ref!r}")
-        if m.http == "GET" and any(a.location == "body" for a in m.args):
+        if m.spec.http == "GET" and any(a.location == "body" for a in m.spec.args):
             p.add(m.file, m.name, "args", "a GET method cannot take body arguments")
     for key in helpers:
         api, path = key.split(":", 1)
-        if not any(n.startswith(path + ".") for n, m in methods.items() if m.api == api):
+        if not any(n.startswith(path + ".") for n, m in methods.items() if m.spec.api == api):
             p.add("(registry)", path, "helpers", "no method lives under this namespace")
 
 
@@ -418,9 +432,8 @@ def _waiter(p: _Problems, file: str, name: str, body: Any) -> Waiter | None:
     if (body.get("start") is None) != (body.get("start_id") is None):
         p.add(file, name, "start", "start and start_id go together")
     delay = _delay(p, file, name, body.get("delay") or {})
-    return Waiter(
+    spec = WaiterSpec(
         name=name,
-        file=file,
         poll=str(body.get("poll", "")),
         id_arg=str(body.get("id", "")),
         status=str(body.get("status", "")),
@@ -435,45 +448,47 @@ def _waiter(p: _Problems, file: str, name: str, body: Any) -> Waiter | None:
         delay=delay,
         doc=_text(body.get("doc")),
     )
+    return Waiter(spec, file)
 
 
-def _delay(p: _Problems, file: str, name: str, raw: Any) -> tuple[float, float, float]:
+def _delay(p: _Problems, file: str, name: str, raw: Any) -> WaitDelay:
     problem = "needs initial, max (seconds) and multiplier, with initial <= max, multiplier >= 1"
     if not isinstance(raw, Mapping) or set(raw) - {"initial", "max", "multiplier"}:
         p.add(file, name, "delay", problem)
-        return (1.0, 10.0, 1.5)
+        return WaitDelay()
     try:
         initial = float(raw.get("initial", 1.0))
         cap = float(raw.get("max", 10.0))
         multiplier = float(raw.get("multiplier", 1.5))
     except (TypeError, ValueError):
         p.add(file, name, "delay", problem)
-        return (1.0, 10.0, 1.5)
+        return WaitDelay()
     if not (0 <= initial <= cap and multiplier >= 1):
         p.add(file, name, "delay", problem)
-    return (initial, cap, multiplier)
+    return WaitDelay(initial, cap, multiplier)
 
 
 def _check_waiters(
     p: _Problems, waiters: Mapping[str, Waiter], methods: Mapping[str, Method]
 ) -> None:
-    for w in waiters.values():
+    for waiter in waiters.values():
+        w, file = waiter.spec, waiter.file
         poll = methods.get(w.poll)
         if poll is None:
-            p.add(w.file, w.name, "poll", f"unknown method {w.poll!r}")
+            p.add(file, w.name, "poll", f"unknown method {w.poll!r}")
         else:
-            if w.id_arg not in {a.name for a in poll.args}:
-                p.add(w.file, w.name, "id", f"{w.poll} has no argument {w.id_arg!r}")
-            if not poll.idempotent:
-                p.add(w.file, w.name, "poll", f"{w.poll} is not safe to repeat")
-            keys = {f.name for f in poll.result}
+            if w.id_arg not in {a.name for a in poll.spec.args}:
+                p.add(file, w.name, "id", f"{w.poll} has no argument {w.id_arg!r}")
+            if not poll.spec.idempotent:
+                p.add(file, w.name, "poll", f"{w.poll} is not safe to repeat")
+            keys = {f.name for f in poll.fields}
             for key in ("status", "job", "error"):
                 path = getattr(w, key)
                 if path and path.split(".")[0] not in keys:
-                    p.add(w.file, w.name, key, f"{w.poll} has no result key {path!r}")
+                    p.add(file, w.name, key, f"{w.poll} has no result key {path!r}")
         if w.start is not None:
             start = methods.get(w.start)
             if start is None:
-                p.add(w.file, w.name, "start", f"unknown method {w.start!r}")
-            elif w.start_id and w.start_id.split(".")[0] not in {f.name for f in start.result}:
-                p.add(w.file, w.name, "start_id", f"{w.start} has no result key {w.start_id!r}")
+                p.add(file, w.name, "start", f"unknown method {w.start!r}")
+            elif w.start_id and w.start_id.split(".")[0] not in {f.name for f in start.fields}:
+                p.add(file, w.name, "start_id", f"{w.start} has no result key {w.start_id!r}")
