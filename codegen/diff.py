@@ -22,9 +22,9 @@ from pathlib import Path
 
 import attrs
 
-from .load import REGISTRY_FILES, load_files, parse_text
 from dxapi._spec import ArgSpec
 
+from .load import REGISTRY_FILES, load_files, parse_text
 from .model import Field, Method, Registry, RegistryError, Shape, Type, arg_type
 from .validate import build
 
@@ -142,7 +142,9 @@ def _method_changes(subject: str, old: Method, new: Method) -> Iterator[Change]:
     if old.spec.http != new.spec.http:
         yield Change("~", subject, f"HTTP {old.spec.http} → {new.spec.http}", breaking=True)
     if old.spec.scope != new.spec.scope:
-        yield Change("~", subject, f"scope {old.spec.scope or 'none'} → {new.spec.scope or 'none'}")
+        yield Change(
+            "~", subject, f"scope {old.spec.scope or 'none'} → {new.spec.scope or 'none'}"
+        )
     if old.spec.idempotent != new.spec.idempotent:
         yield Change("~", subject, f"idempotent {old.spec.idempotent} → {new.spec.idempotent}")
     if (old.spec.page is None) != (new.spec.page is None):

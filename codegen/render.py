@@ -15,8 +15,8 @@ import attrs
 from dxapi._spec import ArgSpec
 
 from .model import Field, Method, Registry, Shape, Type, Waiter, arg_type
-from .validate import RESERVED_ARGS
 from .naming import class_name, constant_name, py_name
+from .validate import RESERVED_ARGS
 
 __all__ = ["API_CLASSES", "render"]
 
@@ -314,7 +314,8 @@ def render_family(reg: Registry, api: str, family: str, methods: list[Method]) -
             shapes_used |= f.type.shapes()
         for a in m.spec.args:
             shapes_used |= arg_type(a).shapes()
-    aliased = [reg.methods[n] for n in sorted({m.spec.alias_of for m in methods} - {None})]
+    targets = {m.spec.alias_of for m in methods if m.spec.alias_of is not None}
+    aliased = [reg.methods[n] for n in sorted(targets)]
     helpers = {
         path.split(":", 1)[1]: target
         for path, target in reg.helpers.items()
@@ -357,11 +358,11 @@ def render_family(reg: Registry, api: str, family: str, methods: list[Method]) -
     for path in sorted(tree, key=lambda p: (-p.count("."), p)):
         callable_method = by_name.get(path)
         own = by_ns.get(path, [])
-        ns_waiters = sorted(w.name for w in waiters.values() if any(w.spec.poll == m.name for m in own))
+        ns_waiters = sorted(
+            w.name for w in waiters.values() if any(w.spec.poll == m.name for m in own)
+        )
         classes.append(
-            _namespace(
-                path, tree[path], own, callable_method, helpers.get(path), ns_waiters
-            )
+            _namespace(path, tree[path], own, callable_method, helpers.get(path), ns_waiters)
         )
     out.append("\n\n".join(classes))
     return "".join(out)

@@ -20,7 +20,6 @@ from .model import (
     Registry,
     RegistryError,
     Shape,
-    Type,
     Waiter,
     arg_type,
     parse_type,

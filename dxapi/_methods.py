@@ -39,14 +39,18 @@ def method(spec: MethodSpec, result: Any) -> Callable[[F], F]:
 
 
 def _caller(spec: MethodSpec, result: Any) -> Callable[..., Any]:
+    call = _plain_caller(spec, result)
     renamed = {a.name + "_": a.name for a in spec.args if keyword.iskeyword(a.name)}
-    if renamed:  # ``from_=`` in Python is ``from`` on the wire
+    if not renamed:
+        return call
 
-        def wire(args: dict[str, Any]) -> dict[str, Any]:
-            return {renamed.get(k, k): v for k, v in args.items()}
+    def call_renamed(self: Any, **args: Any) -> Any:  # ``from_=`` in Python, ``from`` on the wire
+        return call(self, **{renamed.get(k, k): v for k, v in args.items()})
 
-        inner = _caller(spec, result)
-        return lambda self, **args: inner(self, **wire(args))
+    return call_renamed
+
+
+def _plain_caller(spec: MethodSpec, result: Any) -> Callable[..., Any]:
     if spec.download:
 
         def call(self: Any, **args: Any) -> Any:
@@ -66,8 +70,11 @@ def _caller(spec: MethodSpec, result: Any) -> Callable[..., Any]:
 
 
 def spec_of(bound: Callable[..., Any]) -> MethodSpec:
-    """The :class:`MethodSpec` a generated method calls (``spec_of(dx.teams.info)``)."""
-    spec = getattr(bound, "spec", None)
+    """The :class:`MethodSpec` a generated method calls (``spec_of(dx.teams.info)``).
+
+    A callable namespace (``dx.snapshots.dxi_scores``) answers for its ``__call__``.
+    """
+    spec = getattr(bound, "spec", None) or getattr(getattr(bound, "__call__", None), "spec", None)
     if not isinstance(spec, MethodSpec):
         raise TypeError(f"{bound!r} is not a generated dxapi method")
     return spec

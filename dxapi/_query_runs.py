@@ -15,7 +15,6 @@ through the namespace's own generated methods (``execute``, ``info``, ``results`
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import secrets
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping

@@ -16,8 +16,7 @@ cancel, a deadline) stops a wait at once: nothing is left running and no connect
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 

@@ -19,7 +19,7 @@ from ._spec import MethodSpec
 if TYPE_CHECKING:
     from ._generated.results import *  # noqa: F403
 
-__all__ = _shapes + list(RESULTS) + ["result_type"]  # noqa: PLE0605
+__all__ = _shapes + list(RESULTS) + ["result_type"]
 
 
 def result_type(method: MethodSpec | str) -> Any:

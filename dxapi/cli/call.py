@@ -52,4 +52,4 @@ def typed(spec: MethodSpec, payload: dict[str, Any]) -> Any:
 def result_class(spec: MethodSpec) -> type[Any] | None:
     """The method's result class; None for a loose result (the payload is printed as is)."""
     cls = result_type(spec) if spec.result else None
-    return cls if attrs.has(cls) else None
+    return cls if isinstance(cls, type) and attrs.has(cls) else None

@@ -45,7 +45,7 @@ def result_class(spec: MethodSpec) -> type | None:
     if spec.result not in RESULTS:
         return None
     cls = dxapi.types.result_type(spec)
-    return cls if attrs.has(cls) else None
+    return cls if isinstance(cls, type) and attrs.has(cls) else None
 
 
 def _hints(cls: type) -> dict[str, Any]:

@@ -90,7 +90,10 @@ def test_an_alias_refers_to_its_target() -> None:
     assert reg.methods["new.get"].spec.deprecated is None
     files = render(reg)
     specs = " ".join(files["specs.py"].split())
-    assert "OLD_GET = attrs.evolve(NEW_GET, deprecated='Use new.get', alias_of='new.get')" in specs
+    assert (
+        "OLD_GET = attrs.evolve(NEW_GET, name='old.get', deprecated='Use new.get', alias_of='new.get')"
+        in specs
+    )
     assert "OldGetResult = NewGetResult\n" in files["web/old.py"]
     assert "class OldGetResult" not in files["web/old.py"]
 

@@ -6,11 +6,10 @@ from typing import Any
 
 import pytest
 
-from dxapi._spec import WaitDelay
-
 from codegen.model import RegistryError
 from codegen.render import render_specs
 from codegen.validate import build
+from dxapi._spec import WaitDelay
 
 JOBS = {
     "jobs.start": {"http": "POST", "args": {"sql": "str!"}, "result": {"job": "json!"}},
