@@ -16,6 +16,7 @@ import pytest
 from mypy import api as mypy_api
 
 import dxapi
+import dxapi.types
 from dxapi import ArgumentError
 
 BASE = "https://api.getdx.com"
@@ -100,6 +101,7 @@ def test_signature_and_help_show_the_typed_keywords(dx: dxapi.Client) -> None:
 
 MISUSE = """
 import dxapi
+import dxapi.types
 
 async def main(dx: dxapi.Client) -> None:
     r = await dx.catalog.entities.info(identifer="x")
