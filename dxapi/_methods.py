@@ -74,7 +74,7 @@ def spec_of(bound: Callable[..., Any]) -> MethodSpec:
 
     A callable namespace (``dx.snapshots.dxi_scores``) answers for its ``__call__``.
     """
-    spec = getattr(bound, "spec", None) or getattr(getattr(bound, "__call__", None), "spec", None)
+    spec = getattr(bound, "spec", None) or getattr(type(bound).__call__, "spec", None)
     if not isinstance(spec, MethodSpec):
         raise TypeError(f"{bound!r} is not a generated dxapi method")
     return spec

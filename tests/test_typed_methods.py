@@ -143,3 +143,31 @@ def test_mypy_types_user_code_precisely(tmp_path: Path) -> None:
     ]
     for want in expected:
         assert any(want in ln for ln in lines), (want, lines)
+
+
+async def test_escape_hatches_travel_to_the_session_as_given(dx: dxapi.Client) -> None:
+    seen: list[tuple[Any, Any, dict[str, Any]]] = []
+
+    class Recorder:
+        async def request(self, spec: Any, result: Any, args: dict[str, Any]) -> str:
+            seen.append((spec, result, args))
+            return "answer"
+
+        def paginate(self, spec: Any, result: Any, args: dict[str, Any]) -> str:
+            seen.append((spec, result, args))
+            return "pages"
+
+    ns = dx.catalog.entities
+    ns._session = Recorder()  # type: ignore[assignment]
+    extras: dict[str, Any] = {
+        "extra_query": {"v": "2"},
+        "extra_body": {"beta": True},
+        "extra_headers": {"X-Trace": "t1"},
+    }
+    assert await ns.info(identifier="a", **extras) == "answer"
+    assert ns.list(limit=5, extra_query={"q": "1"}) == "pages"  # type: ignore[comparison-overlap]
+    (spec, result, args), (lspec, lresult, largs) = seen
+    assert (spec.name, result) == ("catalog.entities.info", dxapi.types.CatalogEntitiesInfoResult)
+    assert args == {"identifier": "a", **extras}
+    assert (lspec.name, largs) == ("catalog.entities.list", {"limit": 5, "extra_query": {"q": "1"}})
+    assert lresult is dxapi.types.CatalogEntitiesListResult

@@ -266,3 +266,13 @@ async def test_trigger_and_wait(mocked: Any, dx: dxapi.Client) -> None:
     assert final.data == {"x": 1}
     trigger = next(c for k, v in mocked.requests.items() if "trigger" in str(k[1]) for c in v)
     assert trigger.kwargs["json"] == {"workflow_identifier": "deploy", "data": {"greeting": "hi"}}
+
+
+async def test_a_waiter_refuses_methods_its_spec_does_not_name(dx: dxapi.Client) -> None:
+    ns = dx.studio.query_runs
+    with pytest.raises(TypeError, match="queryRun"):
+        Waiter(dx._session, QR, poll=ns.results, start=ns.execute)
+    with pytest.raises(TypeError, match="queryRun"):
+        Waiter(dx._session, QR, poll=ns.info, start=dx.workflow_runs.trigger)
+    with pytest.raises(TypeError, match="no start method"):
+        await Waiter(dx._session, QR, poll=ns.info).start({"sql": "SELECT 1"})

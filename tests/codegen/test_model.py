@@ -78,10 +78,12 @@ def test_an_alias_refers_to_its_target() -> None:
                 "methods": {
                     "new.get": {"http": "GET", "args": {"id": "str!"}, "result": {"n": "int"}},
                     "old.get": {"alias_of": "new.get", "deprecated": "Use new.get"},
+                    "legacy.get": {"alias_of": "new.get"},  # still current: no warning
                 },
             }
         }
     )
+    assert reg.methods["legacy.get"].spec.deprecated is None
     old = reg.methods["old.get"].spec
     assert old.deprecated == "Use new.get" and old.alias_of == "new.get"
     assert [a.name for a in old.args] == ["id"] and old.args[0].required

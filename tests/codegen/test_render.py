@@ -105,3 +105,12 @@ def test_a_missing_formatter_is_an_error_not_drift(monkeypatch: pytest.MonkeyPat
     )
     with pytest.raises(FormatterMissing, match=r"pip install -e '\.\[codegen\]'"):
         formatted({"x.py": "x = 1\n"})
+
+
+def test_the_emitted_specs_are_the_objects_codegen_built() -> None:
+    """specs.py, executed, gives back exactly the validated MethodSpec/WaiterSpec objects."""
+    reg = build(load_files(ROOT / "registry"))
+    namespace: dict[str, object] = {}
+    exec(compile(render(reg)["specs.py"], "specs.py", "exec"), namespace)
+    assert namespace["METHODS"] == {name: m.spec for name, m in reg.methods.items()}
+    assert namespace["WAITERS"] == {name: w.spec for name, w in reg.waiters.items()}
