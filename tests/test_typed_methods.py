@@ -169,5 +169,8 @@ async def test_escape_hatches_travel_to_the_session_as_given(dx: dxapi.Client) -
     (spec, result, args), (lspec, lresult, largs) = seen
     assert (spec.name, result) == ("catalog.entities.info", dxapi.types.CatalogEntitiesInfoResult)
     assert args == {"identifier": "a", **extras}
-    assert (lspec.name, largs) == ("catalog.entities.list", {"limit": 5, "extra_query": {"q": "1"}})
+    assert (lspec.name, largs) == (
+        "catalog.entities.list",
+        {"limit": 5, "extra_query": {"q": "1"}},
+    )
     assert lresult is dxapi.types.CatalogEntitiesListResult
