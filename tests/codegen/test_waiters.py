@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from codegen.model import RegistryError
-from codegen.render import render_specs
+from codegen.specs_source import render_specs
 from codegen.validate import build
 from dxapi._spec import WaitDelay
 
