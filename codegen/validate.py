@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from dxapi._spec import ArgSpec, KeyedRate, MethodSpec, PageSpec, WaitDelay, WaiterSpec
+from dxapi._spec import ArgSpec, KeyedRate, MethodSpec, PageSpec
 
 from .model import (
     Field,
@@ -25,6 +25,8 @@ from .model import (
     parse_type,
 )
 from .naming import class_name, py_name
+from .problems import Problems, squash
+from .waiters import check_waiters, waiter
 
 __all__ = ["build"]
 
@@ -60,17 +62,9 @@ _ARG_KEYS = {"type", "required", "doc", "default", "in", "enum", "format", "null
 _PAGE_KEYS = {"items", "input", "output", "total", "style", "limit"}
 
 
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, file: str, where: str, key: str, what: str) -> None:
-        self.items.append(f"{file}: {where}: {key}: {what}")
-
-
 def build(files: Mapping[str, Any]) -> Registry:
     """Validate parsed YAML files into a :class:`Registry`, or raise :class:`RegistryError`."""
-    p = _Problems()
+    p = Problems()
     shapes: dict[str, Shape] = {}
     raw_methods: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
     helpers: dict[str, str] = {}
@@ -110,9 +104,9 @@ def build(files: Mapping[str, Any]) -> Registry:
             if wname in waiters:
                 p.add(file, wname, "(waiter)", f"duplicate waiter (also in {waiters[wname].file})")
                 continue
-            waiter = _waiter(p, file, str(wname), wbody)
-            if waiter:
-                waiters[waiter.name] = waiter
+            entry = waiter(p, file, str(wname), wbody)
+            if entry:
+                waiters[entry.name] = entry
     built: dict[str, Method] = {}
     for name, (file, api, body) in raw_methods.items():
         alias_of = body.get("alias_of")
@@ -132,17 +126,13 @@ def build(files: Mapping[str, Any]) -> Registry:
         if method:
             built[name] = method
     _cross_check(p, shapes, built, helpers)
-    _check_waiters(p, waiters, built)
+    check_waiters(p, waiters, built)
     if p.items:
         raise RegistryError(p.items)
     return Registry(shapes, built, helpers, waiters)
 
 
-def _text(value: Any) -> str:
-    return " ".join(str(value or "").split())
-
-
-def _field_spec(p: _Problems, file: str, where: str, key: str, spec: Any) -> Field | None:
+def _field_spec(p: Problems, file: str, where: str, key: str, spec: Any) -> Field | None:
     doc = ""
     if isinstance(spec, Mapping):
         if not key.startswith("args."):  # argument keys are checked by _arg
@@ -153,7 +143,7 @@ def _field_spec(p: _Problems, file: str, where: str, key: str, spec: Any) -> Fie
                     f"{key}.{extra}",
                     "unknown field key (a doc with commas needs quotes)",
                 )
-        doc = _text(spec.get("doc"))
+        doc = squash(spec.get("doc"))
         text = str(spec.get("type", ""))
         required = bool(spec.get("required", False))
     elif isinstance(spec, str):
@@ -174,7 +164,7 @@ def _field_spec(p: _Problems, file: str, where: str, key: str, spec: Any) -> Fie
     return Field(name, type_, required, doc)
 
 
-def _shape(p: _Problems, file: str, name: str, body: Any) -> Shape | None:
+def _shape(p: Problems, file: str, name: str, body: Any) -> Shape | None:
     if not _SHAPE_NAME.match(str(name)):
         p.add(file, name, "(shape)", "shape names are CapWords")
         return None
@@ -188,12 +178,10 @@ def _shape(p: _Problems, file: str, name: str, body: Any) -> Shape | None:
         field = _field_spec(p, file, name, f"fields.{fname}", fspec)
         if field:
             fields.append(field)
-    return Shape(name, file, _text(body.get("doc")), tuple(fields))
+    return Shape(name, file, squash(body.get("doc")), tuple(fields))
 
 
-def _method(
-    p: _Problems, file: str, api: str, name: str, body: Mapping[str, Any]
-) -> Method | None:
+def _method(p: Problems, file: str, api: str, name: str, body: Mapping[str, Any]) -> Method | None:
     if not _METHOD_NAME.match(name):
         p.add(file, name, "(method)", "method names look like family.method (camelCase parts)")
         return None
@@ -255,9 +243,9 @@ def _method(
         scope=body.get("scope"),
         args=tuple(args),
         idempotent=idempotent,
-        summary=_text(body.get("summary")),
+        summary=squash(body.get("summary")),
         page=page,
-        deprecated=_text(body.get("deprecated")) or None,
+        deprecated=squash(body.get("deprecated")) or None,
         rate_limit=rate,
         upload=body.get("upload"),
         download=bool(body.get("download", False)),
@@ -269,7 +257,7 @@ def _method(
     return Method(spec, file, tuple(result), result_type, body.get("example"))
 
 
-def _arg(p: _Problems, file: str, method: str, name: str, spec: Any) -> ArgSpec | None:
+def _arg(p: Problems, file: str, method: str, name: str, spec: Any) -> ArgSpec | None:
     if not _WIRE_NAME.match(name):
         p.add(file, method, f"args.{name}", "argument names are snake_case wire names")
         return None
@@ -315,7 +303,7 @@ def _arg(p: _Problems, file: str, method: str, name: str, spec: Any) -> ArgSpec 
 
 
 def _cross_check(
-    p: _Problems,
+    p: Problems,
     shapes: Mapping[str, Shape],
     methods: Mapping[str, Method],
     helpers: Mapping[str, str],
@@ -356,138 +344,3 @@ def _cross_check(
         api, path = key.split(":", 1)
         if not any(n.startswith(path + ".") for n, m in methods.items() if m.spec.api == api):
             p.add("(registry)", path, "helpers", "no method lives under this namespace")
-
-
-# ------------------------------------------------------------------------------ waiters
-
-_WAITER_KEYS = {
-    "doc",
-    "poll",
-    "id",
-    "status",
-    "job",
-    "error",
-    "start",
-    "start_id",
-    "pending",
-    "success",
-    "failure",
-    "timeout_error",
-    "delay",
-}
-_WAITER_NAME = re.compile(r"^[a-z][A-Za-z0-9]*$")
-_ERROR_CLASS = re.compile(r"^[A-Z][A-Za-z0-9]*Error$")
-_DOTTED = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
-
-
-def _states(p: _Problems, file: str, name: str, key: str, raw: Any) -> tuple[str, ...]:
-    if not isinstance(raw, list | tuple) or not all(isinstance(s, str) and s for s in raw):
-        p.add(file, name, key, "must be a list of state names")
-        return ()
-    return tuple(raw)
-
-
-def _waiter(p: _Problems, file: str, name: str, body: Any) -> Waiter | None:
-    if not _WAITER_NAME.match(name):
-        p.add(file, name, "(waiter)", "waiter names are camelCase, e.g. queryRun")
-        return None
-    if not isinstance(body, Mapping):
-        p.add(file, name, "(waiter)", "must be a mapping")
-        return None
-    for key in sorted(set(body) - _WAITER_KEYS):
-        p.add(file, name, key, "unknown waiter key")
-    for key in ("poll", "id", "status"):
-        if not isinstance(body.get(key), str) or not body.get(key):
-            p.add(file, name, key, "required")
-    for key in ("status", "job", "error", "start_id"):
-        value = body.get(key)
-        if value is not None and not (isinstance(value, str) and _DOTTED.match(value)):
-            p.add(file, name, key, "must be a dotted payload path like query_run.status")
-    pending = _states(p, file, name, "pending", body.get("pending", []))
-    success = _states(p, file, name, "success", body.get("success"))
-    if not success:
-        p.add(file, name, "success", "needs at least one state")
-    raw_failure = body.get("failure") or {}
-    failure: list[tuple[str, str]] = []
-    if not isinstance(raw_failure, Mapping):
-        p.add(file, name, "failure", "must map each failure state to an error class name")
-        raw_failure = {}
-    for state, cls in raw_failure.items():
-        if not isinstance(cls, str) or not _ERROR_CLASS.match(cls):
-            p.add(file, name, f"failure.{state}", "must name an error class (…Error)")
-            continue
-        failure.append((str(state), cls))
-    seen: dict[str, str] = {}
-    groups = (("pending", pending), ("success", success), ("failure", [s for s, _ in failure]))
-    for group, states in groups:
-        for s in states:
-            if s in seen:
-                p.add(file, name, group, f"state {s!r} is also listed under {seen[s]}")
-            seen[s] = group
-    timeout_error = body.get("timeout_error", "JobError")
-    if not isinstance(timeout_error, str) or not _ERROR_CLASS.match(timeout_error):
-        p.add(file, name, "timeout_error", "must name an error class (…Error)")
-        timeout_error = "JobError"
-    if (body.get("start") is None) != (body.get("start_id") is None):
-        p.add(file, name, "start", "start and start_id go together")
-    delay = _delay(p, file, name, body.get("delay") or {})
-    spec = WaiterSpec(
-        name=name,
-        poll=str(body.get("poll", "")),
-        id_arg=str(body.get("id", "")),
-        status=str(body.get("status", "")),
-        pending=pending,
-        success=success,
-        failure=tuple(failure),
-        job=body.get("job"),
-        error=body.get("error"),
-        start=body.get("start"),
-        start_id=body.get("start_id"),
-        timeout_error=timeout_error,
-        delay=delay,
-        doc=_text(body.get("doc")),
-    )
-    return Waiter(spec, file)
-
-
-def _delay(p: _Problems, file: str, name: str, raw: Any) -> WaitDelay:
-    problem = "needs initial, max (seconds) and multiplier, with initial <= max, multiplier >= 1"
-    if not isinstance(raw, Mapping) or set(raw) - {"initial", "max", "multiplier"}:
-        p.add(file, name, "delay", problem)
-        return WaitDelay()
-    try:
-        initial = float(raw.get("initial", 1.0))
-        cap = float(raw.get("max", 10.0))
-        multiplier = float(raw.get("multiplier", 1.5))
-    except (TypeError, ValueError):
-        p.add(file, name, "delay", problem)
-        return WaitDelay()
-    if not (0 <= initial <= cap and multiplier >= 1):
-        p.add(file, name, "delay", problem)
-    return WaitDelay(initial, cap, multiplier)
-
-
-def _check_waiters(
-    p: _Problems, waiters: Mapping[str, Waiter], methods: Mapping[str, Method]
-) -> None:
-    for waiter in waiters.values():
-        w, file = waiter.spec, waiter.file
-        poll = methods.get(w.poll)
-        if poll is None:
-            p.add(file, w.name, "poll", f"unknown method {w.poll!r}")
-        else:
-            if w.id_arg not in {a.name for a in poll.spec.args}:
-                p.add(file, w.name, "id", f"{w.poll} has no argument {w.id_arg!r}")
-            if not poll.spec.idempotent:
-                p.add(file, w.name, "poll", f"{w.poll} is not safe to repeat")
-            keys = {f.name for f in poll.fields}
-            for key in ("status", "job", "error"):
-                path = getattr(w, key)
-                if path and path.split(".")[0] not in keys:
-                    p.add(file, w.name, key, f"{w.poll} has no result key {path!r}")
-        if w.start is not None:
-            start = methods.get(w.start)
-            if start is None:
-                p.add(file, w.name, "start", f"unknown method {w.start!r}")
-            elif w.start_id and w.start_id.split(".")[0] not in {f.name for f in start.fields}:
-                p.add(file, w.name, "start_id", f"{w.start} has no result key {w.start_id!r}")
