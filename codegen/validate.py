@@ -34,6 +34,8 @@ _RESERVED_FIELDS = frozenset({"list", "dict", "str", "int", "float", "bool", "da
 _METHOD_NAME = re.compile(r"^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)+$")
 _SHAPE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _WIRE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+#: Module names a generated namespace class body reads (a method of that name would hide them).
+_MODULE_NAMES = frozenset({"attrs", "datetime", "method", "specs"})
 #: Keyword names every generated method takes besides the registry's arguments.
 RESERVED_ARGS = ("extra_query", "extra_body", "extra_headers")
 
@@ -184,6 +186,9 @@ def _shape(p: Problems, file: str, name: str, body: Any) -> Shape | None:
 def _method(p: Problems, file: str, api: str, name: str, body: Mapping[str, Any]) -> Method | None:
     if not _METHOD_NAME.match(name):
         p.add(file, name, "(method)", "method names look like family.method (camelCase parts)")
+        return None
+    if py_name(name.rsplit(".", 1)[1]) in _MODULE_NAMES:
+        p.add(file, name, "(method)", "this last part would hide a name of the generated module")
         return None
     for key in sorted(set(body) - _METHOD_KEYS):
         p.add(file, name, key, "unknown method key")

@@ -129,3 +129,13 @@ def test_required_markers() -> None:
     reg = build(_method(args={"id": "str!", "n": {"type": "int"}}))
     args = {a.name: a.required for a in reg.methods["things.list"].spec.args}
     assert args == {"id": True, "n": False}
+
+
+def test_a_method_may_not_hide_a_name_of_its_generated_module() -> None:
+    methods = {"things.method": {"http": "GET"}, "things.specs": {"http": "GET"}}
+    with pytest.raises(RegistryError) as info:
+        build({"web.yaml": {"api": "web", "methods": methods}})
+    assert info.value.problems == [
+        f"web.yaml: things.{n}: (method): this last part would hide a name of the generated module"
+        for n in ("method", "specs")
+    ]
