@@ -159,9 +159,13 @@ class Waiter:
     start_method: Callable[..., Any] | None = attrs.field(default=None, alias="start")
 
     def __attrs_post_init__(self) -> None:
-        for method, name in ((self.poll_method, self.spec.poll), (self.start_method, None)):
-            if method is not None and spec_of(method).name != (name or self.spec.start):
-                raise TypeError(f"waiter {self.spec.name!r} cannot use {method!r}")
+        for method, name in (
+            (self.poll_method, self.spec.poll),
+            (self.start_method, self.spec.start),
+        ):
+            if method is not None and spec_of(method).name != name:
+                got = spec_of(method).name
+                raise TypeError(f"waiter {self.spec.name!r} calls {name}, not {got}")
 
     async def start(self, args: Mapping[str, Any]) -> Started:
         """Call the start method; read the id from the payload or the ``Location``."""
