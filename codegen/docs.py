@@ -41,7 +41,10 @@ def render_docs(reg: Registry) -> str:
         "Every method of the registry: its HTTP verb, the token scope it needs, its arguments "
         "(wire names; Python uses the same names, keyword-only), what it returns, and an "
         "example call. Arguments left out are not sent. Retried means the SDK may resend "
-        "the call after a network fault or a 5xx (reads, and writes that are safe to repeat).\n\n",
+        "the call after a network fault or a 5xx (reads, and writes that are safe to repeat). "
+        "Every method also takes `extra_query=`, `extra_body=` and `extra_headers=`, sent as "
+        "given, for what DX accepts and the registry does not know yet; result types are "
+        "importable from `dxapi.types` under the names below.\n\n",
     ]
     apis = [api for api in _CLIENTS if reg.methods_of(api)]
     for api in apis:
@@ -110,6 +113,9 @@ def _method_section(reg: Registry, m: Method, var: str, base: str) -> str:
     if m.spec.rate_limit:
         r = m.spec.rate_limit
         facts.append(f"- **Rate limit:** {r.requests} requests per {r.per:g} s per `{r.key}`")
+    if m.spec.alias_of:
+        target = m.spec.alias_of
+        facts.append(f"- **Alias of** [`{target}`](#{_anchor(target)}): same arguments and answer")
     if m.spec.deprecated:
         facts.append(f"- **Deprecated:** {m.spec.deprecated}")
     out.append("\n".join(facts) + "\n\n")
