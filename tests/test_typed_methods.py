@@ -101,6 +101,7 @@ def test_signature_and_help_show_the_typed_keywords(dx: dxapi.Client) -> None:
 
 MISUSE = """
 import dxapi
+from dxapi.types import CatalogEntitiesInfoResult, NoSuchResult
 import dxapi.types
 
 async def main(dx: dxapi.Client) -> None:
@@ -109,6 +110,7 @@ async def main(dx: dxapi.Client) -> None:
     await dx.catalog.entities.info()
     ok = await dx.catalog.entities.info(identifier="x", extra_query={"v": 2})
     reveal_type(ok)
+    same: CatalogEntitiesInfoResult = ok
     page = await dx.catalog.entities.list(limit=10)
     reveal_type(page.entities)
     await dx.catalog.entities.info(identifier="x", extra_headers={"X": 1})
@@ -131,6 +133,7 @@ def test_mypy_types_user_code_precisely(tmp_path: Path) -> None:
     assert not err, err
     lines = [ln.split(": ", 1)[1] for ln in out.splitlines() if ln.startswith(str(script))]
     expected = [
+        'error: Module "dxapi.types" has no attribute "NoSuchResult"  [attr-defined]',
         'error: Unexpected keyword argument "identifer" for "info" of "CatalogEntities"; '
         'did you mean "identifier"?  [call-arg]',
         'error: Argument "identifier" to "info" of "CatalogEntities" has incompatible type '
@@ -143,6 +146,8 @@ def test_mypy_types_user_code_precisely(tmp_path: Path) -> None:
     ]
     for want in expected:
         assert any(want in ln for ln in lines), (want, lines)
+    errors = [ln for ln in lines if ln.startswith("error")]
+    assert len(errors) == sum(w.startswith("error") for w in expected), errors  # no others
 
 
 async def test_escape_hatches_travel_to_the_session_as_given(dx: dxapi.Client) -> None:
