@@ -22,8 +22,10 @@ from pathlib import Path
 
 import attrs
 
+from dxapi._spec import ArgSpec
+
 from .load import REGISTRY_FILES, load_files, parse_text
-from .model import Arg, Field, Method, Registry, RegistryError, Shape, Type
+from .model import Field, Method, Registry, RegistryError, Shape, Type, arg_type
 from .validate import build
 
 __all__ = ["Change", "accepts", "diff_registries", "format_changes", "load_at", "run_diff"]
@@ -132,41 +134,46 @@ def diff_registries(old: Registry, new: Registry) -> list[Change]:
 
 
 def _method_summary(m: Method) -> str:
-    required = [a.name for a in m.args if a.required]
-    return f"added ({m.http}" + (f"; requires {', '.join(required)})" if required else ")")
+    required = [a.name for a in m.spec.args if a.required]
+    return f"added ({m.spec.http}" + (f"; requires {', '.join(required)})" if required else ")")
 
 
 def _method_changes(subject: str, old: Method, new: Method) -> Iterator[Change]:
-    if old.http != new.http:
-        yield Change("~", subject, f"HTTP {old.http} → {new.http}", breaking=True)
-    if old.scope != new.scope:
-        yield Change("~", subject, f"scope {old.scope or 'none'} → {new.scope or 'none'}")
-    if old.idempotent != new.idempotent:
-        yield Change("~", subject, f"idempotent {old.idempotent} → {new.idempotent}")
-    if (old.page is None) != (new.page is None):
+    if old.spec.http != new.spec.http:
+        yield Change("~", subject, f"HTTP {old.spec.http} → {new.spec.http}", breaking=True)
+    if old.spec.scope != new.spec.scope:
+        yield Change(
+            "~", subject, f"scope {old.spec.scope or 'none'} → {new.spec.scope or 'none'}"
+        )
+    if old.spec.idempotent != new.spec.idempotent:
+        yield Change("~", subject, f"idempotent {old.spec.idempotent} → {new.spec.idempotent}")
+    if (old.spec.page is None) != (new.spec.page is None):
         yield Change(
             "~",
             subject,
-            "now paginated" if new.page else "no longer paginated",
-            breaking=new.page is None,
+            "now paginated" if new.spec.page else "no longer paginated",
+            breaking=new.spec.page is None,
         )
-    elif old.page and new.page and old.page != new.page:
+    elif old.spec.page and new.spec.page and old.spec.page != new.spec.page:
         yield Change("~", subject, "pagination changed")
-    if old.deprecated != new.deprecated:
-        yield Change("~", subject, f"deprecated: {new.deprecated or 'no longer'}")
-    if old.download != new.download or old.upload != new.upload:
+    if old.spec.deprecated != new.spec.deprecated:
+        yield Change("~", subject, f"deprecated: {new.spec.deprecated or 'no longer'}")
+    if old.spec.download != new.spec.download or old.spec.upload != new.spec.upload:
         yield Change("~", subject, "file transfer changed", breaking=True)
-    yield from _arg_changes(subject, {a.name: a for a in old.args}, {a.name: a for a in new.args})
+    before, after = ({a.name: a for a in m.spec.args} for m in (old, new))
+    yield from _arg_changes(subject, before, after)
     yield from _result_changes(subject, old, new)
 
 
-def _arg_changes(subject: str, old: Mapping[str, Arg], new: Mapping[str, Arg]) -> Iterator[Change]:
+def _arg_changes(
+    subject: str, old: Mapping[str, ArgSpec], new: Mapping[str, ArgSpec]
+) -> Iterator[Change]:
     for name in sorted(set(old) | set(new)):
         before, after = old.get(name), new.get(name)
         where = f"{subject} arg {name}"
         if before is None and after is not None:
             need = "required" if after.required else "optional"
-            yield Change("+", where, f"{after.type.text()} ({need})", breaking=after.required)
+            yield Change("+", where, f"{arg_type(after).text()} ({need})", breaking=after.required)
         elif after is None:
             yield Change("-", where, "removed", breaking=True)
         elif before is not None:
@@ -175,12 +182,12 @@ def _arg_changes(subject: str, old: Mapping[str, Arg], new: Mapping[str, Arg]) -
             elif before.required and not after.required:
                 yield Change("~", where, "now optional")
             if before.type != after.type:
-                narrowed = not accepts(after.type, before.type)
+                narrowed = not accepts(arg_type(after), arg_type(before))
                 what = "narrowed" if narrowed else "widened"
                 yield Change(
                     "~",
                     where,
-                    f"type {before.type.text()} → {after.type.text()} ({what})",
+                    f"type {arg_type(before).text()} → {arg_type(after).text()} ({what})",
                     breaking=narrowed,
                 )
             if before.enum != after.enum:
@@ -207,8 +214,8 @@ def _result_changes(subject: str, old: Method, new: Method) -> Iterator[Change]:
         yield Change("~", f"{subject} result", f"{before} → {after}", breaking=True)
     yield from _field_changes(
         f"{subject} result",
-        {f.name: f for f in old.result},
-        {f.name: f for f in new.result},
+        {f.name: f for f in old.fields},
+        {f.name: f for f in new.fields},
         in_args=False,
         in_results=True,
     )
@@ -264,7 +271,7 @@ def _shapes_in(reg: Registry, *, args: bool) -> set[str]:
     seen: set[str] = set()
     todo: list[str] = []
     for m in reg.methods.values():
-        types = [a.type for a in m.args] if args else [f.type for f in m.result]
+        types = [arg_type(a) for a in m.spec.args] if args else [f.type for f in m.fields]
         if not args and m.result_type is not None:
             types.append(m.result_type)
         for t in types:

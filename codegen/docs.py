@@ -12,7 +12,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .model import Arg, Field, Method, Registry, Shape, Type
+from dxapi._spec import ArgSpec
+
+from .model import Field, Method, Registry, Shape, Type, arg_type
 from .naming import class_name, py_name
 
 __all__ = ["DOCS_PATH", "render_docs"]
@@ -39,7 +41,10 @@ def render_docs(reg: Registry) -> str:
         "Every method of the registry: its HTTP verb, the token scope it needs, its arguments "
         "(wire names; Python uses the same names, keyword-only), what it returns, and an "
         "example call. Arguments left out are not sent. Retried means the SDK may resend "
-        "the call after a network fault or a 5xx (reads, and writes that are safe to repeat).\n\n",
+        "the call after a network fault or a 5xx (reads, and writes that are safe to repeat). "
+        "Every method also takes `extra_query=`, `extra_body=` and `extra_headers=`, sent as "
+        "given, for what DX accepts and the registry does not know yet; result types are "
+        "importable from `dxapi.types` under the names below.\n\n",
     ]
     apis = [api for api in _CLIENTS if reg.methods_of(api)]
     for api in apis:
@@ -82,15 +87,15 @@ def _api_section(reg: Registry, api: str) -> str:
 
 def _method_section(reg: Registry, m: Method, var: str, base: str) -> str:
     out = [f"### {m.name}\n\n"]
-    if m.summary:
-        out.append(m.summary.rstrip(".") + ".\n\n")
+    if m.spec.summary:
+        out.append(m.spec.summary.rstrip(".") + ".\n\n")
     facts = [
-        f"- **Call:** `{m.http} {base}/{m.name}`",
-        f"- **Scope:** {_scope(m.scope)}",
-        f"- **Retried:** {'yes' if m.idempotent else 'no (not safe to repeat)'}",
+        f"- **Call:** `{m.spec.http} {base}/{m.name}`",
+        f"- **Scope:** {_scope(m.spec.scope)}",
+        f"- **Retried:** {'yes' if m.spec.idempotent else 'no (not safe to repeat)'}",
     ]
-    if m.page:
-        p = m.page
+    if m.spec.page:
+        p = m.spec.page
         if p.style == "page":
             end = f"`{p.total}` pages" if p.total else f"`{p.output}` is null"
             facts.append(
@@ -101,17 +106,20 @@ def _method_section(reg: Registry, m: Method, var: str, base: str) -> str:
             facts.append(
                 f"- **Paginated** by cursor: `{p.input}` ← `{p.output}`; items in `{p.items}`"
             )
-    if m.upload:
-        facts.append(f"- **Upload:** `{m.upload}` is sent as a multipart file (streamed)")
-    if m.download:
+    if m.spec.upload:
+        facts.append(f"- **Upload:** `{m.spec.upload}` is sent as a multipart file (streamed)")
+    if m.spec.download:
         facts.append("- **Download:** the answer is a file, streamed in chunks")
-    if m.rate_limit:
-        r = m.rate_limit
+    if m.spec.rate_limit:
+        r = m.spec.rate_limit
         facts.append(f"- **Rate limit:** {r.requests} requests per {r.per:g} s per `{r.key}`")
-    if m.deprecated:
-        facts.append(f"- **Deprecated:** {m.deprecated}")
+    if m.spec.alias_of:
+        target = m.spec.alias_of
+        facts.append(f"- **Alias of** [`{target}`](#{_anchor(target)}): same arguments and answer")
+    if m.spec.deprecated:
+        facts.append(f"- **Deprecated:** {m.spec.deprecated}")
     out.append("\n".join(facts) + "\n\n")
-    out.append(_args_table(m.args))
+    out.append(_args_table(m.spec.args))
     out.append(_result_section(m))
     out.append(f"```python\n{_example(m, var)}\n```\n\n")
     return "".join(out)
@@ -134,7 +142,7 @@ def _type_text(t: Type) -> str:
     return t.kind
 
 
-def _args_table(args: tuple[Arg, ...]) -> str:
+def _args_table(args: tuple[ArgSpec, ...]) -> str:
     if not args:
         return "No arguments.\n\n"
     rows = [
@@ -142,7 +150,7 @@ def _args_table(args: tuple[Arg, ...]) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for a in sorted(args, key=lambda a: (not a.required, a.name)):
-        kind = _type_text(a.type)
+        kind = _type_text(arg_type(a))
         notes = [a.doc] if a.doc else []
         if a.enum:
             notes.append("one of " + ", ".join(f"`{e}`" for e in a.enum))
@@ -163,19 +171,19 @@ def _args_table(args: tuple[Arg, ...]) -> str:
 
 
 def _result_section(m: Method) -> str:
-    if m.download:
+    if m.spec.download:
         return "**Returns** the file's bytes, as an async iterator of chunks.\n\n"
     if m.result_type is not None:
         return (
             f"**Returns** `{m.result_class}`: the payload as a `{_type_text(m.result_type)}` "
             "(its fields are not documented).\n\n"
         )
-    if not m.result:
+    if not m.fields:
         return f"**Returns** `{m.result_class}` (only `ok`).\n\n"
     head = f"**Returns** `{m.result_class}`"
-    if m.bare_array:
-        head += f" (the answer is a bare JSON array, typed as `{m.bare_array}`)"
-    return head + ":\n\n" + _fields_table(m.result)
+    if m.spec.bare_array:
+        head += f" (the answer is a bare JSON array, typed as `{m.spec.bare_array}`)"
+    return head + ":\n\n" + _fields_table(m.fields)
 
 
 def _fields_table(fields: Iterable[Field]) -> str:
@@ -213,10 +221,10 @@ def _literal(value: Any) -> str:
     return repr(value)
 
 
-def _placeholder(a: Arg) -> str:
+def _placeholder(a: ArgSpec) -> str:
     if a.enum:
         return _literal(a.enum[0])
-    t = a.type
+    t = arg_type(a)
     if t.kind == "union":
         t = t.items[0]
     if t.kind == "list":
@@ -237,17 +245,17 @@ def _placeholder(a: Arg) -> str:
 
 def _example(m: Method, var: str) -> str:
     if m.example:
-        names = {a.name: a.py_name for a in m.args}
+        names = {a.name: py_name(a.name) for a in m.spec.args}
         parts = [f"{names.get(k, py_name(k))}={_literal(v)}" for k, v in m.example.items()]
     else:
-        parts = [f"{a.py_name}={_placeholder(a)}" for a in m.args if a.required]
+        parts = [f"{py_name(a.name)}={_placeholder(a)}" for a in m.spec.args if a.required]
     target = f"{var}." + ".".join(py_name(p) for p in m.parts)
     call = f"{target}({', '.join(parts)})"
     if len(call) > 88:
         call = f"{target}(\n" + "".join(f"    {p},\n" for p in parts) + ")"
-    if m.download:
+    if m.spec.download:
         return f"async for chunk in {call}:\n    sink.write(chunk)"
-    if m.page:
+    if m.spec.page:
         item = m.item_type()
         what = py_name(class_name(item.name)) if item and item.kind == "shape" else "item"
         first = f"page = await {call}"

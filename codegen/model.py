@@ -1,6 +1,9 @@
-"""The registry as typed objects: methods, arguments, shapes, waiters, and the type language.
+"""The registry as typed objects, built on the runtime's own specs (botocore's way).
 
-:mod:`codegen.validate` builds them from the YAML and refuses what is inconsistent.
+Methods and waiters are :mod:`dxapi._spec` objects (what ``specs.py`` emits), with the facts
+only codegen needs kept beside them; shapes, result fields and the type language are
+codegen's own. :mod:`codegen.validate` builds them from the YAML and refuses what is
+inconsistent.
 """
 
 from __future__ import annotations
@@ -11,19 +14,20 @@ from typing import Any
 
 import attrs
 
+from dxapi._spec import ArgSpec, MethodSpec, WaiterSpec
+
 from .naming import class_name, py_name
 
 __all__ = [
     "SCALARS",
-    "Arg",
     "Field",
     "Method",
-    "Page",
     "Registry",
     "RegistryError",
     "Shape",
     "Type",
     "Waiter",
+    "arg_type",
     "parse_type",
 ]
 
@@ -55,6 +59,15 @@ class Type:
         if self.kind == "shape":
             return ("shape", self.name)
         return (self.kind, *(t.canonical() for t in self.items))
+
+    @classmethod
+    def from_canonical(cls, ref: Any) -> Type:
+        """The inverse of :meth:`canonical`."""
+        if isinstance(ref, str):
+            return cls(ref)
+        if ref[0] == "shape":
+            return cls("shape", name=ref[1])
+        return cls(ref[0], tuple(cls.from_canonical(t) for t in ref[1:]))
 
     def text(self) -> str:
         if self.kind in ("list", "map"):
@@ -121,63 +134,30 @@ class Shape:
     fields: tuple[Field, ...]
 
 
-@attrs.frozen
-class Arg:
-    name: str
-    type: Type
-    required: bool = False
-    doc: str = ""
-    location: str = "auto"
-    enum: tuple[str, ...] = ()
-    format: str = "iso"
-    default: Any = None
-    nullable: bool = False
-    prefix: str | None = None
-
-    @property
-    def py_name(self) -> str:
-        return py_name(self.name)
-
-
-@attrs.frozen
-class Page:
-    items: str
-    input: str = "cursor"
-    output: str = "response_metadata.next_cursor"
-    total: str | None = None
-    style: str = "cursor"
-    limit: str | None = "limit"
-
-
-@attrs.frozen
-class RateRule:
-    requests: int
-    per: float
-    key: str
+def arg_type(arg: ArgSpec) -> Type:
+    """An argument's type as a :class:`Type` (the spec keeps the canonical form)."""
+    return Type.from_canonical(arg.type)
 
 
 @attrs.frozen
 class Method:
-    name: str
-    api: str
+    """One registry method: the runtime's own :class:`MethodSpec`, and what only codegen needs.
+
+    ``spec`` is exactly what ``specs.py`` emits; the rest (the file it came from, the result
+    fields, a loose result type, the docs example) serves error messages, classes and docs.
+    """
+
+    spec: MethodSpec
     file: str
-    http: str
-    scope: str | None
-    summary: str
-    args: tuple[Arg, ...]
-    result: tuple[Field, ...]
-    idempotent: bool
-    page: Page | None = None
-    deprecated: str | None = None
-    rate_limit: RateRule | None = None
-    upload: str | None = None
-    download: bool = False
-    pending_error: str | None = None
-    idempotent_when: str | None = None
-    example: Mapping[str, Any] | None = None
-    bare_array: str | None = None
+    #: The payload's keys (besides ``ok``) and their types: the ``<Name>Result`` class.
+    fields: tuple[Field, ...] = ()
     #: A loose result (``result: map<json>``): the payload as a plain mapping, no class.
     result_type: Type | None = None
+    example: Mapping[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
     @property
     def parts(self) -> list[str]:
@@ -193,36 +173,33 @@ class Method:
 
     @property
     def result_class(self) -> str:
+        """The class it returns: its own, or for an alias the class of its target."""
+        return self.spec.result or class_name(self.name) + "Result"
+
+    @property
+    def own_class(self) -> str:
+        """The name generated for this method's result (an alias assignment for an alias)."""
         return class_name(self.name) + "Result"
 
     def item_type(self) -> Type | None:
-        if self.page is None:
+        if self.spec.page is None:
             return None
-        for f in self.result:
-            if f.name == self.page.items and f.type.kind == "list":
+        for f in self.fields:
+            if f.name == self.spec.page.items and f.type.kind == "list":
                 return f.type.items[0]
         return None
 
 
 @attrs.frozen
 class Waiter:
-    """How to wait for an asynchronous job (a ``waiters:`` entry; see registry/README.md)."""
+    """A ``waiters:`` entry: the runtime's :class:`WaiterSpec` and the file it came from."""
 
-    name: str
+    spec: WaiterSpec
     file: str
-    poll: str
-    id_arg: str
-    status: str
-    pending: tuple[str, ...]
-    success: tuple[str, ...]
-    failure: tuple[tuple[str, str], ...]
-    job: str | None = None
-    error: str | None = None
-    start: str | None = None
-    start_id: str | None = None
-    timeout_error: str = "JobError"
-    delay: tuple[float, float, float] = (1.0, 10.0, 1.5)  # initial, max, multiplier
-    doc: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
 
 @attrs.frozen
@@ -233,7 +210,7 @@ class Registry:
     waiters: Mapping[str, Waiter] = attrs.field(factory=dict)
 
     def apis(self) -> list[str]:
-        return sorted({m.api for m in self.methods.values()})
+        return sorted({m.spec.api for m in self.methods.values()})
 
     def methods_of(self, api: str) -> list[Method]:
-        return [m for _, m in sorted(self.methods.items()) if m.api == api]
+        return [m for _, m in sorted(self.methods.items()) if m.spec.api == api]

@@ -8,30 +8,30 @@ rows as JSON, or a 303 to a presigned CSV of every row; 410 once the results exp
 
 Nothing here knows those numbers or states: the polling comes from the registry's
 ``queryRun`` waiter (:mod:`dxapi._waiter`), the 409 and 303 handling from the session
-reading the method specs. This module only ties the steps together and shapes the answers.
+reading the method specs. This module only ties the steps together and shapes the answers,
+through the namespace's own generated methods (``execute``, ``info``, ``results``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import secrets
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 import anyio.to_thread
 import attrs
 
 from ._errors import APIError, QueryRunExpiredError
-from ._generated import specs
-from ._generated.shapes import QueryResults, QueryRun
+from ._methods import spec_of
 from ._session import Session
-from ._spec import UNSET, Unset
-from ._waiter import Waiter, timeout_error
+from ._spec import UNSET, Unset, WaiterSpec
+from ._waiter import Waiter
 from ._wire import dig
+from .types import QueryRun
 
 __all__ = ["INLINE_ROW_LIMIT", "QueryResult", "QueryRunHelpers"]
 
@@ -59,17 +59,19 @@ class QueryResult:
         return [dict(zip(self.columns, row, strict=False)) for row in self.rows]
 
 
-def _deadline(timeout: float | None) -> float:
-    return math.inf if timeout is None else timeout
-
-
 class QueryRunHelpers:
     """Hand-written helpers of ``dx.studio.query_runs`` (beside execute, info, results)."""
 
     _session: Session
+    _waiters: ClassVar[Mapping[str, WaiterSpec]]
+    # The generated methods of the namespace class this mixin is part of.
+    execute: Callable[..., Awaitable[Any]]
+    info: Callable[..., Awaitable[Any]]
+    results: Callable[..., Awaitable[Any]]
 
     def _waiter(self) -> Waiter:
-        return Waiter(self._session, specs.WAITER_QUERY_RUN)
+        spec = self._waiters["queryRun"]
+        return Waiter(self._session, spec, poll=self.info, start=self.execute)
 
     async def run(
         self,
@@ -88,19 +90,8 @@ class QueryRunHelpers:
             QueryRunExpiredError: the results expired before they were fetched.
             QueryRunTimeoutError: ``timeout`` passed first (``.job_id`` names the run).
         """
-        waiter = self._waiter()
-        run_id: str | None = None
-        with anyio.move_on_after(_deadline(timeout)):
-            started = await waiter.start({"sql": sql, "variables": variables})
-            run_id = started.id
-            first = started.retry_after
-            payload = await waiter.wait(
-                run_id,
-                first_delay=waiter.spec.delay.initial if first is None else first,
-                known=started.payload,
-            )
-            return await self._inline_results(run_id, self._query_run(payload))
-        raise timeout_error(waiter.spec, run_id, timeout or 0.0)
+        args = {"sql": sql, "variables": variables}
+        return await self._waiter().start_and_wait(args, self._inline_results, timeout=timeout)
 
     async def wait(
         self,
@@ -122,10 +113,7 @@ class QueryRunHelpers:
         timeout: float | None = 300.0,  # noqa: ASYNC109 - the wait's own deadline
     ) -> QueryResult:
         """Wait for a run to succeed, then return its inline rows (at most 1000)."""
-        with anyio.move_on_after(_deadline(timeout)):
-            payload = await self._waiter().wait(run_id)
-            return await self._inline_results(run_id, self._query_run(payload))
-        raise timeout_error(specs.WAITER_QUERY_RUN, run_id, timeout or 0.0)
+        return await self._waiter().wait_then(run_id, self._inline_results, timeout=timeout)
 
     async def stream_csv(
         self,
@@ -142,7 +130,7 @@ class QueryRunHelpers:
         """
         run = await self.wait(run_id, timeout=timeout)
         args = {"id": run_id, "format": "csv"}
-        chunks = self._session.stream(specs.STUDIO_QUERY_RUNS_RESULTS, args, chunk_size=chunk_size)
+        chunks = self._session.stream(spec_of(self.results), args, chunk_size=chunk_size)
         try:
             async with contextlib.aclosing(chunks):  # stopping early closes the download
                 async for chunk in chunks:
@@ -182,18 +170,17 @@ class QueryRunHelpers:
 
     # ------------------------------------------------------------------ helpers
 
-    @staticmethod
-    def _query_run(payload: Mapping[str, Any]) -> QueryRun:
-        job = dig(payload, specs.WAITER_QUERY_RUN.job)
-        return Session.structure(specs.STUDIO_QUERY_RUNS_INFO, job, QueryRun)
+    def _query_run(self, payload: Mapping[str, Any]) -> QueryRun:
+        job = dig(payload, self._waiters["queryRun"].job)
+        return Session.structure(spec_of(self.info), job, QueryRun)
 
-    async def _inline_results(self, run_id: str, run: QueryRun) -> QueryResult:
-        spec = specs.STUDIO_QUERY_RUNS_RESULTS
+    async def _inline_results(self, run_id: str, payload: dict[str, Any]) -> QueryResult:
+        run = self._query_run(payload)
         try:
-            resp = await self._session.send(spec, {"id": run_id})
+            answer = await self.results(id=run_id)
         except QueryRunExpiredError as exc:
             raise _expired(run_id, run, exc) from None
-        results = self._session.structure(spec, resp.payload.get("results", {}), QueryResults)
+        results = answer.results
         return QueryResult(
             columns=results.columns,
             rows=results.rows,

@@ -130,6 +130,8 @@ class MethodSpec:
     result: str | None = None
     #: The answer is a bare JSON array (no ``ok`` envelope); it is typed under this key.
     bare_array: str | None = None
+    #: A legacy name of this method (same arguments and answer), called by its own path.
+    alias_of: str | None = None
 
     @property
     def path(self) -> str:

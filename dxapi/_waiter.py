@@ -16,8 +16,8 @@ cancel, a deadline) stops a wait at once: nothing is left running and no connect
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
@@ -25,8 +25,8 @@ import attrs
 
 from . import _errors
 from ._errors import JobError
-from ._generated.specs import METHODS
-from ._spec import WaiterSpec
+from ._methods import spec_of
+from ._spec import MethodSpec, WaiterSpec
 from ._wire import dig
 
 if TYPE_CHECKING:
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["Started", "Waiter", "classify", "job_error", "next_delay", "timeout_error"]
 
 Verdict = Literal["pending", "success", "failure", "unknown"]
+T = TypeVar("T")
+#: What a finished wait does next with the job id and the last payload (e.g. fetch results).
+Then = Callable[[str, dict[str, Any]], Awaitable[T]]
 
 
 def classify(spec: WaiterSpec, state: Any) -> Verdict:
@@ -137,29 +140,84 @@ def _id_from_location(location: str | None, arg: str) -> str | None:
     return values[0] if values else None
 
 
+def _seconds(timeout: float | None) -> float:
+    return math.inf if timeout is None else timeout
+
+
 @attrs.frozen
 class Waiter:
-    """Start and wait for one kind of job, as its :class:`WaiterSpec` describes."""
+    """Start and wait for one kind of job, as its :class:`WaiterSpec` describes.
+
+    ``poll`` and ``start`` are the generated methods the spec names (``dx.studio.query_runs.info``
+    and ``.execute``); the waiter sends their specs itself, because it reads what their typed
+    results leave out: the ``Location`` and the ``Retry-After`` of each answer.
+    """
 
     session: Session
     spec: WaiterSpec
+    poll_method: Callable[..., Any] = attrs.field(alias="poll")
+    start_method: Callable[..., Any] | None = attrs.field(default=None, alias="start")
+
+    def __attrs_post_init__(self) -> None:
+        for method, name in (
+            (self.poll_method, self.spec.poll),
+            (self.start_method, self.spec.start),
+        ):
+            if method is not None and spec_of(method).name != name:
+                got = spec_of(method).name
+                raise TypeError(f"waiter {self.spec.name!r} calls {name}, not {got}")
 
     async def start(self, args: Mapping[str, Any]) -> Started:
-        """Call the spec's start method; read the id from the payload or the ``Location``."""
-        if self.spec.start is None:
+        """Call the start method; read the id from the payload or the ``Location``."""
+        if self.start_method is None:
             raise TypeError(f"waiter {self.spec.name!r} has no start method")
-        resp = await self.session.send(METHODS[self.spec.start], args)
+        spec: MethodSpec = spec_of(self.start_method)
+        resp = await self.session.send(spec, args)
         location = resp.headers.get("location")
         job_id = dig(resp.payload, self.spec.start_id)
         if not isinstance(job_id, str) or not job_id:
             job_id = _id_from_location(location, self.spec.id_arg)
         if not job_id:
             raise _errors.TransportError(
-                f"{self.spec.start}: the answer names no {noun(self.spec)} id",
-                method=self.spec.start,
+                f"{spec.name}: the answer names no {noun(self.spec)} id",
+                method=spec.name,
                 status=resp.status,
             )
         return Started(job_id, resp.payload, location, resp.retry_after, resp.status)
+
+    async def start_and_wait(
+        self,
+        args: Mapping[str, Any],
+        then: Then[T],
+        *,
+        timeout: float | None,  # noqa: ASYNC109 - the whole job's deadline
+    ) -> T:
+        """Start a job, wait for it to succeed and run ``then``, all within ``timeout``.
+
+        The start answer's Retry-After is the wait before the first poll; if that answer
+        already shows a finished job, no poll is made.
+        """
+        job_id: str | None = None
+        with anyio.move_on_after(_seconds(timeout)):
+            started = await self.start(args)
+            job_id = started.id
+            first = started.retry_after
+            delay = self.spec.delay.initial if first is None else first
+            payload = await self._wait(job_id, delay, started.payload)
+            return await then(job_id, payload)
+        raise timeout_error(self.spec, job_id, timeout or 0.0)
+
+    async def wait_then(
+        self,
+        job_id: str,
+        then: Then[T],
+        *,
+        timeout: float | None,  # noqa: ASYNC109 - the whole job's deadline
+    ) -> T:
+        """Wait for a job started earlier (or elsewhere), then run ``then``, within ``timeout``."""
+        with anyio.move_on_after(_seconds(timeout)):
+            return await then(job_id, await self._wait(job_id, None, None))
+        raise timeout_error(self.spec, job_id, timeout or 0.0)
 
     async def wait(
         self,
@@ -176,11 +234,9 @@ class Waiter:
         job, no poll is made. Raises the registry's failure error, or its timeout error
         (also a ``TimeoutError``) when ``timeout`` seconds pass first.
         """
-        with anyio.move_on_after(math.inf if timeout is None else timeout) as scope:
+        with anyio.move_on_after(_seconds(timeout)):
             return await self._wait(job_id, first_delay, known)
-        if scope.cancelled_caught:
-            raise timeout_error(self.spec, job_id, timeout or 0.0)
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise timeout_error(self.spec, job_id, timeout or 0.0)
 
     async def _wait(
         self, job_id: str, first_delay: float | None, known: Mapping[str, Any] | None
@@ -192,7 +248,7 @@ class Waiter:
                 return dict(known)
             if verdict == "failure":
                 raise job_error(spec, job_id, known)
-        poll = METHODS[spec.poll]
+        poll = spec_of(self.poll_method)
         clock = self.session.clock
         if first_delay:
             await clock.sleep(first_delay)

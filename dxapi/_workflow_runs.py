@@ -1,23 +1,21 @@
 """Workflow runs: wait for one to finish, or trigger one and wait.
 
 The states and the polling come from the registry's ``workflowRun`` waiter
-(:mod:`dxapi._waiter`); this module only shapes the answers.
+(:mod:`dxapi._waiter`), through the namespace's own ``trigger`` and ``info``; this module only
+shapes the answers.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar
 
-import anyio
-
-from ._generated import specs
-from ._generated.shapes import WorkflowRun
+from ._methods import spec_of
 from ._session import Session
-from ._spec import UNSET, Unset
-from ._waiter import Waiter, timeout_error
+from ._spec import UNSET, Unset, WaiterSpec
+from ._waiter import Waiter
 from ._wire import dig
+from .types import WorkflowRun
 
 __all__ = ["WorkflowRunHelpers"]
 
@@ -26,9 +24,14 @@ class WorkflowRunHelpers:
     """Hand-written helpers of ``dx.workflow_runs`` (beside trigger, info and the events)."""
 
     _session: Session
+    _waiters: ClassVar[Mapping[str, WaiterSpec]]
+    # The generated methods of the namespace class this mixin is part of.
+    trigger: Callable[..., Awaitable[Any]]
+    info: Callable[..., Awaitable[Any]]
 
     def _waiter(self) -> Waiter:
-        return Waiter(self._session, specs.WAITER_WORKFLOW_RUN)
+        spec = self._waiters["workflowRun"]
+        return Waiter(self._session, spec, poll=self.info, start=self.trigger)
 
     async def wait(
         self,
@@ -47,7 +50,7 @@ class WorkflowRunHelpers:
             WorkflowRunTimeoutError: ``timeout`` passed first.
         """
         payload = await self._waiter().wait(run_id, timeout=timeout)
-        return _workflow_run(payload)
+        return self._workflow_run(payload)
 
     async def trigger_and_wait(
         self,
@@ -58,27 +61,16 @@ class WorkflowRunHelpers:
         timeout: float | None = None,  # noqa: ASYNC109 - the whole run's deadline
     ) -> WorkflowRun:
         """Trigger a workflow (``workflowRuns.trigger``) and wait for the run to succeed."""
-        waiter = self._waiter()
-        run_id: str | None = None
-        with anyio.move_on_after(math.inf if timeout is None else timeout):
-            started = await waiter.start(
-                {
-                    "workflow_identifier": workflow_identifier,
-                    "entity_identifier": entity_identifier,
-                    "data": data,
-                }
-            )
-            run_id = started.id
-            first = started.retry_after
-            payload = await waiter.wait(
-                run_id,
-                first_delay=waiter.spec.delay.initial if first is None else first,
-                known=started.payload,
-            )
-            return _workflow_run(payload)
-        raise timeout_error(waiter.spec, run_id, timeout or 0.0)
+        args = {
+            "workflow_identifier": workflow_identifier,
+            "entity_identifier": entity_identifier,
+            "data": data,
+        }
+        return await self._waiter().start_and_wait(args, self._finished, timeout=timeout)
 
+    async def _finished(self, run_id: str, payload: dict[str, Any]) -> WorkflowRun:
+        return self._workflow_run(payload)
 
-def _workflow_run(payload: Mapping[str, Any]) -> WorkflowRun:
-    job = dig(payload, specs.WAITER_WORKFLOW_RUN.job)
-    return Session.structure(specs.WORKFLOW_RUNS_INFO, job, WorkflowRun)
+    def _workflow_run(self, payload: Mapping[str, Any]) -> WorkflowRun:
+        job = dig(payload, self._waiters["workflowRun"].job)
+        return Session.structure(spec_of(self.info), job, WorkflowRun)

@@ -1,8 +1,54 @@
-"""The result shapes of both APIs (frozen attrs classes), for annotations in user code.
+"""Every type a method returns, under its generated name, for annotations and look-ups.
 
-``from dxapi.types import Entity``. Per-method result classes live with their namespaces
-(``dxapi._generated.web.catalog.CatalogEntitiesListResult``) and are what the methods return.
+``from dxapi.types import Entity, CatalogEntitiesInfoResult``: the shared shapes (frozen attrs
+classes) and each method's ``<Name>Result``. A result type's module is imported on first use,
+so importing this module stays cheap. :func:`result_type` finds the type a method returns
+from its spec or its name, without scanning modules.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._generated.results import RESULTS
 from ._generated.shapes import *  # noqa: F403
-from ._generated.shapes import __all__ as __all__
+from ._generated.shapes import __all__ as _shapes
+from ._spec import MethodSpec
+
+if TYPE_CHECKING:
+    from ._generated.results import *  # noqa: F403
+
+__all__ = _shapes + list(RESULTS) + ["result_type"]
+
+
+def result_type(method: MethodSpec | str) -> Any:
+    """The type ``method`` (a spec or a name like ``"teams.info"``) returns.
+
+    An attrs class for a typed result, ``dict[str, Any]`` for a loose one (``map<json>``).
+    Raises ``KeyError`` for a method name the registry does not have.
+    """
+    if isinstance(method, str):
+        from ._generated.specs import METHODS
+
+        method = METHODS[method]
+    if method.result is None:
+        raise KeyError(f"{method.name} has no result type")
+    return _load(method.result)
+
+
+def _load(name: str) -> Any:
+    value = getattr(importlib.import_module(RESULTS[name]), name)
+    globals()[name] = value  # later look-ups are plain attribute reads
+    return value
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name in RESULTS:
+            return _load(name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | set(RESULTS))

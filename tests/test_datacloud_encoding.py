@@ -251,7 +251,7 @@ def test_nullable_is_a_registry_fact_checked_by_codegen() -> None:
         return {"datacloud.yaml": {"api": "datacloud", "methods": {"things.upsert": method}}}
 
     built = build(registry(True))
-    assert built.methods["things.upsert"].args[0].nullable
+    assert built.methods["things.upsert"].spec.args[0].nullable
     with pytest.raises(RegistryError) as info:
         build(registry("yes"))
     assert (

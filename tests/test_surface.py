@@ -7,6 +7,9 @@ import inspect
 import dxapi
 from codegen.naming import py_name
 from dxapi._generated.specs import METHODS
+from dxapi._methods import spec_of
+
+EXTRAS = ("extra_query", "extra_body", "extra_headers")
 
 
 def _resolve(client: object, name: str) -> object:
@@ -26,8 +29,9 @@ def test_every_method_is_reachable_and_keyword_only() -> None:
         assert callable(method), name
         params = list(inspect.signature(method).parameters.values())  # type: ignore[arg-type]
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params), name
-        wire = {a.name for a in spec.args}
-        assert {p.name.rstrip("_") for p in params} == {w for w in wire}, name
+        wire = {a.name for a in spec.args} | set(EXTRAS)
+        assert {p.name.rstrip("_") for p in params} == wire, name
+        assert spec_of(method) is spec, name  # type: ignore[arg-type]
 
 
 def test_all_is_sorted_and_complete() -> None:

@@ -36,6 +36,11 @@ async def dx(token: str) -> AsyncIterator[dxapi.Client]:
         yield client
 
 
+def qr_waiter(dx: dxapi.Client) -> Waiter:
+    ns = dx.studio.query_runs
+    return Waiter(dx._session, QR, poll=ns.info, start=ns.execute)
+
+
 # ------------------------------------------------------------------------ pure decisions
 
 
@@ -154,7 +159,7 @@ async def test_start_reads_id_location_and_retry_after(mocked: Any, dx: dxapi.Cl
         payload=run("queued"),
         headers={"Retry-After": "2", "Location": "/studio.queryRuns.info?id=r1"},
     )
-    started = await Waiter(dx._session, QR).start({"sql": "SELECT 1"})
+    started = await qr_waiter(dx).start({"sql": "SELECT 1"})
     assert (started.id, started.http_status, started.retry_after) == ("r1", 202, 2.0)
     assert started.location == "/studio.queryRuns.info?id=r1"
 
@@ -178,7 +183,7 @@ async def test_start_falls_back_to_the_location_id(mocked: Any, dx: dxapi.Client
         payload={"ok": True, "query_run": {"status": "queued"}},
         headers={"Location": "https://api.getdx.com/studio.queryRuns.info?id=r9"},
     )
-    started = await Waiter(dx._session, QR).start({"sql": "SELECT 1"})  # … the waiter copes
+    started = await qr_waiter(dx).start({"sql": "SELECT 1"})  # … the waiter copes
     assert started.id == "r9"
 
 
@@ -186,7 +191,7 @@ async def test_wait_polls_until_success(mocked: Any, dx: dxapi.Client) -> None:
     for status in ("queued", "started", "running"):
         mocked.get(INFO, payload=run(status), headers=NOW)
     mocked.get(INFO, payload=run("succeeded"))
-    payload = await Waiter(dx._session, QR).wait("r1", timeout=5)
+    payload = await qr_waiter(dx).wait("r1", timeout=5)
     assert payload["query_run"]["status"] == "succeeded"
     assert sum(len(v) for v in mocked.requests.values()) == 4
 
@@ -195,7 +200,7 @@ async def test_rate_limited_polls_keep_waiting(mocked: Any, token: str) -> None:
     async with dxapi.Client(token=token, retries=0) as dx:
         mocked.get(INFO, status=429, payload={"ok": False, "error": "rate_limited"}, headers=NOW)
         mocked.get(INFO, payload=run("succeeded"))
-        payload = await Waiter(dx._session, QR).wait("r1", timeout=5)
+        payload = await qr_waiter(dx).wait("r1", timeout=5)
     assert payload["query_run"]["status"] == "succeeded"
 
 
@@ -203,12 +208,12 @@ async def test_wait_raises_the_registry_failure(mocked: Any, dx: dxapi.Client) -
     mocked.get(INFO, payload=run("running"), headers=NOW)
     mocked.get(INFO, payload=run("failed", error={"code": "sql_error", "message": "boom"}))
     with pytest.raises(dxapi.QueryRunFailedError) as info:
-        await Waiter(dx._session, QR).wait("r1", timeout=5)
+        await qr_waiter(dx).wait("r1", timeout=5)
     assert info.value.details["message"] == "boom"
 
 
 async def test_known_payload_skips_polling(mocked: Any, dx: dxapi.Client) -> None:
-    done = await Waiter(dx._session, QR).wait("r1", known=run("succeeded"))
+    done = await qr_waiter(dx).wait("r1", known=run("succeeded"))
     assert done["query_run"]["status"] == "succeeded"
     assert not mocked.requests
 
@@ -217,7 +222,7 @@ async def test_wait_times_out_with_the_job_id(mocked: Any, dx: dxapi.Client) -> 
     mocked.get(INFO, payload=run("running"), headers={"Retry-After": "30"}, repeat=True)
     t0 = time.monotonic()
     with pytest.raises(dxapi.QueryRunTimeoutError) as info:
-        await Waiter(dx._session, QR).wait("r1", timeout=0.2)
+        await qr_waiter(dx).wait("r1", timeout=0.2)
     assert time.monotonic() - t0 < 2
     assert info.value.job_id == "r1"
 
@@ -265,3 +270,13 @@ async def test_trigger_and_wait(mocked: Any, dx: dxapi.Client) -> None:
     assert final.data == {"x": 1}
     trigger = next(c for k, v in mocked.requests.items() if "trigger" in str(k[1]) for c in v)
     assert trigger.kwargs["json"] == {"workflow_identifier": "deploy", "data": {"greeting": "hi"}}
+
+
+async def test_a_waiter_refuses_methods_its_spec_does_not_name(dx: dxapi.Client) -> None:
+    ns = dx.studio.query_runs
+    with pytest.raises(TypeError, match="queryRun"):
+        Waiter(dx._session, QR, poll=ns.results, start=ns.execute)
+    with pytest.raises(TypeError, match="queryRun"):
+        Waiter(dx._session, QR, poll=ns.info, start=dx.workflow_runs.trigger)
+    with pytest.raises(TypeError, match="no start method"):
+        await Waiter(dx._session, QR, poll=ns.info).start({"sql": "SELECT 1"})

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 from typing import Any
+
+import attrs
 
 from .._convert import converter
 from .._records import json_text
 from .._session import Session
 from .._spec import MethodSpec, check_args
+from ..types import result_type
 from ._env import open_env, parse_assignments, plain, spec_or_usage
 
 
@@ -49,12 +50,6 @@ def typed(spec: MethodSpec, payload: dict[str, Any]) -> Any:
 
 
 def result_class(spec: MethodSpec) -> type[Any] | None:
-    if not spec.result:
-        return None
-    package = importlib.import_module(f"dxapi._generated.{spec.api}")
-    for info in pkgutil.iter_modules(package.__path__):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        cls = getattr(module, spec.result, None)
-        if isinstance(cls, type):
-            return cls
-    return None
+    """The method's result class; None for a loose result (the payload is printed as is)."""
+    cls = result_type(spec) if spec.result else None
+    return cls if isinstance(cls, type) and attrs.has(cls) else None

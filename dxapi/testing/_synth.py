@@ -8,9 +8,6 @@ from the field name and an item number, so the same request always gets the same
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import importlib
-import pkgutil
 import types
 import typing
 from collections.abc import Mapping
@@ -18,6 +15,9 @@ from typing import Any
 
 import attrs
 
+import dxapi.types
+
+from .._generated.results import RESULTS
 from .._spec import MethodSpec
 
 __all__ = [
@@ -34,31 +34,18 @@ _EPOCH = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 _MAX_DEPTH = 3
 
 
-@functools.cache
-def _classes(api: str) -> dict[str, type]:
-    """Every attrs class in ``dxapi._generated.<api>``'s family modules, by name."""
-    found: dict[str, type] = {}
-    try:
-        package = importlib.import_module(f"dxapi._generated.{api}")
-    except ImportError:
-        return found
-    for info in pkgutil.iter_modules(package.__path__):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        for name, value in vars(module).items():
-            if isinstance(value, type) and attrs.has(value):
-                found[name] = value
-    return found
-
-
 def warm_up() -> None:
-    """Import and index every generated result class."""
-    for api in ("web", "datacloud"):
-        _classes(api)
+    """Import every generated result class now (not during the first request)."""
+    for name in RESULTS:
+        getattr(dxapi.types, name)
 
 
 def result_class(spec: MethodSpec) -> type | None:
-    """The generated result class of ``spec`` (None if codegen has not emitted it yet)."""
-    return _classes(spec.api).get(spec.result or "")
+    """The generated result class of ``spec`` (None for a loose ``map<json>`` result)."""
+    if spec.result not in RESULTS:
+        return None
+    cls = dxapi.types.result_type(spec)
+    return cls if isinstance(cls, type) and attrs.has(cls) else None
 
 
 def _hints(cls: type) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def _problems(method: dict[str, Any]) -> list[str]:
 def test_a_loose_result_is_one_map_type() -> None:
     reg = _build({"http": "GET", "result": "map<json>"})
     m = reg.methods["things.get"]
-    assert m.result == () and m.result_type is not None and m.result_type.text() == "map<json>"
+    assert m.fields == () and m.result_type is not None and m.result_type.text() == "map<json>"
     assert _problems({"http": "GET", "result": "list<str>"}) == [
         "web.yaml: things.get: result: a result given as a type must be map<...> or json"
     ]
@@ -32,7 +32,7 @@ def test_a_loose_result_is_one_map_type() -> None:
 
 def test_bare_array_must_name_a_list_result_key() -> None:
     ok = _build({"http": "GET", "bare_array": "items", "result": {"items": "list<json>"}})
-    assert ok.methods["things.get"].bare_array == "items"
+    assert ok.methods["things.get"].spec.bare_array == "items"
     assert _problems({"http": "GET", "bare_array": "items", "result": {"items": "str"}}) == [
         "web.yaml: things.get: bare_array: must name a list<...> result field"
     ]
@@ -40,7 +40,7 @@ def test_bare_array_must_name_a_list_result_key() -> None:
 
 def test_prefix_needs_a_map_and_formats_are_checked() -> None:
     reg = _build({"http": "GET", "args": {"vars": {"type": "map<str>", "prefix": "var-"}}})
-    assert reg.methods["things.get"].args[0].prefix == "var-"
+    assert reg.methods["things.get"].spec.args[0].prefix == "var-"
     problems = _problems(
         {
             "http": "GET",

@@ -29,7 +29,9 @@ def test_generated_methods_are_thin_typed_and_keyword_only() -> None:
     assert "def list(\n        self,\n        *,\n" in text
     assert "-> CursorCall[WidgetsListResult, Widget]:" in text
     assert "async def info(\n        self,\n        *,\n        id: str,\n" in text
-    assert "return await self._session.request(specs.WIDGETS_INFO, WidgetsInfoResult" in text
+    assert "    @method(specs.WIDGETS_INFO, WidgetsInfoResult)\n    async def info(" in text
+    assert "        extra_query: Mapping[str, Any] | None = None,\n" in text
+    assert "extra_query, extra_body, extra_headers: sent as given" in text
     assert "Calls ``GET widgets.info``; scope: ``widgets:read``." in text
     # widgets.parts is both a method and a namespace: a callable namespace.
     assert "class WidgetsParts:" in text and "async def __call__(" in text
@@ -103,3 +105,12 @@ def test_a_missing_formatter_is_an_error_not_drift(monkeypatch: pytest.MonkeyPat
     )
     with pytest.raises(FormatterMissing, match=r"pip install -e '\.\[codegen\]'"):
         formatted({"x.py": "x = 1\n"})
+
+
+def test_the_emitted_specs_are_the_objects_codegen_built() -> None:
+    """specs.py, executed, gives back exactly the validated MethodSpec/WaiterSpec objects."""
+    reg = build(load_files(ROOT / "registry"))
+    namespace: dict[str, object] = {}
+    exec(compile(render(reg)["specs.py"], "specs.py", "exec"), namespace)
+    assert namespace["METHODS"] == {name: m.spec for name, m in reg.methods.items()}
+    assert namespace["WAITERS"] == {name: w.spec for name, w in reg.waiters.items()}

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from codegen.model import RegistryError
-from codegen.render import render_specs
+from codegen.specs_source import render_specs
 from codegen.validate import build
+from dxapi._spec import WaitDelay
 
 JOBS = {
     "jobs.start": {"http": "POST", "args": {"sql": "str!"}, "result": {"job": "json!"}},
@@ -43,12 +44,12 @@ def problems(**waiters: Any) -> list[str]:
 
 def test_a_good_waiter_builds_and_renders() -> None:
     reg = build(files(job=GOOD))
-    w = reg.waiters["job"]
+    w = reg.waiters["job"].spec
     assert (w.poll, w.id_arg, w.status, w.delay) == (
         "jobs.info",
         "id",
         "job.status",
-        (0.5, 4.0, 2.0),
+        WaitDelay(0.5, 4.0, 2.0),
     )
     text = render_specs(reg)
     assert "WAITER_JOB = WaiterSpec(" in text
