@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
-import pkgutil
 import types
 import typing
 from collections.abc import Callable
@@ -19,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from .._generated import shapes
+from .. import types as types_module
 from .._spec import MethodSpec
 
 __all__ = [
@@ -41,15 +39,10 @@ ShapeFn = Callable[[dict[str, Any], type], dict[str, Any]]
 def classes() -> dict[str, type]:
     """Every generated attrs class (shapes and per-method results), by class name."""
     found: dict[str, type] = {}
-    modules: list[Any] = [shapes]
-    for api in ("web", "datacloud"):
-        package = importlib.import_module(f"dxapi._generated.{api}")
-        for info in pkgutil.iter_modules(package.__path__):
-            modules.append(importlib.import_module(f"{package.__name__}.{info.name}"))
-    for module in modules:
-        for name, value in vars(module).items():
-            if isinstance(value, type) and attrs.has(value):
-                found.setdefault(name, value)
+    for name in types_module.__all__:
+        value = getattr(types_module, name, None)
+        if isinstance(value, type) and attrs.has(value):
+            found[name] = value
     return found
 
 
