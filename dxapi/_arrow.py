@@ -284,6 +284,9 @@ class _Struct:
     def row(self, value: Any, path: str, extras: dict[str, Any] | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if isinstance(value, Mapping):
+            unknown = value.keys() - self.known
+            if unknown and extras is None:
+                raise ValueError(f"{path}: {self.cls.__name__} has no field {min(unknown)!r}")
             for wire, _, required, convert in self.readers:
                 if wire not in value:
                     if required:
@@ -291,9 +294,6 @@ class _Struct:
                     out[wire] = None
                 else:
                     out[wire] = convert(value[wire], f"{path}.{wire}", extras)
-            unknown = value.keys() - self.known
-            if unknown and extras is None:
-                raise ValueError(f"{path}: {self.cls.__name__} has no field {min(unknown)!r}")
             for key in sorted(unknown):
                 assert extras is not None
                 extras[_strip(f"{path}.{key}")] = value[key]
