@@ -411,8 +411,9 @@ async def test_readme_recipe_runs_with_duckdb_and_polars(
     monkeypatch.setenv("DX_API_TOKEN", fake.token)
     monkeypatch.setenv("DX_BASE_URL", fake.url)
     scope: dict[str, Any] = {}
-    for block in blocks:  # in a thread: the recipe runs its own event loop
-        await anyio.to_thread.run_sync(exec, compile(block, "README.md", "exec"), scope)
+    for n, block in enumerate(blocks, 1):  # in a thread: the recipe runs its own event loop
+        code = compile(block, f"README.md, Analytics block {n}", "exec")
+        await anyio.to_thread.run_sync(exec, code, scope)
     async with fake.client() as dx:
         entities = [e async for e in dx.catalog.entities.list()]
     # DuckDB: the newest five, their timestamps typed, the first owning team's name.
