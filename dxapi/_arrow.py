@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from msgspec.json import encode as _encode
 
 from ._convert import Mismatch, parse_date, parse_datetime
 from ._records import dumps
@@ -282,26 +283,27 @@ class _Struct:
         return frozenset(self.names)
 
     def row(self, value: Any, path: str, extras: dict[str, Any] | None) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if isinstance(value, Mapping):
-            unknown = value.keys() - self.known
-            if unknown and extras is None:
-                raise ValueError(f"{path}: {self.cls.__name__} has no field {min(unknown)!r}")
-            for wire, _, required, convert in self.readers:
-                if wire not in value:
-                    if required:
-                        raise ValueError(f"{path}.{wire}: required, and absent")
-                    out[wire] = None
-                else:
-                    out[wire] = convert(value[wire], f"{path}.{wire}", extras)
-            for key in sorted(unknown):
-                assert extras is not None
-                extras[_strip(f"{path}.{key}")] = value[key]
-        elif isinstance(value, self.cls):
-            for wire, attr, _, convert in self.readers:
-                out[wire] = convert(getattr(value, attr), f"{path}.{wire}", extras)
-        else:
+        if isinstance(value, self.cls):
+            return {
+                wire: convert(getattr(value, attr), f"{path}.{wire}", extras)
+                for wire, attr, _, convert in self.readers
+            }
+        if not isinstance(value, Mapping):
             raise _fail(path, self.cls, value)
+        unknown = value.keys() - self.known
+        if unknown and extras is None:
+            raise ValueError(f"{path}: {self.cls.__name__} has no field {min(unknown)!r}")
+        out: dict[str, Any] = {}
+        for wire, _, required, convert in self.readers:
+            if wire in value:
+                out[wire] = convert(value[wire], f"{path}.{wire}", extras)
+            elif required:
+                raise ValueError(f"{path}.{wire}: required, and absent")
+            else:
+                out[wire] = None
+        for key in sorted(unknown):
+            assert extras is not None
+            extras[_strip(f"{path}.{key}")] = value[key]
         return out
 
 
@@ -335,7 +337,7 @@ def _column(t: Any, stack: tuple[type[Any], ...]) -> tuple[Any, Convert]:
     members = _members(t)
     nullable = members != [t] and type(None) in typing.get_args(t)
     if len(members) > 1 or members[0] is Any or _opaque(members[0], stack):
-        return pa.string(), _json
+        return pa.string(), _json_shapes if _has_shapes(t) else _json
     inner = members[0]
     arrow, convert = _nonnull(inner, stack)
 
@@ -396,18 +398,28 @@ def _nonnull(t: Any, stack: tuple[type[Any], ...]) -> tuple[Any, Convert]:
     raise TypeError(f"no Arrow column for the type {t!r}")
 
 
+def _has_shapes(t: Any) -> bool:
+    return attrs.has(t) or any(_has_shapes(a) for a in typing.get_args(t))
+
+
 def _json(value: Any, path: str, _: dict[str, Any] | None) -> str | None:
-    """A ``json`` value (a union, a recursive or empty shape) as JSON text; null stays null."""
+    """A ``json`` value (or a union of JSON types) as JSON text; null stays null."""
     if value is None:
         return None
-    if attrs.has(type(value)) or isinstance(value, dt.date):
+    try:  # compact, keys sorted (as export records are written)
+        return _encode(value, order="sorted").decode()
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: not JSON: {type(value).__name__}") from None
+
+
+def _json_shapes(value: Any, path: str, extras: dict[str, Any] | None) -> str | None:
+    """A value that may hold shapes (a recursive or empty one, a union with one) as JSON
+    text, shapes as the converter writes them (wire names, ISO timestamps)."""
+    if value is not None and not isinstance(value, Mapping):
         from ._strict import converter
 
         value = converter.unstructure(value)
-    try:
-        return dumps(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{path}: not JSON: {type(value).__name__}") from None
+    return _json(value, path, extras)
 
 
 def _str(value: Any) -> str:

@@ -121,12 +121,13 @@ class Sample:
     tree: Node | None = None
     empty: Empty | None = None
     scores: dict[str, list[float]] | None = None
+    pick: Ref | str | None = None
 
 
 def test_every_type_of_the_language() -> None:
     schema = dxapi.arrow_schema(Sample)
     assert schema.names == [
-        "count", "wireName", "on", "day", "either", "kind", "tree", "empty", "scores",
+        "count", "wireName", "on", "day", "either", "kind", "tree", "empty", "scores", "pick",
     ]  # fmt: skip
     types = {f.name: f.type for f in schema}
     assert types["count"] == pa.int64()
@@ -169,6 +170,7 @@ def test_values_are_converted_exactly() -> None:
         tree=Node(name="root", children=[Node(name="leaf", children=[])]),
         empty=Empty(),
         scores={"x": [1.5, 2.0]},
+        pick=Ref(id=1, name="é"),
     )
     row = dxapi.to_arrow([sample]).to_pylist()[0]
     assert row == {
@@ -181,6 +183,7 @@ def test_values_are_converted_exactly() -> None:
         "tree": {"name": "root", "children": ['{"children":[],"name":"leaf"}']},
         "empty": "{}",
         "scores": [("x", [1.5, 2.0])],
+        "pick": '{"email":null,"id":1,"name":"é"}',  # a shape in a union: JSON, wire names
     }
     assert dxapi.to_arrow([Sample(count=1, either=7)]).column("either").to_pylist() == ["7"]
 
