@@ -172,13 +172,16 @@ def export_parquet(
 def item_class(spec: MethodSpec, *, each: bool = False) -> type[Any]:
     """The class of one record of an export: an item of the list method ``spec`` (the
     ``paginate.items`` key of its result: ``catalog.entities.list`` → ``Entity``), or with
-    ``each=True`` a fan-out record of the per-item method ``spec``: ``{args, result, error}``.
+    ``each=True`` a fan-out record of the per-item method ``spec``: ``{args, result, error}``
+    (an untyped result, ``map<json>``, is JSON text).
 
     Raises ``ValueError`` for a method whose records have no typed shape.
     """
     cls = _result_class(spec)
     if each:
         return _each_record(spec, cls)
+    if cls is None:
+        raise ValueError(f"{spec.name} has no typed result (its result is untyped JSON)")
     if spec.page is None:
         raise ValueError(f"{spec.name} is not a list method: its export has no items")
     field = next((a for a in attrs.fields(cls) if a.alias == spec.page.items), None)
@@ -191,8 +194,9 @@ def item_class(spec: MethodSpec, *, each: bool = False) -> type[Any]:
     return typing.cast(type[Any], item)
 
 
-def _result_class(spec: MethodSpec) -> type[Any]:
-    """The attrs class ``spec`` returns (the one place that finds a result type by name)."""
+def _result_class(spec: MethodSpec) -> type[Any] | None:
+    """The attrs class ``spec`` returns, None for an untyped result (``map<json>``); the one
+    place that finds a result type by its name."""
     from . import types as public
 
     cls: Any = getattr(public, spec.result or "", None)
@@ -206,7 +210,8 @@ def _result_class(spec: MethodSpec) -> type[Any]:
             if (cls := getattr(module, spec.result, None)) is not None:
                 break
     if not attrs.has(cls):
-        raise ValueError(f"{spec.name} has no typed result (its result is untyped JSON)")
+        return None
+    attrs.resolve_types(cls)
     return typing.cast(type[Any], cls)
 
 
@@ -218,7 +223,8 @@ class EachError:
     status: int | None = None
 
 
-def _each_record(spec: MethodSpec, result: type[Any]) -> type[Any]:
+def _each_record(spec: MethodSpec, result: type[Any] | None) -> type[Any]:
+    """A fan-out record's class; an untyped result is a JSON text column."""
     fields: dict[str, Any] = {}
     for i, arg in enumerate(spec.args):
         name = arg.name if arg.name.isidentifier() and not keyword.iskeyword(arg.name) else None
@@ -227,20 +233,30 @@ def _each_record(spec: MethodSpec, result: type[Any]) -> type[Any]:
             default=None,
             metadata={} if name else {_WIRE: arg.name},
         )
-    args = attrs.make_class(f"{result.__name__}Args", fields, frozen=True)
-    record = {"args": _optional(args), "result": _optional(result), "error": _optional(EachError)}
-    return attrs.make_class(f"{result.__name__}Record", record, frozen=True)
+    name = spec.result or "Result"
+    args = attrs.make_class(f"{name}Args", fields, frozen=True)
+    record = {
+        "args": _optional(args),
+        "result": _optional(result or Any),
+        "error": _optional(EachError),
+    }
+    return attrs.make_class(f"{name}Record", record, frozen=True)
 
 
 def _optional(t: Any) -> Any:
     return attrs.field(type=t | None, default=None)
 
 
+_SIMPLE: dict[str, Any] = {
+    "str": str, "int": int, "float": float, "bool": bool, "json": Any, "file": Any,
+    "datetime": dt.datetime, "date": dt.date,
+}  # fmt: skip
+
+
 def _python_type(t: TypeRef) -> Any:
     """A registry type (as a spec holds it) as the Python type of a result field."""
     if isinstance(t, str):
-        simple = {"json": Any, "datetime": dt.datetime, "date": dt.date, "file": Any}
-        return simple.get(t) or {"str": str, "int": int, "float": float, "bool": bool}[t]
+        return _SIMPLE[t]
     kind, *rest = t
     if kind == "list":
         return list[_python_type(rest[0])]  # type: ignore[misc]
