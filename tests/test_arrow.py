@@ -339,6 +339,14 @@ def test_write_parquet_refuses_a_record_that_does_not_fit(
     assert not list(tmp_path.iterdir())  # no partial file left behind
 
 
+def test_write_parquet_refuses_bad_settings(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        write_parquet([], tmp_path / "x.parquet", Entity, batch_size=0)
+    with pytest.raises(ValueError, match="EachError has a field 'error': pass another extra="):
+        write_parquet([], tmp_path / "x.parquet", EachError, extra="error")
+    assert not list(tmp_path.iterdir())
+
+
 def test_write_parquet_of_no_records_has_the_columns(tmp_path: Path) -> None:
     path = tmp_path / "none.parquet"
     assert write_parquet([], path, EachError) == 0
