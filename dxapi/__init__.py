@@ -75,14 +75,18 @@ __all__ = [
     "WorkflowRunError",
     "WorkflowRunTimeoutError",
     "__version__",
+    "arrow_schema",
     "fan_out",
     "raw",
     "response_of",
     "scopes",
+    "to_arrow",
+    "to_dicts",
 ]
 
 if _TYPE_CHECKING:
     from . import scopes
+    from ._arrow import arrow_schema, to_arrow, to_dicts
     from ._batch import BatchReport, ChunkFailure, ChunkSuccess
     from ._bulk import Bulk, Outcome, fan_out
     from ._query_runs import QueryResult
@@ -97,6 +101,9 @@ _LAZY = {
     "Outcome": "dxapi._bulk",
     "fan_out": "dxapi._bulk",
     "QueryResult": "dxapi._query_runs",
+    "arrow_schema": "dxapi._arrow",
+    "to_arrow": "dxapi._arrow",
+    "to_dicts": "dxapi._arrow",
 }
 
 
