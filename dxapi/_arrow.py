@@ -197,19 +197,10 @@ def item_class(spec: MethodSpec, *, each: bool = False) -> type[Any]:
 def _result_class(spec: MethodSpec) -> type[Any] | None:
     """The attrs class ``spec`` returns, None for an untyped result (``map<json>``); the one
     place that finds a result type by its name."""
-    from . import types as public
+    from .types import result_type
 
-    cls: Any = getattr(public, spec.result or "", None)
-    if cls is None and spec.result:  # result classes live with their namespaces
-        import importlib
-        import pkgutil
-
-        package = importlib.import_module(f"dxapi._generated.{spec.api}")
-        for info in pkgutil.iter_modules(package.__path__):
-            module = importlib.import_module(f"{package.__name__}.{info.name}")
-            if (cls := getattr(module, spec.result, None)) is not None:
-                break
-    if not attrs.has(cls):
+    cls: Any = result_type(spec) if spec.result else None
+    if not isinstance(cls, type) or not attrs.has(cls):
         return None
     attrs.resolve_types(cls)
     return typing.cast(type[Any], cls)
@@ -217,10 +208,11 @@ def _result_class(spec: MethodSpec) -> type[Any] | None:
 
 @attrs.frozen(kw_only=True)
 class EachError:
-    """The ``error`` of a fan-out record: the API's error code and HTTP status."""
+    """The ``error`` of a fan-out record: the API's error code, HTTP status and message."""
 
     error: str | None = None
     status: int | None = None
+    message: str | None = None
 
 
 def _each_record(spec: MethodSpec, result: type[Any] | None) -> type[Any]:

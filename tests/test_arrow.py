@@ -350,7 +350,7 @@ def test_write_parquet_refuses_bad_settings(tmp_path: Path) -> None:
 def test_write_parquet_of_no_records_has_the_columns(tmp_path: Path) -> None:
     path = tmp_path / "none.parquet"
     assert write_parquet([], path, EachError) == 0
-    assert pq.read_table(path).schema.names == ["error", "status", "_extra"]
+    assert pq.read_table(path).schema.names == ["error", "status", "message", "_extra"]
 
 
 # ---------------------------------------------------------------- export_parquet
