@@ -65,6 +65,9 @@ __all__ = [
     "RequestTimeoutError",
     "Response",
     "RetryPolicy",
+    "SyncClient",
+    "SyncCursorCall",
+    "SyncDataCloudClient",
     "Timeout",
     "TokenBucket",
     "TransportError",
@@ -81,6 +84,8 @@ if _TYPE_CHECKING:
     from ._batch import BatchReport, ChunkFailure, ChunkSuccess
     from ._bulk import Bulk, Outcome, fan_out
     from ._query_runs import QueryResult
+    from ._sync import SyncCursorCall
+    from ._sync_client import SyncClient, SyncDataCloudClient
 
 # Loaded on first use, so `import dxapi` stays cheap: name → module.
 _LAZY = {
@@ -92,6 +97,9 @@ _LAZY = {
     "Outcome": "dxapi._bulk",
     "fan_out": "dxapi._bulk",
     "QueryResult": "dxapi._query_runs",
+    "SyncClient": "dxapi._sync_client",
+    "SyncCursorCall": "dxapi._sync",
+    "SyncDataCloudClient": "dxapi._sync_client",
 }
 
 
