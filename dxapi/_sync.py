@@ -116,12 +116,16 @@ class LoopThread:
     def paginate(
         self, fn: Callable[P, CursorCall[R, I]], /, *args: P.args, **kwargs: P.kwargs
     ) -> SyncCursorCall[R, I]:
-        """The sync counterpart of the paginated call ``fn(*args, **kwargs)``.
+        """The sync counterpart of the paginated call ``fn(*args, **kwargs)`` (no request yet).
 
-        Making a ``CursorCall`` only checks the arguments (no request, no loop), so it is
-        made here: bad arguments raise in the caller's thread before anything is sent.
+        The call is made in the loop, as everything touching the async client is; bad
+        arguments raise here before anything is sent.
         """
-        return SyncCursorCall(self, fn(*args, **kwargs))
+
+        async def make() -> CursorCall[R, I]:
+            return fn(*args, **kwargs)  # not awaited: that would fetch the first page
+
+        return SyncCursorCall(self, self.call(make))
 
     def stream(
         self, fn: Callable[P, AsyncIterator[T]], /, *args: P.args, **kwargs: P.kwargs
@@ -225,22 +229,30 @@ class Stream(Iterator[T]):
         if self._done:
             return
         self._done = True
-        if self._requests is None or self._task is None or self._loop.closed:
+        if self._task is None or self._loop.closed:
             return
-        self._loop.call(self._requests.aclose)
-        with contextlib.suppress(CancelledError):
-            self._task.result()
+        self._loop.call(self._stop)
+        with contextlib.suppress(Exception, CancelledError):
+            self._task.result()  # its cleanup has run
 
     def __del__(self) -> None:
-        if self._done or self._requests is None or self._loop.closed:
+        if self._done or self._task is None or self._loop.closed:
             return
         with contextlib.suppress(Exception):  # in the loop thread: the loop's stop ends it
-            self._loop.submit(self._requests.aclose)
+            self._loop.submit(self._stop)
 
     async def _step(self) -> tuple[str, Any]:
         assert self._requests is not None and self._replies is not None
         await self._requests.send(None)
-        return await self._replies.receive()
+        reply = await self._replies.receive()
+        if reply[0] != _ITEM:
+            await self._stop()
+        return reply
+
+    async def _stop(self) -> None:
+        assert self._requests is not None and self._replies is not None
+        self._requests.close()
+        self._replies.close()
 
 
 async def _drive(
@@ -261,7 +273,10 @@ async def _drive(
                 except Exception as exc:  # raised again in the caller's thread
                     await answer.send((_ERROR, exc))
                     return
-                await answer.send((_ITEM, item))
+                try:
+                    await answer.send((_ITEM, item))
+                except anyio.BrokenResourceError:
+                    return  # the consumer stopped while this item was on its way
     finally:
         aclose = getattr(source, "aclose", None)
         if aclose is not None:

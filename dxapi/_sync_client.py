@@ -95,9 +95,12 @@ class _SyncBase(Generic[C]):
 
         Closing either closes both, as with the async clients.
         """
+        async def evolve() -> C:
+            return self._aio.with_options(timeout=timeout, retries=retries, encoding=encoding)
+
         clone = object.__new__(type(self))
         clone._loop = self._loop
-        clone._aio = self._aio.with_options(timeout=timeout, retries=retries, encoding=encoding)
+        clone._aio = self._loop.call(evolve)  # it may open the shared pool: in the loop
         return clone
 
     # ------------------------------------------------------------- escape hatches
