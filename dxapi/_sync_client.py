@@ -95,6 +95,7 @@ class _SyncBase(Generic[C]):
 
         Closing either closes both, as with the async clients.
         """
+
         async def evolve() -> C:
             return self._aio.with_options(timeout=timeout, retries=retries, encoding=encoding)
 

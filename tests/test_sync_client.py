@@ -168,7 +168,7 @@ def test_token_never_in_repr_or_errors(sc: dxapi.SyncClient, fake: dxapi.testing
 
 
 def test_threads_share_one_limiter_and_pool() -> None:
-    # The server refuses more than 60 requests per second per token; 8 threads × 25 calls
+    # The server refuses more than 60 requests per second per token; 8 threads x 25 calls
     # through one client stay within it only if they share the client's one bucket.
     with (
         start_blocking_portal() as portal,
@@ -188,7 +188,7 @@ def test_threads_share_one_limiter_and_pool() -> None:
                 try:
                     for _ in range(25):
                         results.append(len(sc.teams.list().teams))
-                except BaseException as exc:  # noqa: BLE001 - reported below
+                except BaseException as exc:  # reported below
                     errors.append(exc)
 
             threads = [threading.Thread(target=worker) for _ in range(8)]
@@ -238,7 +238,7 @@ def test_close_stops_the_loop_and_later_calls_fail(fake: dxapi.testing.FakeDX) -
 
 
 def test_with_block_closes_and_close_ends_calls_in_flight(fake: dxapi.testing.FakeDX) -> None:
-    fake.inject("teams.list", delay=30.0)
+    fake.inject("teams.list", delay=2.0)
     outcome: list[BaseException] = []
     with dxapi.SyncClient(token=fake.token, base_url=fake.url) as sc:
         thread = sc._loop.thread
@@ -246,7 +246,7 @@ def test_with_block_closes_and_close_ends_calls_in_flight(fake: dxapi.testing.Fa
         def slow() -> None:
             try:
                 sc.teams.list()
-            except BaseException as exc:  # noqa: BLE001 - checked below
+            except BaseException as exc:  # checked below
                 outcome.append(exc)
 
         caller = threading.Thread(target=slow)
@@ -328,3 +328,41 @@ def test_namespaces_mirror_the_async_ones(sc: dxapi.SyncClient) -> None:
     assert callable(ns.breakdown)
     assert sc.studio.query_runs.run.__doc__ == QueryRunHelpers.run.__doc__
     assert "first()" in (type(sc.teams).audit_trail.__doc__ or "")
+
+
+def test_signatures_are_precise_under_mypy(tmp_path: Path) -> None:
+    mypy_api = pytest.importorskip("mypy.api")  # a dev dependency: present wherever CI runs
+    script = tmp_path / "use.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import dxapi
+
+            sc = dxapi.SyncClient()
+            reveal_type(sc.teams.info(team_id="x"))
+            sc.teams.info(team_idd="x")
+            sc.teams.info(team_id=1)
+            sc.catalog.entities.info()
+            for e in sc.catalog.entities.list():
+                reveal_type(e)
+            reveal_type(sc.catalog.entities.list().first())
+            reveal_type(sc.studio.query_runs.run("select 1"))
+            sc.studio.query_runs.run(sql=1)
+            """
+        )
+    )
+    out, _, _ = mypy_api.run(["--strict", "--cache-dir", str(tmp_path / "cache"), str(script)])
+    lines: dict[int, str] = {}
+    for line in out.splitlines():
+        if "use.py:" in line:
+            number = int(line.split("use.py:")[1].split(":")[0])
+            lines[number] = lines.get(number, "") + line
+    assert "TeamsInfoResult" in lines[5]
+    assert 'Unexpected keyword argument "team_idd"' in lines[6]
+    assert 'Argument "team_id" to "info" of "Teams" has incompatible type "int"' in lines[7]
+    assert 'Missing named argument "identifier"' in lines[8]
+    assert "dxapi._generated.shapes.Entity" in lines[10]
+    assert "CatalogEntitiesListResult" in lines[11]
+    assert "QueryResult" in lines[12]
+    assert 'Argument "sql" has incompatible type "int"' in lines[13]
+    assert out.count("error:") == 4
