@@ -278,10 +278,11 @@ async def _drive(
                 except anyio.BrokenResourceError:
                     return  # the consumer stopped while this item was on its way
     finally:
+        # Not under a new cancel scope: a scope the source holds across its yields (a
+        # fan-out's task group) must exit inside the scopes it was entered in.
         aclose = getattr(source, "aclose", None)
         if aclose is not None:
-            with anyio.CancelScope(shield=True):
-                await aclose()
+            await aclose()
 
 
 class SyncCursorCall(Generic[R, I]):

@@ -8,23 +8,28 @@ async client's own, shared by every thread that calls this one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import Any, ClassVar, Generic, Self, TypeVar, cast, overload
 
+import anyio.to_thread
+
+from ._bulk import DEFAULT_CONCURRENCY, Bulk, Errors, Outcome
 from ._client import Client, DataCloudClient
 from ._config import DX_RATE_LIMIT, RateLimit, Timeout
+from ._errors import DXError
 from ._generated.sync.datacloud import SyncDataCloudAPI
 from ._generated.sync.web import SyncWebAPI
 from ._limiter import TokenBucket
 from ._retry import RetryPolicy
 from ._session import Response
 from ._spec import MethodSpec
-from ._sync import LoopThread, SyncCursorCall
+from ._sync import LoopThread, Stream, SyncCursorCall, SyncNamespace
 from ._wire import Encoding
 
-__all__ = ["SyncClient", "SyncDataCloudClient"]
+__all__ = ["SyncBulk", "SyncClient", "SyncDataCloudClient"]
 
 C = TypeVar("C", Client, DataCloudClient)
+T = TypeVar("T")
 
 
 class _SyncBase(Generic[C]):
@@ -122,6 +127,95 @@ class _SyncBase(Generic[C]):
     def paginate(self, name: str, /, **args: Any) -> SyncCursorCall[dict[str, Any], Any]:
         """Raw pagination of a list method: pages and items as the API returned them."""
         return self._loop.paginate(self._aio.paginate, name, **args)
+
+    @overload
+    def bulk(
+        self,
+        method: str,
+        arg_sets: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = ...,
+        errors: Errors = ...,
+    ) -> SyncBulk[dict[str, Any]]: ...
+    @overload
+    def bulk(
+        self,
+        method: Callable[..., T],
+        arg_sets: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = ...,
+        errors: Errors = ...,
+    ) -> SyncBulk[T]: ...
+    def bulk(
+        self,
+        method: str | Callable[..., Any],
+        arg_sets: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        errors: Errors = DXError,
+    ) -> SyncBulk[Any]:
+        """``Client.bulk``, blocking: iterate the outcomes as the calls finish.
+
+        ``method`` is a method name or a typed method of this client (``sc.teams.info``),
+        which runs as its async twin. ``arg_sets`` is read in a worker thread, one set when a
+        slot is free, so it may itself call this client (``for e in sc....list()``).
+        """
+        target = method if isinstance(method, str) else _async_twin(method)
+
+        async def make() -> Bulk[Any]:
+            return self._aio.bulk(
+                target, _pulled(arg_sets), concurrency=concurrency, errors=errors
+            )
+
+        return SyncBulk(self._loop, self._loop.call(make))
+
+
+class SyncBulk(Generic[T]):
+    """A fan-out run from blocking code: iterate it (once) or ``collect()`` it."""
+
+    def __init__(self, loop: LoopThread, bulk: Bulk[T]) -> None:
+        self._loop = loop
+        self._bulk = bulk
+
+    def __iter__(self) -> Stream[Outcome[T]]:
+        """The outcomes in the order the calls finish; closing it early cancels the rest."""
+        return self._loop.stream(self._bulk.__aiter__)
+
+    def collect(self) -> list[Outcome[T]]:
+        """Run to the end and return every outcome, in input order."""
+        return self._loop.run(self._bulk.collect)
+
+    @property
+    def submitted(self) -> int:
+        return self._bulk.submitted
+
+    @property
+    def completed(self) -> int:
+        return self._bulk.completed
+
+    @property
+    def failed(self) -> int:
+        return self._bulk.failed
+
+
+def _async_twin(method: Callable[..., Any]) -> Callable[..., Any]:
+    """The async method a typed sync method calls (a fan-out runs in the loop)."""
+    if isinstance(method, SyncNamespace):  # a callable namespace
+        return method._ns
+    owner = getattr(method, "__self__", None)
+    if isinstance(owner, SyncNamespace):
+        return getattr(owner._ns, method.__name__)  # type: ignore[no-any-return]
+    raise TypeError(f"bulk takes a method name or a typed method of a sync client, got {method!r}")
+
+
+_END = object()
+
+
+async def _pulled(source: Iterable[Mapping[str, Any]]) -> AsyncIterator[Mapping[str, Any]]:
+    """Each argument set, taken in a worker thread (the source may block or call the client)."""
+    iterator = iter(source)
+    while (item := await anyio.to_thread.run_sync(next, iterator, _END)) is not _END:
+        yield cast(Mapping[str, Any], item)
 
 
 class SyncClient(_SyncBase[Client], SyncWebAPI):

@@ -138,3 +138,35 @@ def test_a_thread_with_its_own_running_loop_can_call(sc: dxapi.SyncClient) -> No
     thread.start()
     thread.join(timeout=30)
     assert got == [12]
+
+
+def test_bulk_fans_out_from_blocking_code(
+    sc: dxapi.SyncClient, fake: dxapi.testing.FakeDX
+) -> None:
+    # The inputs come from the same client's page iterator: read off the loop, lazily.
+    inputs = ({"identifier": e.identifier} for e in sc.catalog.entities.list(limit=25))
+    bulk = sc.bulk(sc.catalog.entities.info, inputs, concurrency=4)
+    outcomes = list(bulk)
+    assert len(outcomes) == 100 and all(o.ok for o in outcomes)
+    assert {o.result.entity.identifier for o in outcomes if o.result} == {
+        o.args["identifier"] for o in outcomes
+    }
+    assert (bulk.submitted, bulk.completed, bulk.failed) == (100, 100, 0)
+    named = sc.bulk("teams.info", [{"team_id": "nope"}, {"team_id": "MTAwMA"}]).collect()
+    assert [type(o.error) for o in named] == [dxapi.NotFoundError, type(None)]
+    assert named[1].result is not None and named[1].result["team"]["id"] == "MTAwMA"
+    with pytest.raises(TypeError, match="typed method of a sync client"):
+        sc.bulk(print, [])
+
+
+def test_bulk_stopped_early_cancels_the_rest(
+    sc: dxapi.SyncClient, fake: dxapi.testing.FakeDX
+) -> None:
+    fake.inject("teams.info", delay=0.3, times=10)
+    bulk = sc.bulk("teams.info", ({"team_id": "nope"} for _ in range(10)), concurrency=2)
+    with iter(bulk) as outcomes:
+        first = next(outcomes)
+    assert type(first.error) is dxapi.NotFoundError
+    assert bulk.submitted < 10 and bulk.completed < 10  # the rest were never started
+    assert len(fake.requests_for("teams.info")) == bulk.submitted
+    assert len(sc.teams.list().teams) == 12  # the client carries on
