@@ -291,6 +291,40 @@ def test_an_unclosed_client_does_not_hang_exit(tmp_path: Path) -> None:
     assert "Unclosed" not in done.stderr
 
 
+def test_an_interrupt_cancels_the_call_in_the_loop(tmp_path: Path) -> None:
+    # Ctrl-C in a script: the blocked call raises KeyboardInterrupt and its task is cancelled.
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import asyncio, signal, socket, threading, dxapi
+            server = socket.socket()
+            server.bind(("127.0.0.1", 0))
+            server.listen()
+            url = "http://127.0.0.1:%d" % server.getsockname()[1]
+            sc = dxapi.SyncClient(token="t", base_url=url, retries=0)
+
+            async def tasks():
+                await asyncio.sleep(0.2)  # let a cancellation land
+                return len(asyncio.all_tasks())
+
+            idle = sc._loop.call(tasks)
+            main = threading.main_thread().ident
+            threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT)).start()
+            try:
+                sc.teams.list()
+            except KeyboardInterrupt:
+                print("interrupted", sc._loop.call(tasks) - idle)
+            sc.close()
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=30
+    )
+    assert done.stdout.split() == ["interrupted", "0"], done.stderr
+
+
 # ----------------------------------------------------------------------------- surface
 
 
