@@ -278,8 +278,13 @@ def test_an_unclosed_client_does_not_hang_exit(tmp_path: Path) -> None:
             url = "http://127.0.0.1:%d" % server.getsockname()[1]
             sc = dxapi.SyncClient(token="t", base_url=url)
             threading.Thread(target=sc.teams.list, daemon=True).start()
+
+            async def closed():
+                print("closed at exit", sc._aio._session._closed, flush=True)
+
+            sc._loop.on_close(closed)  # runs after the client's own aclose
             threading.Event().wait(0.3)
-            print("exiting")
+            print("exiting", flush=True)
             """
         )
     )
@@ -287,7 +292,7 @@ def test_an_unclosed_client_does_not_hang_exit(tmp_path: Path) -> None:
         [sys.executable, "-X", "dev", str(script)], capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "exiting"
+    assert done.stdout.split("\n")[:2] == ["exiting", "closed at exit True"]
     assert "Unclosed" not in done.stderr
 
 
