@@ -7,6 +7,7 @@ functions themselves are plain blocking code, as a script or a notebook cell is.
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import subprocess
 import sys
@@ -256,6 +257,16 @@ def test_with_block_closes_and_close_ends_calls_in_flight(fake: dxapi.testing.Fa
     caller.join(timeout=15)
     assert not caller.is_alive() and not thread.is_alive()
     assert [type(e) for e in outcome] == [dxapi.TransportError]
+
+
+def test_a_dropped_client_stops_its_thread(fake: dxapi.testing.FakeDX) -> None:
+    sc = dxapi.SyncClient(token=fake.token, base_url=fake.url)
+    sc.teams.list()
+    thread = sc._loop.thread
+    del sc
+    gc.collect()
+    thread.join(timeout=15)
+    assert not thread.is_alive()
 
 
 def test_bad_construction_leaves_no_thread() -> None:
