@@ -65,7 +65,6 @@ class LoopThread:
         self._thread = threading.Thread(target=_serve, args=(ready,), name=name, daemon=True)
         self._thread.start()
         self._portal = ready.result()
-        self._closed = False
         self._closing: list[Callable[[], Awaitable[object]]] = []
         self._finalizer = weakref.finalize(
             self, _shutdown, self._portal, self._thread, self._closing
@@ -77,7 +76,8 @@ class LoopThread:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        """Whether ``close()`` ran (or the loop was closed at exit or when collected)."""
+        return not self._finalizer.alive
 
     def on_close(self, close: Callable[[], Awaitable[object]]) -> None:
         """Await ``close()`` in the loop when this loop closes (or at interpreter exit)."""
@@ -85,14 +85,15 @@ class LoopThread:
 
     def submit(self, fn: Callable[[], Awaitable[R]]) -> Future[R]:
         """Start ``fn`` in the loop; its result (or exception) arrives in the future."""
-        if self._closed:
-            raise TransportError("the client is closed; create a new one")
         if threading.get_ident() == self._thread.ident:
             raise RuntimeError(
                 "a sync client was called from its own event loop thread (from code the "
                 "client runs); use the async client there"
             )
-        return self._portal.start_task_soon(fn)
+        if not self.closed:
+            with contextlib.suppress(RuntimeError):  # the portal stopped: closing right now
+                return self._portal.start_task_soon(fn)
+        raise TransportError("the client is closed; create a new one")
 
     def call(self, fn: Callable[[], Awaitable[R]]) -> R:
         """Run ``fn`` in the loop and wait; an interrupt (Ctrl-C) cancels it there."""
@@ -137,7 +138,6 @@ class LoopThread:
         """Run the ``on_close`` callbacks, then stop the loop and join its thread."""
         if threading.get_ident() == self._thread.ident:
             raise RuntimeError("a sync client cannot be closed from its own event loop thread")
-        self._closed = True
         self._finalizer()
 
 
@@ -162,17 +162,21 @@ def _shutdown(
     """Close what the loop owns, stop it (cancelling what still runs) and join the thread."""
 
     async def stop() -> None:
-        with anyio.move_on_after(CLOSE_TIMEOUT):
-            for close in closing:
-                await close()
-        await portal.stop(cancel_remaining=True)
+        try:
+            with anyio.move_on_after(CLOSE_TIMEOUT):
+                for close in closing:
+                    await close()
+        finally:  # even when a close failed (its error is raised by close())
+            await portal.stop(cancel_remaining=True)
 
     if threading.get_ident() == thread.ident or not thread.is_alive():
         return
-    # RuntimeError: the portal was already stopping; the join below still bounds the wait
-    with contextlib.suppress(CancelledError, RuntimeError, TimeoutError):
+    try:
         portal.start_task_soon(stop).result(timeout=CLOSE_TIMEOUT + 1)
-    thread.join(timeout=CLOSE_TIMEOUT)
+    except (CancelledError, RuntimeError, TimeoutError):
+        pass  # the portal was already stopping: the join below still bounds the wait
+    finally:
+        thread.join(timeout=CLOSE_TIMEOUT)
 
 
 # ----------------------------------------------------------------------------- iterators
@@ -229,14 +233,20 @@ class Stream(Iterator[T]):
         if self._done:
             return
         self._done = True
-        if self._task is None or self._loop.closed:
+        if self._task is None:
+            return
+        if self._loop.closed:  # the loop's stop ended the task; nothing waits on these
+            self._release()
             return
         self._loop.call(self._stop)
         with contextlib.suppress(Exception, CancelledError):
             self._task.result()  # its cleanup has run
 
     def __del__(self) -> None:
-        if self._done or self._task is None or self._loop.closed:
+        if self._done or self._task is None:
+            return
+        if self._loop.closed:
+            self._release()
             return
         with contextlib.suppress(Exception):  # in the loop thread: the loop's stop ends it
             self._loop.submit(self._stop)
@@ -244,12 +254,18 @@ class Stream(Iterator[T]):
     async def _step(self) -> tuple[str, Any]:
         assert self._requests is not None and self._replies is not None
         await self._requests.send(None)
-        reply = await self._replies.receive()
+        try:
+            reply = await self._replies.receive()
+        except anyio.EndOfStream:  # the driving task was cancelled without an answer
+            reply = (_ERROR, TransportError("the iteration stopped: the client was closed"))
         if reply[0] != _ITEM:
             await self._stop()
         return reply
 
     async def _stop(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
         assert self._requests is not None and self._replies is not None
         self._requests.close()
         self._replies.close()

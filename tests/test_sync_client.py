@@ -269,6 +269,17 @@ def test_a_dropped_client_stops_its_thread(fake: dxapi.testing.FakeDX) -> None:
     assert not thread.is_alive()
 
 
+def test_an_iteration_cut_by_close_raises_instead_of_ending(
+    fake: dxapi.testing.FakeDX,
+) -> None:
+    sc = dxapi.SyncClient(token=fake.token, base_url=fake.url)
+    items = iter(sc.catalog.entities.list(limit=5))
+    next(items)
+    sc.close()
+    with pytest.raises(dxapi.TransportError, match="closed"):
+        next(items)
+
+
 def test_bad_construction_leaves_no_thread() -> None:
     before = len(_loop_threads())
     with pytest.raises(ValueError, match="instance"):
@@ -416,3 +427,20 @@ def test_signatures_are_precise_under_mypy(tmp_path: Path) -> None:
     assert "QueryResult" in lines[12]
     assert 'Argument "sql" has incompatible type "int"' in lines[13]
     assert out.count("error:") == 4
+
+
+def test_sync_rendering_is_deterministic_and_mirrors_every_family() -> None:
+    from codegen.__main__ import ROOT
+    from codegen.load import load_files
+    from codegen.render import render
+    from codegen.render_sync import render_sync
+    from codegen.validate import build
+
+    registry = build(load_files(ROOT / "registry"))
+    first, second = render_sync(registry), render_sync(registry)
+    assert first == second
+    families = {k for k in render(registry) if k.count("/") == 1}
+    assert {k.removeprefix("sync/") for k in first if k.count("/") == 2} == families
+    text = first["sync/web/catalog.py"]
+    assert "await" not in text and "async" not in text  # blocking methods only
+    assert "return self._loop.paginate(self._ns.list," in text
