@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -368,6 +369,7 @@ class Blocking(Generic[P, R]):
 
     def __init__(self, fn: Callable[Concatenate[Any, P], Awaitable[R]]) -> None:
         self._fn = fn
+        self._signature = _bound_signature(fn)
 
     @overload
     def __get__(self, obj: None, owner: type) -> Self: ...
@@ -382,6 +384,7 @@ class Blocking(Generic[P, R]):
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
             return loop.run(fn, ns, *args, **kwargs)
 
+        call.__signature__ = self._signature  # type: ignore[attr-defined]
         return call
 
 
@@ -390,6 +393,7 @@ class BlockingIter(Generic[P, T]):
 
     def __init__(self, fn: Callable[Concatenate[Any, P], AsyncIterator[T]]) -> None:
         self._fn = fn
+        self._signature = _bound_signature(fn, returns="Stream")
 
     @overload
     def __get__(self, obj: None, owner: type) -> Self: ...
@@ -406,4 +410,12 @@ class BlockingIter(Generic[P, T]):
         def call(*args: P.args, **kwargs: P.kwargs) -> Stream[T]:
             return loop.stream(fn, ns, *args, **kwargs)
 
+        call.__signature__ = self._signature  # type: ignore[attr-defined]
         return call
+
+
+def _bound_signature(fn: Callable[..., Any], returns: str | None = None) -> inspect.Signature:
+    """``fn``'s signature without ``self`` (what ``help()`` shows for the blocking twin)."""
+    sig = inspect.signature(fn)
+    sig = sig.replace(parameters=list(sig.parameters.values())[1:])
+    return sig if returns is None else sig.replace(return_annotation=returns)

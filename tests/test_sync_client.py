@@ -388,6 +388,8 @@ def test_namespaces_mirror_the_async_ones(sc: dxapi.SyncClient) -> None:
     assert isinstance(ns, SyncNamespace) and callable(ns)  # a callable namespace
     assert callable(ns.breakdown)
     assert sc.studio.query_runs.run.__doc__ == QueryRunHelpers.run.__doc__
+    params = inspect.signature(sc.studio.query_runs.run).parameters
+    assert list(params) == ["sql", "variables", "timeout"]  # bound: no self
     assert "first()" in (type(sc.teams).audit_trail.__doc__ or "")
 
 
