@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -27,13 +26,11 @@ from concurrent.futures import CancelledError, Future
 from typing import (
     TYPE_CHECKING,
     Any,
-    Concatenate,
     Generic,
     ParamSpec,
     Self,
     TypeVar,
     cast,
-    overload,
 )
 
 import anyio
@@ -46,7 +43,7 @@ if TYPE_CHECKING:
 
     from ._pagination import CursorCall
 
-__all__ = ["Blocking", "BlockingIter", "LoopThread", "Stream", "SyncCursorCall", "SyncNamespace"]
+__all__ = ["LoopThread", "Stream", "SyncCursorCall", "SyncNamespace"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -358,64 +355,3 @@ class SyncNamespace(Generic[NS]):
 
     def __repr__(self) -> str:
         return f"<sync {type(self._ns).__name__}>"
-
-
-class Blocking(Generic[P, R]):
-    """A hand-written async helper method of a namespace, exposed blocking on its sync twin.
-
-    ``run = Blocking(QueryRunHelpers.run)`` in a sync namespace class calls the async
-    namespace's ``run`` in the loop, with the same parameters (mypy sees them).
-    """
-
-    def __init__(self, fn: Callable[Concatenate[Any, P], Awaitable[R]]) -> None:
-        self._fn = fn
-        self._signature = _bound_signature(fn)
-
-    @overload
-    def __get__(self, obj: None, owner: type) -> Self: ...
-    @overload
-    def __get__(self, obj: SyncNamespace[Any], owner: type) -> Callable[P, R]: ...
-    def __get__(self, obj: SyncNamespace[Any] | None, owner: type) -> Self | Callable[P, R]:
-        if obj is None:
-            return self
-        fn, loop, ns = self._fn, obj._loop, obj._ns
-
-        @functools.wraps(fn)
-        def call(*args: P.args, **kwargs: P.kwargs) -> R:
-            return loop.run(fn, ns, *args, **kwargs)
-
-        call.__signature__ = self._signature  # type: ignore[attr-defined]
-        return call
-
-
-class BlockingIter(Generic[P, T]):
-    """Like :class:`Blocking`, for a helper that is an async generator (a sync iterator)."""
-
-    def __init__(self, fn: Callable[Concatenate[Any, P], AsyncIterator[T]]) -> None:
-        self._fn = fn
-        self._signature = _bound_signature(fn, returns="Stream")
-
-    @overload
-    def __get__(self, obj: None, owner: type) -> Self: ...
-    @overload
-    def __get__(self, obj: SyncNamespace[Any], owner: type) -> Callable[P, Stream[T]]: ...
-    def __get__(
-        self, obj: SyncNamespace[Any] | None, owner: type
-    ) -> Self | Callable[P, Stream[T]]:
-        if obj is None:
-            return self
-        fn, loop, ns = self._fn, obj._loop, obj._ns
-
-        @functools.wraps(fn)
-        def call(*args: P.args, **kwargs: P.kwargs) -> Stream[T]:
-            return loop.stream(fn, ns, *args, **kwargs)
-
-        call.__signature__ = self._signature  # type: ignore[attr-defined]
-        return call
-
-
-def _bound_signature(fn: Callable[..., Any], returns: str | None = None) -> inspect.Signature:
-    """``fn``'s signature without ``self`` (what ``help()`` shows for the blocking twin)."""
-    sig = inspect.signature(fn)
-    sig = sig.replace(parameters=list(sig.parameters.values())[1:])
-    return sig if returns is None else sig.replace(return_annotation=returns)

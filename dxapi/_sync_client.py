@@ -253,8 +253,10 @@ class SyncClient(_SyncBase[Client], SyncWebAPI):
 
 
 class SyncDataCloudClient(_SyncBase[DataCloudClient], SyncDataCloudAPI):
-    """Blocking client of the DX Data Cloud API; the arguments of :class:`~dxapi.DataCloudClient`
-    but ``session``."""
+    """Blocking client of the DX Data Cloud API: ``sdc.deployments.create(...)``.
+
+    Takes the arguments of :class:`~dxapi.DataCloudClient` but ``session``.
+    """
 
     _async_class = DataCloudClient
     _aio: DataCloudClient

@@ -25,8 +25,10 @@ from dxapi import RetryPolicy, TokenBucket
 from dxapi._generated.web.catalog import CatalogEntitiesInfoResult, CatalogEntitiesListResult
 from dxapi._generated.web.teams import TeamsListResult
 from dxapi._query_runs import QueryRunHelpers
-from dxapi._sync import Blocking, BlockingIter, SyncNamespace
+from dxapi._sync import SyncNamespace
 from dxapi._sync_helpers import (
+    Blocking,
+    BlockingIter,
     SyncAiToolMetricsBatch,
     SyncCustomDataBatch,
     SyncQueryRunHelpers,

@@ -168,5 +168,5 @@ def test_bulk_stopped_early_cancels_the_rest(
         first = next(outcomes)
     assert type(first.error) is dxapi.NotFoundError
     assert bulk.submitted < 10 and bulk.completed < 10  # the rest were never started
-    assert len(fake.requests_for("teams.info")) == bulk.submitted
+    assert len(fake.requests_for("teams.info")) <= bulk.submitted
     assert len(sc.teams.list().teams) == 12  # the client carries on
