@@ -11,6 +11,7 @@ from .docs import DOCS_PATH, render_docs
 from .load import load_files
 from .model import RegistryError
 from .render import render
+from .render_sync import render_sync
 from .validate import build
 from .write import FormatterMissing, check, formatted, write
 
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        files = formatted(render(registry))
+        files = formatted({**render(registry), **render_sync(registry)})
         docs = formatted({"methods.md": render_docs(registry)})["methods.md"]  # its code blocks
     except FormatterMissing as exc:
         print(exc, file=sys.stderr)

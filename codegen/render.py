@@ -311,18 +311,23 @@ _EXTRA_TYPES = {
     "extra_body": "Mapping[str, Any]",
     "extra_headers": "Mapping[str, str]",
 }
-_EXTRAS = tuple(f"{n}: {_EXTRA_TYPES[n]} | None = None" for n in RESERVED_ARGS)
+EXTRA_PARAMS = tuple(f"{n}: {_EXTRA_TYPES[n]} | None = None" for n in RESERVED_ARGS)
+
+
+def method_params(m: Method) -> list[tuple[str, str]]:
+    """(python name, parameter text) of a method's typed arguments, required ones first."""
+    params = []
+    for a in sorted(m.spec.args, key=lambda a: (not a.required, a.name)):
+        ann = arg_annotation(arg_type(a), a) + ("" if a.required else " | Unset")
+        ann += " | None" if a.nullable else ""  # None last, as ruff's RUF036 wants
+        pname = py_name(a.name)
+        params.append((pname, f"{pname}: {ann}" if a.required else f"{pname}: {ann} = UNSET"))
+    return params
 
 
 def _method(m: Method, name: str) -> list[str]:
     spec = m.spec
-    args = sorted(spec.args, key=lambda a: (not a.required, a.name))
-    params = []
-    for a in args:
-        ann = arg_annotation(arg_type(a), a) + ("" if a.required else " | Unset")
-        ann += " | None" if a.nullable else ""  # None last, as ruff's RUF036 wants
-        pname = py_name(a.name)
-        params.append(f"{pname}: {ann}" if a.required else f"{pname}: {ann} = UNSET")
+    params = [text for _, text in method_params(m)]
     item = m.item_type()
     if spec.download:
         ret, is_async = "AsyncIterator[bytes]", False
@@ -330,7 +335,7 @@ def _method(m: Method, name: str) -> list[str]:
         ret, is_async = f"CursorCall[{m.result_class}, {field_annotation(item)}]", False
     else:
         ret, is_async = m.result_class, True
-    sig = ["self", "*", *params, *_EXTRAS]
+    sig = ["self", "*", *params, *EXTRA_PARAMS]
     head = f"    {'async ' if is_async else ''}def {name}("
     lines = [f"    @method(specs.{constant_name(m.name)}, {m.result_class})", head]
     lines += [f"        {p}," for p in sig] + [f"    ) -> {ret}:"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from dxapi._spec import ArgSpec, KeyedRate, MethodSpec, PageSpec
+from dxapi._spec import EXTRAS, ArgSpec, KeyedRate, MethodSpec, PageSpec
 
 from .model import (
     Field,
@@ -37,7 +37,7 @@ _WIRE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 #: Module names a generated namespace class body reads (a method of that name would hide them).
 _MODULE_NAMES = frozenset({"attrs", "datetime", "method", "specs"})
 #: Keyword names every generated method takes besides the registry's arguments.
-RESERVED_ARGS = ("extra_query", "extra_body", "extra_headers")
+RESERVED_ARGS = EXTRAS  # the escape hatches every generated method takes
 
 
 # --------------------------------------------------------------------------- building

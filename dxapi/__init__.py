@@ -68,6 +68,9 @@ __all__ = [
     "Response",
     "ResponseValidationError",
     "RetryPolicy",
+    "SyncClient",
+    "SyncCursorCall",
+    "SyncDataCloudClient",
     "Timeout",
     "TokenBucket",
     "TransportError",
@@ -90,6 +93,8 @@ if _TYPE_CHECKING:
     from ._batch import BatchReport, ChunkFailure, ChunkSuccess
     from ._bulk import Bulk, Outcome, fan_out
     from ._query_runs import QueryResult
+    from ._sync import SyncCursorCall
+    from ._sync_client import SyncClient, SyncDataCloudClient
 
 # Loaded on first use, so `import dxapi` stays cheap: name → module.
 _LAZY = {
@@ -104,6 +109,9 @@ _LAZY = {
     "arrow_schema": "dxapi._arrow",
     "to_arrow": "dxapi._arrow",
     "to_dicts": "dxapi._arrow",
+    "SyncClient": "dxapi._sync_client",
+    "SyncCursorCall": "dxapi._sync",
+    "SyncDataCloudClient": "dxapi._sync_client",
 }
 
 

@@ -8,8 +8,8 @@ import dxapi
 from codegen.naming import py_name
 from dxapi._generated.specs import METHODS
 from dxapi._methods import spec_of
-
-EXTRAS = ("extra_query", "extra_body", "extra_headers")
+from dxapi._spec import EXTRAS
+from dxapi.types import result_type
 
 
 def _resolve(client: object, name: str) -> object:
@@ -48,3 +48,35 @@ def test_client_lists_its_methods() -> None:
     web = dxapi.Client.methods()
     assert "catalog.entities.list" in web
     assert all(spec.api == "web" for spec in web.values())
+
+
+def test_every_method_is_reachable_on_the_sync_clients() -> None:
+    import typing
+
+    from dxapi._sync import Stream, SyncCursorCall, SyncNamespace
+
+    with (
+        dxapi.SyncClient(token="t") as web,
+        dxapi.SyncDataCloudClient(token="t", instance="acme") as dc,
+    ):
+        clients = {"web": web, "datacloud": dc}
+        for name, spec in METHODS.items():
+            method = _resolve(clients[spec.api], name)
+            owner = method if isinstance(method, SyncNamespace) else method.__self__  # type: ignore[attr-defined]
+            assert isinstance(owner, SyncNamespace), name
+            function = type(method).__call__ if isinstance(method, SyncNamespace) else method
+            params = list(inspect.signature(method).parameters.values())  # type: ignore[arg-type]
+            assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params), name
+            names = {p.name.rstrip("_") for p in params}
+            assert names == {a.name for a in spec.args} | set(EXTRAS), name
+            required = {p.name.rstrip("_") for p in params if p.default is inspect.Parameter.empty}
+            assert required == {a.name for a in spec.args if a.required}, name
+            returns = typing.get_type_hints(function)["return"]
+            result = result_type(spec)
+            if spec.download:
+                assert returns == Stream[bytes], name
+            elif spec.page is not None:
+                assert typing.get_origin(returns) is SyncCursorCall, name
+                assert typing.get_args(returns)[0] == result, name
+            else:
+                assert returns == result, name
