@@ -110,18 +110,33 @@ def _ci_env(fake: FakeDX) -> dict[str, str]:
 
 
 async def test_report_deployment_once_per_ci_run(dx_fake: FakeDX) -> None:
-    outcomes = []
-    for _ in range(2):  # the step runs again in the same job, a little later
+    ref = "acme/payments/4242/1/payments-api"
+    for _ in range(2):  # the step runs again in the same job
         rc, stdout, err = await _run(
             "report_deployment.py", "--service", "payments-api", env=_ci_env(dx_fake)
         )
         assert rc == 0, err
-        outcomes.append(stdout.strip().rpartition(": ")[2])
-    assert outcomes == ["created", "already reported"]
-    deployment = dx_fake.store.deployments["acme/payments/4242/1"]
-    assert deployment["service"] == "payments-api"
-    assert deployment["commit_sha"] == "d1a34f0c9b"
-    assert list(dx_fake.store.deployments) == ["acme/payments/4242/1"]
+        # Within the same second the values are equal and DX accepts them again.
+        assert stdout.strip().endswith(("created", "upserted"))
+    rc, _, err = await _run("report_deployment.py", "--service", "worker", env=_ci_env(dx_fake))
+    assert rc == 0, err  # another service deployed by the same run has a key of its own
+    assert sorted(dx_fake.store.deployments) == [ref, "acme/payments/4242/1/worker"]
+    assert dx_fake.store.deployments[ref]["service"] == "payments-api"
+    assert dx_fake.store.deployments[ref]["commit_sha"] == "d1a34f0c9b"
+
+
+async def test_report_deployment_already_recorded(dx_fake: FakeDX) -> None:
+    ref = "acme/payments/4242/1/payments-api"
+    earlier = {"reference_id": ref, "service": "payments-api", "deployed_at": 1_700_000_000}
+    dx_fake.store.deployments[ref] = dict(earlier)  # reported by an earlier try of this step
+    rc, stdout, err = await _run(
+        "report_deployment.py", "--service", "payments-api", env=_ci_env(dx_fake)
+    )
+    assert rc == 0, err
+    assert stdout.strip().endswith("upserted")
+    assert [r.status for r in dx_fake.requests] == [422, 200]  # create refused, then upsert
+    assert list(dx_fake.store.deployments) == [ref]
+    assert dx_fake.store.deployments[ref]["commit_sha"] == "d1a34f0c9b"
 
 
 async def test_report_deployment_upserts_after_an_unknown_outcome(dx_fake: FakeDX) -> None:
@@ -132,7 +147,9 @@ async def test_report_deployment_upserts_after_an_unknown_outcome(dx_fake: FakeD
     assert rc == 0, err
     assert stdout.strip().endswith("upserted")
     assert [r.method for r in dx_fake.requests] == ["deployments.create", "deployments.upsert"]
-    assert dx_fake.store.deployments["acme/payments/4242/1"]["service"] == "payments-api"
+    assert (
+        dx_fake.store.deployments["acme/payments/4242/1/payments-api"]["service"] == "payments-api"
+    )
 
 
 async def test_report_deployment_fails_the_step_when_refused(dx_fake: FakeDX) -> None:

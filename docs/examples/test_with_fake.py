@@ -43,7 +43,7 @@ async def test_finds_the_unowned_service(dx_fake: FakeDX, dx_client: dxapi.Clien
 
 
 @pytest.mark.asyncio
-@pytest.mark.dx_fake(entities=300)  # the closest marker wins over the module's
+@pytest.mark.dx_fake(entities=300)  # replaces the module's marker: seed 0, rate limit on
 async def test_reads_every_page(dx_fake: FakeDX, dx_client: dxapi.Client) -> None:
     assert await unowned_services(dx_client) == []
     assert len(dx_fake.requests_for("catalog.entities.list")) == 2  # 60 services: 2 pages of 50

@@ -4,7 +4,8 @@ Fixtures, each set up for one test and closed after it:
 
 - ``dx_fake``: a started :class:`~dxapi.testing.FakeDX` on 127.0.0.1. Configure it per test
   (or module, with ``pytestmark``) with the marker, whose keywords go to ``FakeDX(...)``:
-  ``@pytest.mark.dx_fake(entities=10_000, rate_limit=(200, 2.0))``.
+  ``@pytest.mark.dx_fake(entities=10_000, rate_limit=(200, 2.0))``. Only the closest
+  marker counts: a test's replaces its module's, keywords are not merged.
 - ``dx_client``: an open ``dxapi.Client`` pointed at ``dx_fake``.
 - ``dx_datacloud_client``: an open ``dxapi.DataCloudClient`` for ``dx_fake``'s ``/api`` prefix.
 
@@ -12,9 +13,11 @@ They run in the event loop of the test that asks for them, whichever plugin driv
 
 - anyio's pytest plugin (installed with anyio): ``@pytest.mark.anyio`` tests, or every async
   test with ``anyio_mode = "auto"``. dxapi runs on asyncio (aiohttp), so ``anyio_backend``
-  must be ``"asyncio"``; anyio picks every installed backend unless a fixture says so.
+  must be ``"asyncio"``: define that fixture, as anyio's own also picks trio when installed.
 - pytest-asyncio, in auto mode or in strict mode with ``@pytest.mark.asyncio``. The fixtures
-  use the loop of ``asyncio_default_fixture_loop_scope`` (the test's own loop by default).
+  use the loop of ``asyncio_default_fixture_loop_scope`` (the test's own loop by default),
+  so a test on a wider ``loop_scope`` needs that setting to match. To mix anyio tests with
+  pytest-asyncio ones, use strict mode: in auto mode pytest-asyncio claims every async test.
 
 A plain (sync) test may ask for ``dx_fake`` too: it is then served from an event loop in a
 background thread, for clients that block. The async clients need an async test.
