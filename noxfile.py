@@ -6,6 +6,7 @@ import glob
 import os
 import tarfile
 import tempfile
+import tomllib
 
 import nox
 
@@ -86,8 +87,8 @@ def docs(session: nox.Session) -> None:
     Only the ``docs`` extra is installed: mkdocstrings reads the package's source, it does
     not import it.
     """
-    extra = nox.project.load_toml("pyproject.toml")["project"]["optional-dependencies"]["docs"]
-    session.install(*extra)
+    with open("pyproject.toml", "rb") as f:
+        session.install(*tomllib.load(f)["project"]["optional-dependencies"]["docs"])
     session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
 
 
