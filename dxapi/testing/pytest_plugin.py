@@ -62,10 +62,9 @@ def _runner(request: pytest.FixtureRequest, *, sync_ok: bool = False) -> str | N
                 pytrace=False,
             )
         return "anyio"
-    if request.node.get_closest_marker("asyncio") is not None:
-        if _ASYNCIO_FIXTURES:
-            return "asyncio"
-    elif not inspect.iscoroutinefunction(request.function):
+    if _ASYNCIO_FIXTURES and request.node.get_closest_marker("asyncio") is not None:
+        return "asyncio"
+    if not inspect.iscoroutinefunction(request.function):
         if sync_ok:
             return None
         pytest.fail(
