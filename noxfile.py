@@ -6,10 +6,11 @@ import glob
 import os
 import tarfile
 import tempfile
+import tomllib
 
 import nox
 
-nox.options.sessions = ["codegen", "lint", "typecheck", "tests", "dist"]
+nox.options.sessions = ["codegen", "lint", "typecheck", "tests", "dist", "docs"]
 
 # The check sessions run in the environment nox was started from (installed with
 # `pip install -e '.[dev]'`), so CI installs once. Benchmarks get their own environment.
@@ -79,6 +80,18 @@ async def main() -> None:
         wrong: int = team  # type: ignore[assignment]
         print(wrong)
 """
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into build/site; strict, so a broken reference fails it.
+
+    Only the ``docs`` extra is installed: mkdocstrings reads the package's source, it does
+    not import it.
+    """
+    with open("pyproject.toml", "rb") as f:
+        session.install(*tomllib.load(f)["project"]["optional-dependencies"]["docs"])
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session
