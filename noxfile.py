@@ -1,4 +1,4 @@
-"""Developer tasks: ``nox -s codegen lint typecheck tests dist`` is what CI runs; and bench."""
+"""Developer tasks: ``nox -s codegen lint typecheck tests dist docs`` is what CI runs."""
 
 from __future__ import annotations
 
