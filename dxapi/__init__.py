@@ -30,7 +30,7 @@ from ._errors import (
     WorkflowRunError,
     WorkflowRunTimeoutError,
 )
-from ._limiter import TokenBucket
+from ._limiter import Limiter, LimiterClosedError, LimiterUnavailableError, TokenBucket
 from ._pagination import CursorCall
 from ._retry import RetryPolicy
 from ._session import Response
@@ -51,6 +51,9 @@ __all__ = [
     "DXError",
     "DataCloudClient",
     "JobError",
+    "Limiter",
+    "LimiterClosedError",
+    "LimiterUnavailableError",
     "MethodSpec",
     "NotFoundError",
     "Outcome",
@@ -62,6 +65,7 @@ __all__ = [
     "QueryRunTimeoutError",
     "RateLimit",
     "RateLimitError",
+    "RedisLimiter",
     "RequestTimeoutError",
     "Response",
     "RetryPolicy",
@@ -81,6 +85,7 @@ if _TYPE_CHECKING:
     from ._batch import BatchReport, ChunkFailure, ChunkSuccess
     from ._bulk import Bulk, Outcome, fan_out
     from ._query_runs import QueryResult
+    from ._redis_limiter import RedisLimiter
 
 # Loaded on first use, so `import dxapi` stays cheap: name → module.
 _LAZY = {
@@ -92,6 +97,7 @@ _LAZY = {
     "Outcome": "dxapi._bulk",
     "fan_out": "dxapi._bulk",
     "QueryResult": "dxapi._query_runs",
+    "RedisLimiter": "dxapi._redis_limiter",
 }
 
 

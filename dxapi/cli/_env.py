@@ -15,8 +15,9 @@ from typing import Any
 import attrs
 
 from .._client import Client, DataCloudClient
-from .._config import RateLimit
+from .._config import DX_RATE_LIMIT, RateLimit
 from .._generated.specs import METHODS
+from .._redis_limiter import RedisLimiter
 from .._spec import MethodSpec
 
 __all__ = [
@@ -116,6 +117,10 @@ async def open_env(opts: argparse.Namespace) -> AsyncIterator[Env]:
     token = opts.token or os.environ.get("DX_API_TOKEN")
     rate = opts.rate_limit
     async with AsyncExitStack() as stack:
+        limiter = None
+        if getattr(opts, "limiter", None):  # else Client() reads $DX_RATE_LIMIT_URL
+            limiter = RedisLimiter.from_url(opts.limiter, rate or DX_RATE_LIMIT)
+            stack.push_async_callback(limiter.aclose)
         fake = None
         if opts.fake or not token:
             from ..testing import FakeDX
@@ -134,12 +139,14 @@ async def open_env(opts: argparse.Namespace) -> AsyncIterator[Env]:
                 file=sys.stderr,
                 flush=True,
             )
-            web = Client(token=fake.token, base_url=fake.url, rate_limit=rate or (1000, 60.0))
+            rate = rate or DX_RATE_LIMIT
+            web = Client(token=fake.token, base_url=fake.url, rate_limit=rate, limiter=limiter)
             datacloud: DataCloudClient | None = DataCloudClient(
                 token=fake.token, base_url=fake.url + "/api", limiter=web.limiter
             )
         else:
             kwargs: dict[str, Any] = {"token": token, "base_url": opts.base_url}
+            kwargs["limiter"] = limiter
             if rate is not None:
                 kwargs["rate_limit"] = rate
             web = Client(**kwargs)
