@@ -21,7 +21,6 @@ import dxapi
 from dxapi import LimiterClosedError, LimiterUnavailableError, RateLimit, RedisLimiter
 from dxapi._redis_limiter import default_key
 from dxapi.testing import FakeDX, max_in_window
-
 from tests._redis import RedisServer, redis_server
 
 
@@ -141,18 +140,16 @@ asyncio.run(main())
 async def test_permits_of_a_killed_process_come_back_after_the_lease(
     redis: RedisServer, limiters: list[RedisLimiter]
 ) -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(_HOLDER), redis.url], stdout=subprocess.PIPE
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", textwrap.dedent(_HOLDER), redis.url, stdout=subprocess.PIPE
     )
     try:
         assert child.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(child.stdout.readline), 20)
+        line = await asyncio.wait_for(child.stdout.readline(), 20)
         held_until = int(line) + 1000  # the child's lease
     finally:
         child.send_signal(signal.SIGKILL)
-        child.wait()
-        if child.stdout is not None:
-            child.stdout.close()
+        await child.wait()
     survivor = make(limiters, redis.url, (5, 0.5))
     killed = time.monotonic()
     permits: list[Any] = [await survivor.acquire() for _ in range(5)]  # the full budget

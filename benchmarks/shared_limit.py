@@ -1,0 +1,231 @@
+"""Workload 6, one account shared by many processes: ``dxapi.RedisLimiter``.
+
+``fleet``: 8 worker processes, 200 ``catalog.entities.info`` calls each (1,600 in all, a bulk
+fan-out per process at its default concurrency), against FakeDX enforcing a true sliding
+window of 200 per 2 s for the account. With ``RedisLimiter`` (one key, Redis on loopback)
+and, for contrast, with a 200-per-2-s bucket in every process. Reported: wall time from the
+common start to the last answer ÷ the ideal schedule ``(ceil(N/L) - 1) * W`` = 14 s (the
+first 200 go at t = 0, the last 200 at t = 14 s), the 429s the server sent, failed calls.
+
+``overhead``: µs per grant (acquire + release) at concurrency 64, ``RedisLimiter`` vs the
+in-process ``TokenBucket``, with a limit never reached, so only the mechanism is timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ._common import PY, ROOT, Ctx, Server, child_main, median, spread, wait_quiet
+
+WORKERS, PER_WORKER, LIMIT, PER = 8, 200, 200, 2.0
+
+
+# --------------------------------------------------------------------------- client side
+
+
+async def _worker(args: dict[str, Any]) -> dict[str, Any]:
+    import dxapi
+    from dxapi._bulk import fan_out
+
+    kwargs: dict[str, Any] = {"token": args["token"], "base_url": args["url"]}
+    if args["mode"] == "redis":
+        kwargs["limiter"] = dxapi.RedisLimiter.from_url(
+            args["redis"], (LIMIT, PER), key=args["key"]
+        )
+    else:
+        kwargs["rate_limit"] = (LIMIT, PER)
+    errors = 0
+    async with dxapi.Client(**kwargs) as dx:
+        await asyncio.sleep(max(0.0, args["start_at"] - time.time()))  # a common start
+        inputs = ({"identifier": args["identifier"]} for _ in range(args["n"]))
+        async with fan_out(None, dx.catalog.entities.info, inputs) as out:
+            async for outcome in out:
+                errors += outcome.error is not None
+        ended = time.time()
+        stats = dict(dx.stats)
+        if isinstance(dx.limiter, dxapi.RedisLimiter):
+            await dx.limiter.aclose()
+    return {"ended": ended, "errors": errors, "client_stats": stats}
+
+
+async def _overhead(args: dict[str, Any]) -> dict[str, Any]:
+    import dxapi
+
+    n, conc = args["n"], 64
+    out: dict[str, Any] = {}
+    for kind in ("local", "redis"):
+        rate = dxapi.RateLimit(10**7, 1.0)
+        limiter: Any = (
+            dxapi.TokenBucket(rate)
+            if kind == "local"
+            else dxapi.RedisLimiter.from_url(args["redis"], rate, key=f"overhead-{time.time()}")
+        )
+        left = n
+
+        async def loop(lim: Any = limiter) -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                permit = await lim.acquire()
+                await asyncio.sleep(0)  # the attempt
+                permit.release()
+
+        (await limiter.acquire()).release()  # connect and load the scripts first
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(conc)))
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        await limiter.aclose()  # (sends the last releases)
+        out[kind] = {"us_per_grant": wall / n * 1e6, "cpu_us_per_grant": cpu / n * 1e6}
+    out["overhead_us"] = out["redis"]["us_per_grant"] - out["local"]["us_per_grant"]
+    out["n"], out["concurrency"] = n, conc
+    return out
+
+
+def child(args: dict[str, Any]) -> dict[str, Any]:
+    if args.get("overhead"):
+        return asyncio.run(_overhead(args))
+    return asyncio.run(_worker(args))
+
+
+# ------------------------------------------------------------------------ orchestration
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port: its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(500):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def ideal(n: int = WORKERS * PER_WORKER) -> float:
+    return (math.ceil(n / LIMIT) - 1) * PER
+
+
+def _fleet_once(ctx: Ctx, srv: Server, redis: str, mode: str, run: int, ident: str) -> Any:
+    srv.reset()
+    start_at = time.time() + 3.0  # every worker imported and connected by then
+    base = {"mode": mode, "url": srv.url, "token": srv.token, "redis": redis}
+    base.update(key=f"fleet-{run}-{os.getpid()}", n=PER_WORKER, identifier=ident)
+    base["start_at"] = start_at
+
+    def pin() -> None:
+        if ctx.client_cpu is not None:
+            os.sched_setaffinity(0, {ctx.client_cpu})
+
+    procs = [
+        subprocess.Popen(
+            [PY, "-m", "benchmarks.shared_limit", json.dumps(base)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=pin if ctx.client_cpu is not None else None,
+        )
+        for _ in range(WORKERS)
+    ]
+    answers = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=600)
+        lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            return {"error": f"worker exited {proc.returncode}: {stderr[-1500:]}"}
+        answers.append(json.loads(lines[-1]))
+    stats = srv.stats()
+    from .limiter import max_in_window
+
+    elapsed = max(a["ended"] for a in answers) - start_at
+    return {
+        "elapsed": elapsed,
+        "vs_ideal": elapsed / ideal(),
+        "server_429": stats["refused_429"],
+        "server_accepted": stats["accepted"],
+        "max_in_window": max_in_window(stats["arrivals"], PER),
+        "errors": sum(a["errors"] for a in answers),
+        "client_429": sum(a["client_stats"]["429"] for a in answers),
+    }
+
+
+def run(ctx: Ctx) -> dict[str, Any]:
+    from .percall import _identifier
+
+    runs = max(1, ctx.runs if not ctx.quick else 1)
+    modes = ("redis", "local")
+    samples: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
+    ctx.say(
+        f"shared limit: {WORKERS} processes x {PER_WORKER} calls against {LIMIT}/{PER:g}s, "
+        f"ideal {ideal():.0f} s"
+    )
+    with redis_server() as redis, Server(ctx, "fake", limit=LIMIT, per=PER, entities=100) as srv:
+        ident = _identifier(srv)
+        for run_no in range(runs):
+            for mode in modes:
+                wait_quiet(ctx)
+                res = _fleet_once(ctx, srv, redis, mode, run_no, ident)
+                samples[mode].append(res)
+                ctx.say(f"  shared run {run_no + 1} {mode:5s} {res}"[:300])
+        wait_quiet(ctx)
+        overhead = _overhead_run(ctx, redis)
+        ctx.say(f"  overhead: {overhead}"[:300])
+    table: dict[str, Any] = {}
+    for mode, rows in samples.items():
+        ok = [r for r in rows if "error" not in r]
+        elapsed = [r["elapsed"] for r in ok]
+        table[mode] = {
+            "elapsed": median(elapsed),
+            "range": spread(elapsed),
+            "vs_ideal": (median(elapsed) or 0) / ideal() if ok else None,
+            "server_429": median(r["server_429"] for r in ok),
+            "errors": median(r["errors"] for r in ok),
+            "max_in_window": max((r["max_in_window"] for r in ok), default=None),
+            "runs": rows,
+        }
+    return {
+        "workers": WORKERS,
+        "per_worker": PER_WORKER,
+        "limit": LIMIT,
+        "per": PER,
+        "ideal": ideal(),
+        "modes": table,
+        "overhead": overhead,
+    }
+
+
+def _overhead_run(ctx: Ctx, redis: str) -> dict[str, Any]:
+    from ._common import run_child
+
+    n = 5_000 if ctx.quick else 20_000
+    return run_child(ctx, "shared_limit", {"overhead": True, "redis": redis, "n": n})
+
+
+if __name__ == "__main__":
+    child_main(child)
