@@ -20,6 +20,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,10 +35,19 @@ WORKERS, PER_WORKER, LIMIT, PER = 8, 200, 200, 2.0
 
 
 async def _worker(args: dict[str, Any]) -> dict[str, Any]:
+    import aiohttp
+
     import dxapi
     from dxapi._bulk import fan_out
 
-    kwargs: dict[str, Any] = {"token": args["token"], "base_url": args["url"]}
+    http = aiohttp.ClientSession()
+    kwargs: dict[str, Any] = {"token": args["token"], "base_url": args["url"], "session": http}
+    # The first calls of a process import and build what later calls reuse, and open the
+    # connections: done before the start, unlimited, on the same connection pool (the
+    # server forgets these calls before the start).
+    async with dxapi.Client(**kwargs, rate_limit=None) as warm:
+        call = warm.catalog.entities.info
+        await asyncio.gather(*(call(identifier=args["identifier"]) for _ in range(32)))
     if args["mode"] == "redis":
         kwargs["limiter"] = dxapi.RedisLimiter.from_url(
             args["redis"], (LIMIT, PER), key=args["key"]
@@ -46,7 +56,12 @@ async def _worker(args: dict[str, Any]) -> dict[str, Any]:
         kwargs["rate_limit"] = (LIMIT, PER)
     errors = 0
     async with dxapi.Client(**kwargs) as dx:
-        await asyncio.sleep(max(0.0, args["start_at"] - time.time()))  # a common start
+        if isinstance(dx.limiter, dxapi.RedisLimiter):
+            await dx.limiter._client().ping()  # connected before the start
+        print("ready", flush=True)  # then wait for the common start time
+        start_at = float(await asyncio.to_thread(sys.stdin.readline))
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        began = time.monotonic()
         inputs = ({"identifier": args["identifier"]} for _ in range(args["n"]))
         async with fan_out(None, dx.catalog.entities.info, inputs) as out:
             async for outcome in out:
@@ -55,7 +70,14 @@ async def _worker(args: dict[str, Any]) -> dict[str, Any]:
         stats = dict(dx.stats)
         if isinstance(dx.limiter, dxapi.RedisLimiter):
             await dx.limiter.aclose()
-    return {"ended": ended, "errors": errors, "client_stats": stats}
+    await http.close()
+    return {
+        "ended": ended,
+        "errors": errors,
+        "client_stats": stats,
+        "began_mono": began,
+        "ended_mono": time.monotonic(),
+    }
 
 
 async def _overhead(args: dict[str, Any]) -> dict[str, Any]:
@@ -133,10 +155,8 @@ def ideal(n: int = WORKERS * PER_WORKER) -> float:
 
 def _fleet_once(ctx: Ctx, srv: Server, redis: str, mode: str, run: int, ident: str) -> Any:
     srv.reset()
-    start_at = time.time() + 3.0  # every worker imported and connected by then
     base = {"mode": mode, "url": srv.url, "token": srv.token, "redis": redis}
     base.update(key=f"fleet-{run}-{os.getpid()}", n=PER_WORKER, identifier=ident)
-    base["start_at"] = start_at
 
     def pin() -> None:
         if ctx.client_cpu is not None:
@@ -146,6 +166,7 @@ def _fleet_once(ctx: Ctx, srv: Server, redis: str, mode: str, run: int, ident: s
         subprocess.Popen(
             [PY, "-m", "benchmarks.shared_limit", json.dumps(base)],
             cwd=ROOT,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -153,7 +174,16 @@ def _fleet_once(ctx: Ctx, srv: Server, redis: str, mode: str, run: int, ident: s
         )
         for _ in range(WORKERS)
     ]
+    for proc in procs:  # every worker has imported dxapi and opened its client
+        assert proc.stdout is not None
+        proc.stdout.readline()
+    srv.reset()  # forget the warm-up calls
+    start_at = time.time() + 0.2
     answers = []
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(f"{start_at}\n")
+        proc.stdin.flush()
     for proc in procs:
         stdout, stderr = proc.communicate(timeout=600)
         lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]

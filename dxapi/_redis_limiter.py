@@ -88,18 +88,21 @@ end
 return {0, now, wait, busy}
 """
 
-# KEYS: held, back.  ARGV: window ms, ttl ms, channel, permit ids...  A permit whose lease ran
-# out was already counted as returning from then; its late finish pushes that return later.
+# KEYS: held, back.  ARGV: window ms, ttl ms, channel, then (permit id, ms since it ended)
+# pairs: the age is a local duration, so the return counts from when the attempt ended, not
+# from when the release reached Redis. A permit whose lease ran out was already counted as
+# returning from then; its late end pushes that return later.
 _RELEASE = """
 local held, back = KEYS[1], KEYS[2]
 local window, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 4, #ARGV do
+for i = 4, #ARGV, 2 do
+  local back_at = now - tonumber(ARGV[i + 1]) + window
   if redis.call('ZREM', held, ARGV[i]) == 1 then
-    redis.call('ZADD', back, now + window, ARGV[i])
+    redis.call('ZADD', back, back_at, ARGV[i])
   else
-    redis.call('ZADD', back, 'XX', 'GT', now + window, ARGV[i])
+    redis.call('ZADD', back, 'XX', 'GT', back_at, ARGV[i])
   end
 end
 redis.call('PEXPIRE', back, ttl)
@@ -197,7 +200,7 @@ class RedisLimiter:
         self._queue: deque[Waiter] = deque()
         self._paused_until = -math.inf
         self._down_until = -math.inf
-        self._pending: list[str] = []
+        self._pending: list[tuple[str, float]] = []  # (permit id, when its attempt ended)
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -413,7 +416,7 @@ class RedisLimiter:
         return self._scripts[name]
 
     def _give_back(self, permit_id: str) -> None:
-        self._pending.append(permit_id)
+        self._pending.append((permit_id, self._clock.now()))
         if self._flusher is None or self._flusher.done():
             try:
                 self._flusher = asyncio.get_running_loop().create_task(self._flush())
@@ -422,14 +425,16 @@ class RedisLimiter:
 
     async def _flush(self) -> None:
         while self._pending:
-            ids, self._pending = self._pending[:_BATCH], self._pending[_BATCH:]
+            batch, self._pending = self._pending[:_BATCH], self._pending[_BATCH:]
             ttl = math.ceil(self.lease * 1000) + self._window_ms + 1000
+            now = self._clock.now()
+            args: list[Any] = [self._window_ms, ttl, self._channel]
+            for permit_id, ended in batch:
+                args += [permit_id, max(0, int((now - ended) * 1000))]  # floor: conservative
             try:
-                await self._script("release")(
-                    keys=self._keys[:2], args=[self._window_ms, ttl, self._channel, *ids]
-                )
+                await self._script("release")(keys=self._keys[:2], args=args)
             except _errors() as exc:  # the leases bring these tokens back
-                log.warning("rate limiter: could not return %d permit(s): %s", len(ids), exc)
+                log.warning("rate limiter: could not return %d permit(s): %s", len(batch), exc)
         if self._closed and not self._queue and self._redis is not None:
             redis, self._redis = self._redis, None  # a release after aclose: close again
             await redis.aclose()
