@@ -3,9 +3,12 @@
 ``fleet``: 8 worker processes, 200 ``catalog.entities.info`` calls each (1,600 in all, a bulk
 fan-out per process at its default concurrency), against FakeDX enforcing a true sliding
 window of 200 per 2 s for the account. With ``RedisLimiter`` (one key, Redis on loopback)
-and, for contrast, with a 200-per-2-s bucket in every process. Reported: wall time from the
-common start to the last answer ÷ the ideal schedule ``(ceil(N/L) - 1) * W`` = 14 s (the
-first 200 go at t = 0, the last 200 at t = 14 s), the 429s the server sent, failed calls.
+and, for contrast, with a 200-per-2-s bucket in every process. Reported: the time from the
+first request the server saw to the last answer ÷ the ideal schedule ``(ceil(N/L) - 1) * W``
+= 14 s (the first 200 go at t = 0, the last 200 at t = 14 s; 1,600 / 200 * 2 s = 16 s less
+the last window, which needs no waiting out), also from the common start signal; the 429s
+the server sent, failed calls. Each worker warms up first (imports, connections) with
+unlimited calls that the server forgets before the start.
 
 ``overhead``: µs per grant (acquire + release) at concurrency 64, ``RedisLimiter`` vs the
 in-process ``TokenBucket``, with a limit never reached, so only the mechanism is timed.
@@ -61,12 +64,11 @@ async def _worker(args: dict[str, Any]) -> dict[str, Any]:
         print("ready", flush=True)  # then wait for the common start time
         start_at = float(await asyncio.to_thread(sys.stdin.readline))
         await asyncio.sleep(max(0.0, start_at - time.time()))
-        began = time.monotonic()
         inputs = ({"identifier": args["identifier"]} for _ in range(args["n"]))
         async with fan_out(None, dx.catalog.entities.info, inputs) as out:
             async for outcome in out:
                 errors += outcome.error is not None
-        ended = time.time()
+        ended, ended_mono = time.time(), time.monotonic()
         stats = dict(dx.stats)
         if isinstance(dx.limiter, dxapi.RedisLimiter):
             await dx.limiter.aclose()
@@ -75,8 +77,7 @@ async def _worker(args: dict[str, Any]) -> dict[str, Any]:
         "ended": ended,
         "errors": errors,
         "client_stats": stats,
-        "began_mono": began,
-        "ended_mono": time.monotonic(),
+        "ended_mono": ended_mono,
     }
 
 
@@ -193,9 +194,11 @@ def _fleet_once(ctx: Ctx, srv: Server, redis: str, mode: str, run: int, ident: s
     stats = srv.stats()
     from .limiter import max_in_window
 
-    elapsed = max(a["ended"] for a in answers) - start_at
+    # CLOCK_MONOTONIC is one clock for every process of the machine (the server's too).
+    elapsed = max(a["ended_mono"] for a in answers) - min(stats["arrivals"])
     return {
         "elapsed": elapsed,
+        "from_start": max(a["ended"] for a in answers) - start_at,
         "vs_ideal": elapsed / ideal(),
         "server_429": stats["refused_429"],
         "server_accepted": stats["accepted"],
@@ -233,6 +236,7 @@ def run(ctx: Ctx) -> dict[str, Any]:
         table[mode] = {
             "elapsed": median(elapsed),
             "range": spread(elapsed),
+            "from_start": median(r["from_start"] for r in ok),
             "vs_ideal": (median(elapsed) or 0) / ideal() if ok else None,
             "server_429": median(r["server_429"] for r in ok),
             "errors": median(r["errors"] for r in ok),
