@@ -90,18 +90,20 @@ return {0, now, wait, busy}
 
 # KEYS: held, back.  ARGV: window ms, ttl ms, channel, then (permit id, ms since it ended)
 # pairs: the age is a local duration, so the return counts from when the attempt ended, not
-# from when the release reached Redis. A permit whose lease ran out was already counted as
-# returning from then; its late end pushes that return later.
+# from when the release reached Redis; age -1: never used (no request went), free at once.
+# A permit whose lease ran out was already counted as returning from then; its late end
+# pushes that return later.
 _RELEASE = """
 local held, back = KEYS[1], KEYS[2]
 local window, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for i = 4, #ARGV, 2 do
-  local back_at = now - tonumber(ARGV[i + 1]) + window
+  local age = tonumber(ARGV[i + 1])
+  local back_at = now - age + window
   if redis.call('ZREM', held, ARGV[i]) == 1 then
-    redis.call('ZADD', back, back_at, ARGV[i])
-  else
+    if age >= 0 then redis.call('ZADD', back, back_at, ARGV[i]) end
+  elseif age >= 0 then
     redis.call('ZADD', back, 'XX', 'GT', back_at, ARGV[i])
   end
 end
@@ -315,11 +317,11 @@ class RedisLimiter:
             await self._fallback.aclose()
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
-        for task in [*self._tasks, self._listener]:
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(*self._tasks, *filter(None, [self._listener]), return_exceptions=True)
-        self._listener = None
+        await asyncio.gather(*self._tasks, return_exceptions=True)  # shared pauses
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
         if self._redis is not None:
             redis, self._redis = self._redis, None
             await redis.aclose()
@@ -342,26 +344,28 @@ class RedisLimiter:
         seq = self._seq
         self._seq += want
         head._woken = False  # a wake from now on means: look again
+        args = [
+            self.rate.requests,
+            self._window_ms,
+            math.ceil(self.lease * 1000),
+            math.ceil(self.rate.min_interval * 1000),
+            want,
+            f"{self._id}:",
+            seq,
+        ]
+        ask = asyncio.ensure_future(self._script("acquire")(keys=self._keys, args=args))
         try:
-            granted, now, wait_ms, busy = await self._script("acquire")(
-                keys=self._keys,
-                args=[
-                    self.rate.requests,
-                    self._window_ms,
-                    math.ceil(self.lease * 1000),
-                    math.ceil(self.rate.min_interval * 1000),
-                    want,
-                    f"{self._id}:",
-                    seq,
-                ],
-            )
+            # Shielded: permits Redis granted reach a waiter (or go back) even if the head
+            # is cancelled meanwhile.
+            granted, now, wait_ms, busy = await asyncio.shield(ask)
         except _errors() as exc:
             self._unavailable(exc)
             return
+        except asyncio.CancelledError:
+            ask.add_done_callback(lambda done: self._late(done, seq))
+            raise
         if granted:
-            self.granted += granted
-            ids = (f"{self._id}:{seq + i}" for i in range(granted))
-            self._hand_out([_RedisPermit(self, i, int(now)) for i in ids])
+            self._granted(seq, granted, now)
             return
         self._ensure_listener()
         delay = (int(wait_ms) + 1) / 1000 if wait_ms >= 0 else self._poll
@@ -371,13 +375,28 @@ class RedisLimiter:
         finally:
             self._busy = False
 
+    def _granted(self, seq: int, count: int, now: int) -> None:
+        self.granted += count
+        ids = (f"{self._id}:{seq + i}" for i in range(count))
+        self._hand_out([_RedisPermit(self, i, now) for i in ids])
+
+    def _late(self, ask: asyncio.Future[Any], seq: int) -> None:
+        """The answer to a cancelled head's request: its permits go to the queue or back."""
+        if not ask.cancelled() and ask.exception() is None:
+            granted, now, _, _ = ask.result()
+            if granted:
+                self._granted(seq, granted, int(now))
+        elif self._queue:
+            self._queue[0].wake()
+
     def _hand_out(self, permits: list[_RedisPermit]) -> None:
         """Give permits to the queue's waiters in order; wake the new head."""
         for permit in permits:
             while self._queue and self._queue[0].settled:
                 self._queue.popleft()
-            if not self._queue:  # the waiters left meanwhile: give it back at once
-                self._give_back(permit.id)
+            if not self._queue:  # the waiters left meanwhile: back at once, never used
+                permit._released = True
+                self._give_back(permit.id, used=False)
                 continue
             waiter = self._queue.popleft()
             waiter.permit = permit
@@ -415,8 +434,8 @@ class RedisLimiter:
         self._client()
         return self._scripts[name]
 
-    def _give_back(self, permit_id: str) -> None:
-        self._pending.append((permit_id, self._clock.now()))
+    def _give_back(self, permit_id: str, used: bool = True) -> None:
+        self._pending.append((permit_id, self._clock.now() if used else math.inf))
         if self._flusher is None or self._flusher.done():
             try:
                 self._flusher = asyncio.get_running_loop().create_task(self._flush())
@@ -429,8 +448,8 @@ class RedisLimiter:
             ttl = math.ceil(self.lease * 1000) + self._window_ms + 1000
             now = self._clock.now()
             args: list[Any] = [self._window_ms, ttl, self._channel]
-            for permit_id, ended in batch:
-                args += [permit_id, max(0, int((now - ended) * 1000))]  # floor: conservative
+            for permit_id, ended in batch:  # age in ms, floored (conservative); -1: unused
+                args += [permit_id, -1 if ended == math.inf else max(0, int((now - ended) * 1000))]
             try:
                 await self._script("release")(keys=self._keys[:2], args=args)
             except _errors() as exc:  # the leases bring these tokens back

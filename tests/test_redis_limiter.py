@@ -362,3 +362,24 @@ def test_ci_never_skips_the_redis_tests(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("CI", "false")
     with pytest.raises(pytest.skip.Exception, match="not installed"):
         _redis.redis_binary()
+
+
+async def test_a_cancelled_acquire_leaves_no_permit_behind(
+    redis: RedisServer, limiters: list[RedisLimiter]
+) -> None:
+    """A deadline ends an acquire whose request Redis runs later: the grant is not lost."""
+    import redis.asyncio as aioredis
+
+    limiter = make(limiters, redis.url, RateLimit(1000, 60.0))
+    (await limiter.acquire()).release()  # connected, scripts loaded
+    client = aioredis.Redis.from_url(redis.url)
+    try:
+        await client.execute_command("CLIENT", "PAUSE", 300, "ALL")  # queue every command
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(limiter.acquire(), 0.1)  # sent, not yet run by Redis
+        await asyncio.sleep(0.5)  # Redis runs it: the late grant is handed back unused
+        assert limiter.granted == 2  # Redis did grant the cancelled request...
+        assert await client.zcard("dxapi:rl:{test}:held") == 0  # ...and it came back
+        assert await client.zcard("dxapi:rl:{test}:back") == 1  # unused: free at once
+    finally:
+        await client.aclose()
