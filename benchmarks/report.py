@@ -383,7 +383,9 @@ def _shared_limit(sh: Any) -> list[str]:
         f"(bulk fan-out each) against one account limited to {sh['limit']} per {sh['per']:g} s "
         f"(FakeDX, true sliding window); ideal (ceil(N/L) − 1)·W = {sh['ideal']:.0f} s. "
         "'redis': every process on one `RedisLimiter` key (Redis on loopback); 'local': a "
-        f"{sh['limit']}-per-{sh['per']:g}-s bucket in each process. Elapsed: first request "
+        f"{sh['limit']}-per-{sh['per']:g}-s bucket in each process; 'one process': the same "
+        "calls and total concurrency through one in-process bucket, the baseline for what the "
+        "machine allows. Elapsed: first request "
         "the server saw → last answer; 'from start': from the common start signal.",
         "",
         "| limiter | elapsed s | range | × ideal | from start s | 429s | failed calls "
