@@ -236,3 +236,20 @@ async def test_a_granted_but_cancelled_waiter_gives_its_token_to_the_next() -> N
 
 def test_token_bucket_is_a_limiter() -> None:
     assert isinstance(TokenBucket((10, 1.0)), dxapi.Limiter)
+
+
+async def test_closing_the_client_fails_its_queued_calls_at_once() -> None:
+    """A default client owns its bucket: aclose() ends the waits instead of a window later."""
+    dx = dxapi.Client(token="t", base_url="http://127.0.0.1:9", rate_limit=(1, 60.0), retries=0)
+    with pytest.raises(dxapi.TransportError):  # nothing listens: the only token is spent
+        await dx.call("catalog.entities.info", identifier="a")
+    queued = [
+        asyncio.create_task(dx.call("catalog.entities.info", identifier="b")) for _ in range(5)
+    ]
+    await asyncio.sleep(0.05)
+    assert not any(t.done() for t in queued)  # waiting for the token (back in 60 s)
+    started = time.monotonic()
+    await dx.aclose()
+    results = await asyncio.gather(*queued, return_exceptions=True)
+    assert time.monotonic() - started < 0.5
+    assert all(isinstance(r, LimiterClosedError) for r in results), results
