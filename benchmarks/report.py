@@ -384,8 +384,8 @@ def _shared_limit(sh: Any) -> list[str]:
         f"(FakeDX, true sliding window); ideal (ceil(N/L) − 1)·W = {sh['ideal']:.0f} s. "
         "'redis': every process on one `RedisLimiter` key (Redis on loopback); 'local': a "
         f"{sh['limit']}-per-{sh['per']:g}-s bucket in each process; 'one process': the same "
-        "calls and total concurrency through one in-process bucket, the baseline for what the "
-        "machine allows. Elapsed: first request "
+        "calls and total concurrency in one process, through its bucket (the baseline for what "
+        "the machine allows) or through `RedisLimiter`. Elapsed: first request "
         "the server saw → last answer; 'from start': from the common start signal.",
         "",
         "| limiter | elapsed s | range | × ideal | from start s | 429s | failed calls "
