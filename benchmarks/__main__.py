@@ -14,11 +14,11 @@ import sys
 import time
 from typing import Any
 
-from . import bulk, limiter, percall, startup, streaming
+from . import bulk, limiter, percall, shared_limit, startup, streaming
 from ._common import ROOT, Ctx, available, git_rev, machine, pinning
 from .report import render, targets
 
-WORKLOADS = ("percall", "limiter", "bulk", "streaming", "startup")
+WORKLOADS = ("percall", "limiter", "bulk", "streaming", "startup", "shared_limit")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         ("limiter", lambda: limiter.run(ctx, "fake" if have_fake else "mini")),
         ("streaming", lambda: streaming.run(ctx) if have_fake else {"error": "no FakeDX"}),
         ("bulk", lambda: bulk.run(ctx) if have_fake else {"error": "no FakeDX"}),
+        ("shared_limit", lambda: shared_limit.run(ctx) if have_fake else {"error": "no FakeDX"}),
     ]
     for name, step in steps:
         if not want(name):

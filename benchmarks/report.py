@@ -81,6 +81,14 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             ok,
             f"dxapi {_f(mine)} s vs " + ", ".join(f"{p} {_f(v)} s" for p, v in peers.items()),
         )
+    sh = _get(r, "shared_limit", "modes", "redis")
+    if isinstance(sh, dict) and sh.get("vs_ideal") is not None:
+        add(
+            "shared limit: 8 processes via Redis ≤ 1.05 × ideal, zero 429s",
+            sh["vs_ideal"] <= 1.05 and sh["server_429"] == 0,
+            f"{_f(sh['elapsed'])} s = {_f(sh['vs_ideal'], '{:.3f}')} × ideal "
+            f"{r['shared_limit']['ideal']:.0f} s, {_f(sh['server_429'], '{:.0f}')} 429s",
+        )
     i2 = _get(r, "limiter", "burst")
     if isinstance(i2, dict) and "answered_by_8s" in i2:
         add(
@@ -162,6 +170,7 @@ def render(r: dict[str, Any]) -> str:
     lines += _bulk(r.get("bulk"))
     lines += _streaming(r.get("streaming"))
     lines += _startup(r.get("startup"))
+    lines += _shared_limit(r.get("shared_limit"))
     lines += ["", "Raw numbers, every sample and the run log: `latest.json`.", ""]
     return "\n".join(lines)
 
@@ -362,4 +371,46 @@ def _startup(st: Any) -> list[str]:
             f"{cg['check_status']}); load + validate + render alone "
             f"{_f(rnd.get('render_ms'), '{:.0f}')} ms for {rnd.get('files', '?')} files."
         )
+    return out
+
+
+def _shared_limit(sh: Any) -> list[str]:
+    out = ["", "## 6. One account, many processes (`RedisLimiter`)", ""]
+    if _error(sh):
+        return out + _error(sh)
+    out += [
+        f"{sh['workers']} worker processes × {sh['per_worker']} `catalog.entities.info` calls "
+        f"(bulk fan-out each) against one account limited to {sh['limit']} per {sh['per']:g} s "
+        f"(FakeDX, true sliding window); ideal (ceil(N/L) − 1)·W = {sh['ideal']:.0f} s. "
+        "'redis': every process on one `RedisLimiter` key (Redis on loopback); 'local': a "
+        f"{sh['limit']}-per-{sh['per']:g}-s bucket in each process; 'one process': the same "
+        "calls and total concurrency in one process, through its bucket (the baseline for what "
+        "the machine allows) or through `RedisLimiter`. Elapsed: first request "
+        "the server saw → last answer; 'from start': from the common start signal.",
+        "",
+        "| limiter | elapsed s | range | × ideal | from start s | 429s | failed calls "
+        "| max in any window |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for mode, c in sh["modes"].items():
+        rng = c.get("range")
+        out.append(
+            f"| {mode} | {_f(c['elapsed'])} | "
+            f"{'–' if not rng else f'{rng[0]:.2f}–{rng[1]:.2f}'} | "
+            f"{_f(c['vs_ideal'], '{:.3f}')} | {_f(c.get('from_start'))} | "
+            f"{_f(c['server_429'], '{:.0f}')} | "
+            f"{_f(c['errors'], '{:.0f}')} | {_f(c['max_in_window'], '{:.0f}')} |"
+        )
+    o = sh.get("overhead") or {}
+    if "overhead_us" in o:
+        out += [
+            "",
+            f"Per grant (acquire + release) at concurrency {o['concurrency']}, {o['n']:,} grants, "
+            "limit never reached: `TokenBucket` "
+            f"{o['local']['us_per_grant']:.1f} µs, `RedisLimiter` "
+            f"{o['redis']['us_per_grant']:.1f} µs (client CPU "
+            f"{o['redis']['cpu_us_per_grant']:.1f} µs): {o['overhead_us']:.1f} µs more per grant.",
+        ]
+    elif o:
+        out += ["", f"Overhead run failed: `{str(o.get('error'))[:400]}`"]
     return out

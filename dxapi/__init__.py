@@ -31,7 +31,7 @@ from ._errors import (
     WorkflowRunError,
     WorkflowRunTimeoutError,
 )
-from ._limiter import TokenBucket
+from ._limiter import Limiter, LimiterClosedError, LimiterUnavailableError, TokenBucket
 from ._pagination import CursorCall
 from ._result import raw, response_of
 from ._retry import RetryPolicy
@@ -53,6 +53,9 @@ __all__ = [
     "DXError",
     "DataCloudClient",
     "JobError",
+    "Limiter",
+    "LimiterClosedError",
+    "LimiterUnavailableError",
     "MethodSpec",
     "NotFoundError",
     "Outcome",
@@ -64,6 +67,7 @@ __all__ = [
     "QueryRunTimeoutError",
     "RateLimit",
     "RateLimitError",
+    "RedisLimiter",
     "RequestTimeoutError",
     "Response",
     "ResponseValidationError",
@@ -93,6 +97,7 @@ if _TYPE_CHECKING:
     from ._batch import BatchReport, ChunkFailure, ChunkSuccess
     from ._bulk import Bulk, Outcome, fan_out
     from ._query_runs import QueryResult
+    from ._redis_limiter import RedisLimiter
     from ._sync import SyncCursorCall
     from ._sync_client import SyncClient, SyncDataCloudClient
 
@@ -112,6 +117,7 @@ _LAZY = {
     "SyncClient": "dxapi._sync_client",
     "SyncCursorCall": "dxapi._sync",
     "SyncDataCloudClient": "dxapi._sync_client",
+    "RedisLimiter": "dxapi._redis_limiter",
 }
 
 

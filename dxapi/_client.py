@@ -18,8 +18,9 @@ from ._config import resolve_token as _resolve_token
 from ._errors import ArgumentError
 from ._generated.datacloud import DataCloudAPI
 from ._generated.web import WebAPI
-from ._limiter import TokenBucket
+from ._limiter import Limiter, TokenBucket
 from ._pagination import CursorCall
+from ._redis_limiter import RedisLimiter
 from ._retry import RetryPolicy
 from ._session import Response, Session
 from ._spec import MethodSpec, adhoc_spec
@@ -34,6 +35,7 @@ class _BaseClient(BulkMixin):
     _api: ClassVar[str]
     _token_env: ClassVar[str]
     _session: Session
+    _owned_limiter: Limiter | None = None  # made here (not passed in): closed with the client
 
     def _setup(
         self,
@@ -44,20 +46,27 @@ class _BaseClient(BulkMixin):
         rate_limit: RateLimit | tuple[int, float] | None,
         retries: RetryPolicy | int,
         session: aiohttp.ClientSession | None,
-        limiter: TokenBucket | None,
+        limiter: Limiter | None,
         encoding: Encoding,
         max_connections: int = 100,
     ) -> None:
         if encoding not in ("json", "form"):
             raise ValueError(f"encoding must be 'json' or 'form', got {encoding!r}")
+        base_url, token = resolve_base_url(base_url), _resolve_token(token, self._token_env)
+        timeout = Timeout.coerce(timeout)
         if limiter is None and rate_limit is not None:
-            limiter = TokenBucket(RateLimit.coerce(rate_limit))
+            shared = os.environ.get("DX_RATE_LIMIT_URL")
+            rate = RateLimit.coerce(rate_limit)
+            limiter = RedisLimiter.from_url(shared, rate) if shared else TokenBucket(rate)
+            self._owned_limiter = limiter
+        if isinstance(limiter, RedisLimiter):
+            limiter.bind(base_url, token, timeout)
         self._session = Session(
-            base_url=resolve_base_url(base_url),
-            token=_resolve_token(token, self._token_env),
-            timeout=Timeout.coerce(timeout),
+            base_url=base_url,
+            token=token,
+            timeout=timeout,
             retry=RetryPolicy.coerce(retries),
-            bucket=limiter,
+            bucket=limiter,  # type: ignore[arg-type]  # any Limiter: acquire() and pause_for()
             encoding=encoding,
             http=session,
             owns_http=session is None,
@@ -74,8 +83,10 @@ class _BaseClient(BulkMixin):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP session (unless the caller passed its own)."""
+        """Close the HTTP session (unless the caller passed its own) and a limiter made here."""
         await self._session.aclose()
+        if self._owned_limiter is not None:
+            await self._owned_limiter.aclose()  # fails calls still queued for a permit
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._session.base_url!r})"
@@ -87,8 +98,8 @@ class _BaseClient(BulkMixin):
         return self._session.base_url
 
     @property
-    def limiter(self) -> TokenBucket | None:
-        """The token bucket every task of this client shares (None when limiting is off)."""
+    def limiter(self) -> Limiter | None:
+        """The rate limiter every task of this client shares (None when limiting is off)."""
         return self._session.bucket
 
     @property
@@ -208,6 +219,8 @@ class Client(_BaseClient, WebAPI):
     ``token`` defaults to ``$DX_API_TOKEN`` and ``base_url`` to ``$DX_BASE_URL`` (dedicated
     deployments use ``https://api.<account>.getdx.io``). ``rate_limit`` is ``(requests,
     seconds)`` or a :class:`RateLimit`; ``None`` turns client-side limiting off.
+    ``limiter`` is any :class:`Limiter` (e.g. a :class:`RedisLimiter` shared by processes);
+    without one, ``$DX_RATE_LIMIT_URL=redis://...`` makes a RedisLimiter of ``rate_limit``.
     ``max_connections`` caps the connection pool (ignored when you pass ``session``).
     """
 
@@ -223,7 +236,7 @@ class Client(_BaseClient, WebAPI):
         rate_limit: RateLimit | tuple[int, float] | None = DX_RATE_LIMIT,
         retries: RetryPolicy | int = RetryPolicy(),
         session: aiohttp.ClientSession | None = None,
-        limiter: TokenBucket | None = None,
+        limiter: Limiter | None = None,
         max_connections: int = 100,
     ) -> None:
         self._setup(
@@ -261,7 +274,7 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
         rate_limit: RateLimit | tuple[int, float] | None = DX_RATE_LIMIT,
         retries: RetryPolicy | int = RetryPolicy(),
         session: aiohttp.ClientSession | None = None,
-        limiter: TokenBucket | None = None,
+        limiter: Limiter | None = None,
         max_connections: int = 100,
     ) -> None:
         if base_url is None:

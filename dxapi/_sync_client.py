@@ -19,7 +19,7 @@ from ._config import DX_RATE_LIMIT, RateLimit, Timeout
 from ._errors import DXError
 from ._generated.sync.datacloud import SyncDataCloudAPI
 from ._generated.sync.web import SyncWebAPI
-from ._limiter import TokenBucket
+from ._limiter import Limiter
 from ._retry import RetryPolicy
 from ._session import Response
 from ._spec import MethodSpec
@@ -80,8 +80,8 @@ class _SyncBase(Generic[C]):
         return self._aio.base_url
 
     @property
-    def limiter(self) -> TokenBucket | None:
-        """The token bucket every thread of this client shares (None when limiting is off)."""
+    def limiter(self) -> Limiter | None:
+        """The limiter every thread of this client shares (None when limiting is off)."""
         return self._aio.limiter
 
     @property
@@ -236,7 +236,7 @@ class SyncClient(_SyncBase[Client], SyncWebAPI):
         timeout: Timeout | float = Timeout(),
         rate_limit: RateLimit | tuple[int, float] | None = DX_RATE_LIMIT,
         retries: RetryPolicy | int = RetryPolicy(),
-        limiter: TokenBucket | None = None,
+        limiter: Limiter | None = None,
         max_connections: int = 100,
     ) -> None:
         self._start(
@@ -271,7 +271,7 @@ class SyncDataCloudClient(_SyncBase[DataCloudClient], SyncDataCloudAPI):
         timeout: Timeout | float = Timeout(),
         rate_limit: RateLimit | tuple[int, float] | None = DX_RATE_LIMIT,
         retries: RetryPolicy | int = RetryPolicy(),
-        limiter: TokenBucket | None = None,
+        limiter: Limiter | None = None,
         max_connections: int = 100,
     ) -> None:
         self._start(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
+from typing import Any
 
 import anyio
 import pytest
 
-from dxapi import RateLimit, TokenBucket
+import dxapi
+from dxapi import LimiterClosedError, RateLimit, TokenBucket
 
 
 def max_in_window(times: list[float], window: float) -> int:
@@ -111,3 +114,142 @@ async def test_a_free_token_never_jumps_the_queue() -> None:
         tg.start_soon(take, "second")  # arrives later: must queue behind "first"
     assert order == ["first", "second"]
     assert bucket.granted == 3
+
+
+class ManualClock:
+    """A clock that moves only when the test says so: no test here sleeps for real."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.t + max(0.0, seconds), future))
+        await future
+
+    async def advance(self, seconds: float) -> None:
+        self.t += seconds
+        for when, future in list(self._sleepers):
+            if when <= self.t:
+                self._sleepers.remove((when, future))
+                if not future.done():
+                    future.set_result(None)
+        await settle()
+
+
+async def settle() -> None:
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+async def test_after_a_pause_every_queued_task_resumes_at_once() -> None:
+    """A 429 arriving just after the pause ends must not hold the rest of the queue back."""
+    clock = ManualClock()
+    bucket = TokenBucket(RateLimit(100, 10.0), clock)
+    bucket.pause_for(1.0)
+    granted_at: list[float] = []
+
+    async def call() -> None:
+        permit = await bucket.acquire()
+        granted_at.append(clock.now())
+        if len(granted_at) == 1:
+            bucket.pause_for(1.0)  # the first resumed call meets another 429 at once
+        permit.release()
+
+    tasks = [asyncio.create_task(call()) for _ in range(50)]
+    await settle()
+    assert granted_at == []  # paused
+    await clock.advance(1.0)
+    assert granted_at == [1.0] * 50  # the whole queue went when the pause ended
+    await asyncio.gather(*tasks)
+
+
+async def test_queued_tasks_follow_the_window_as_tokens_return() -> None:
+    clock = ManualClock()
+    bucket = TokenBucket(RateLimit(10, 1.0, margin=0.0), clock)
+    granted_at: list[float] = []
+
+    async def call() -> None:
+        with await bucket.acquire():  # type: ignore[attr-defined]
+            granted_at.append(clock.now())
+
+    tasks = [asyncio.create_task(call()) for _ in range(30)]
+    await settle()
+    for _ in range(2):
+        await clock.advance(1.0)
+    await asyncio.gather(*tasks)
+    assert granted_at == [0.0] * 10 + [1.0] * 10 + [2.0] * 10
+
+
+async def test_aclose_fails_every_queued_call_at_once() -> None:
+    clock = ManualClock()
+    bucket = TokenBucket(RateLimit(2, 60.0), clock)
+    held = [await bucket.acquire(), await bucket.acquire()]  # every token in flight
+    bucket.pause_for(3600)  # and a long pause: the head sleeps on the clock
+    waiting = [asyncio.create_task(bucket.acquire()) for _ in range(20)]
+    await settle()
+    assert not any(t.done() for t in waiting)
+    await bucket.aclose()
+    await settle()  # no clock advance: the close alone ends every wait
+    for task in waiting:
+        with pytest.raises(LimiterClosedError, match="closed while the call waited"):
+            task.result()
+    assert isinstance(LimiterClosedError("x"), dxapi.TransportError)
+    for permit in held:
+        permit.release()
+    assert bucket.in_flight == 0 and bucket.granted == 2
+    # Closed is idle, not dead: a client can be re-entered and use it again.
+    bucket._paused_until = 0.0
+    await clock.advance(61.0)
+    (await bucket.acquire()).release()
+    assert bucket.granted == 3
+
+
+async def test_a_granted_but_cancelled_waiter_gives_its_token_to_the_next() -> None:
+    clock = ManualClock()
+    bucket = TokenBucket(RateLimit(2, 1.0, margin=0.0), clock)
+    held = [await bucket.acquire(), await bucket.acquire()]
+    tasks: dict[str, asyncio.Task[Any]] = {}
+
+    async def first() -> Any:
+        permit = await bucket.acquire()  # its grant also grants "second" in the same step
+        tasks["second"].cancel()  # which is cancelled before it could run
+        return permit
+
+    tasks["first"] = asyncio.create_task(first())
+    await settle()
+    tasks["second"] = asyncio.create_task(bucket.acquire())
+    tasks["third"] = asyncio.create_task(bucket.acquire())
+    await settle()
+    for permit in held:
+        permit.release()
+    await clock.advance(1.0)  # both tokens come back
+    assert tasks["second"].cancelled()
+    assert tasks["third"].done()  # the cancelled grant went to the next in line
+    assert bucket.granted == 4  # 2 held, first, third
+    assert bucket.in_flight == 2
+
+
+def test_token_bucket_is_a_limiter() -> None:
+    assert isinstance(TokenBucket((10, 1.0)), dxapi.Limiter)
+
+
+async def test_closing_the_client_fails_its_queued_calls_at_once() -> None:
+    """A default client owns its bucket: aclose() ends the waits instead of a window later."""
+    dx = dxapi.Client(token="t", base_url="http://127.0.0.1:9", rate_limit=(1, 60.0), retries=0)
+    with pytest.raises(dxapi.TransportError):  # nothing listens: the only token is spent
+        await dx.call("catalog.entities.info", identifier="a")
+    queued = [
+        asyncio.create_task(dx.call("catalog.entities.info", identifier="b")) for _ in range(5)
+    ]
+    await asyncio.sleep(0.05)
+    assert not any(t.done() for t in queued)  # waiting for the token (back in 60 s)
+    started = time.monotonic()
+    await dx.aclose()
+    results = await asyncio.gather(*queued, return_exceptions=True)
+    assert time.monotonic() - started < 0.5
+    assert all(isinstance(r, LimiterClosedError) for r in results), results

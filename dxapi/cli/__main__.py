@@ -55,6 +55,13 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         help="client-side limit, e.g. 1000/60 (also the embedded fake's window)",
     )
     g.add_argument(
+        "--limiter",
+        default=default(None),
+        metavar="URL",
+        help="share the rate limit with other processes through Redis, redis://host:port "
+        "(default: $DX_RATE_LIMIT_URL)",
+    )
+    g.add_argument(
         "--fake",
         action="store_true",
         default=default(False),

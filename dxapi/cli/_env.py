@@ -16,8 +16,9 @@ import attrs
 
 from .._checkpoint import origin
 from .._client import Client, DataCloudClient
-from .._config import RateLimit
+from .._config import DX_RATE_LIMIT, RateLimit
 from .._generated.specs import METHODS
+from .._redis_limiter import RedisLimiter
 from .._spec import MethodSpec
 
 __all__ = [
@@ -136,6 +137,10 @@ async def open_env(opts: argparse.Namespace, api: str = "web") -> AsyncIterator[
     """
     rate = opts.rate_limit
     async with AsyncExitStack() as stack:
+        limiter = None
+        if getattr(opts, "limiter", None):  # else Client() reads $DX_RATE_LIMIT_URL
+            limiter = RedisLimiter.from_url(opts.limiter, rate or DX_RATE_LIMIT)
+            stack.push_async_callback(limiter.aclose)
         fake = None
         web: Client | None = None
         datacloud: DataCloudClient | None = None
@@ -157,7 +162,8 @@ async def open_env(opts: argparse.Namespace, api: str = "web") -> AsyncIterator[
                 file=sys.stderr,
                 flush=True,
             )
-            web = Client(token=fake.token, base_url=fake.url, rate_limit=rate or (1000, 60.0))
+            rate = rate or DX_RATE_LIMIT
+            web = Client(token=fake.token, base_url=fake.url, rate_limit=rate, limiter=limiter)
             datacloud = DataCloudClient(
                 token=fake.token, base_url=fake.url + "/api", limiter=web.limiter
             )
@@ -169,6 +175,7 @@ async def open_env(opts: argparse.Namespace, api: str = "web") -> AsyncIterator[
             if not token:
                 raise MissingTokenError("DX_API_TOKEN")
             kwargs: dict[str, Any] = {"token": token, "base_url": opts.base_url}
+            kwargs["limiter"] = limiter
             if rate is not None:
                 kwargs["rate_limit"] = rate
             web = Client(**kwargs)
@@ -177,7 +184,7 @@ async def open_env(opts: argparse.Namespace, api: str = "web") -> AsyncIterator[
             dc_token = os.environ.get("DX_DATACLOUD_TOKEN")
             if not dc_token:
                 raise MissingTokenError("DX_DATACLOUD_TOKEN")
-            dc_kwargs: dict[str, Any] = {"token": dc_token}
+            dc_kwargs: dict[str, Any] = {"token": dc_token, "limiter": limiter}
             if opts.base_url:
                 dc_kwargs["base_url"] = opts.base_url
             if rate is not None:
