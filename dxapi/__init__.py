@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from ._client import Client, DataCloudClient
-from ._config import RateLimit, Timeout
+from ._config import Limits, RateLimit, Timeout
 from ._errors import (
     APIError,
     ArgumentError,
@@ -26,6 +26,7 @@ from ._errors import (
     QueryRunTimeoutError,
     RateLimitError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     TransportError,
     WorkflowRunError,
     WorkflowRunTimeoutError,
@@ -35,6 +36,7 @@ from ._pagination import CursorCall
 from ._retry import RetryPolicy
 from ._session import Response
 from ._spec import UNSET, MethodSpec, Unset
+from ._transport import Transport
 from ._version import __version__
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "DXError",
     "DataCloudClient",
     "JobError",
+    "Limits",
     "MethodSpec",
     "NotFoundError",
     "Outcome",
@@ -64,9 +67,11 @@ __all__ = [
     "RateLimitError",
     "RequestTimeoutError",
     "Response",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Timeout",
     "TokenBucket",
+    "Transport",
     "TransportError",
     "Unset",
     "WorkflowRunError",

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from ._bulk import BulkMixin
-from ._config import DEFAULT_WEB_URL, DX_RATE_LIMIT, RateLimit, Timeout, resolve_base_url
+from ._config import DEFAULT_WEB_URL, DX_RATE_LIMIT, Limits, RateLimit, Timeout, resolve_base_url
 from ._config import resolve_token as _resolve_token
 from ._errors import ArgumentError
 from ._generated.datacloud import DataCloudAPI
@@ -23,7 +21,11 @@ from ._pagination import CursorCall
 from ._retry import RetryPolicy
 from ._session import Response, Session
 from ._spec import MethodSpec
+from ._transport import AiohttpTransport, Transport
 from ._wire import Encoding
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["Client", "DataCloudClient"]
 
@@ -46,10 +48,21 @@ class _BaseClient(BulkMixin):
         session: aiohttp.ClientSession | None,
         limiter: TokenBucket | None,
         encoding: Encoding,
-        max_connections: int = 100,
+        max_connections: int,
+        transport: Transport | None,
+        limits: Limits | None,
     ) -> None:
         if encoding not in ("json", "form"):
             raise ValueError(f"encoding must be 'json' or 'form', got {encoding!r}")
+        limits = Limits() if limits is None else limits
+        if not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a dxapi.Limits, got {type(limits).__name__}")
+        if session is not None:
+            if transport is not None:
+                raise ValueError("pass session= or transport=, not both")
+            transport = AiohttpTransport(session)
+        if transport is None:
+            transport = AiohttpTransport(max_connections=max_connections)
         if limiter is None and rate_limit is not None:
             limiter = TokenBucket(RateLimit.coerce(rate_limit))
         self._session = Session(
@@ -59,9 +72,9 @@ class _BaseClient(BulkMixin):
             retry=RetryPolicy.coerce(retries),
             bucket=limiter,
             encoding=encoding,
-            http=session,
-            owns_http=session is None,
             max_connections=max_connections,
+            transport=transport,
+            limits=limits,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -74,7 +87,7 @@ class _BaseClient(BulkMixin):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP session (unless the caller passed its own)."""
+        """Close the transport (a caller's own aiohttp session stays open)."""
         await self._session.aclose()
 
     def __repr__(self) -> str:
@@ -158,6 +171,8 @@ class Client(_BaseClient, WebAPI):
     deployments use ``https://api.<account>.getdx.io``). ``rate_limit`` is ``(requests,
     seconds)`` or a :class:`RateLimit`; ``None`` turns client-side limiting off.
     ``max_connections`` caps the connection pool (ignored when you pass ``session``).
+    ``transport`` replaces the HTTP layer (e.g. ``dxapi.testing.MockTransport``); ``limits``
+    bounds the size of answers (:class:`Limits`).
     """
 
     _api = "web"
@@ -174,6 +189,8 @@ class Client(_BaseClient, WebAPI):
         session: aiohttp.ClientSession | None = None,
         limiter: TokenBucket | None = None,
         max_connections: int = 100,
+        transport: Transport | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self._setup(
             token=token,
@@ -185,6 +202,8 @@ class Client(_BaseClient, WebAPI):
             limiter=limiter,
             encoding="json",
             max_connections=max_connections,
+            transport=transport,
+            limits=limits,
         )
 
 
@@ -193,7 +212,8 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
 
     ``token`` defaults to ``$DX_DATACLOUD_TOKEN``; give ``instance`` (or
     ``$DX_DATACLOUD_INSTANCE``) or a full ``base_url`` ending before the method name.
-    ``encoding`` picks JSON bodies (default) or URL-encoded forms.
+    ``encoding`` picks JSON bodies (default) or URL-encoded forms. The other options are
+    those of :class:`Client`.
     """
 
     _api = "datacloud"
@@ -212,6 +232,8 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
         session: aiohttp.ClientSession | None = None,
         limiter: TokenBucket | None = None,
         max_connections: int = 100,
+        transport: Transport | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if base_url is None:
             instance = instance or os.environ.get("DX_DATACLOUD_INSTANCE")
@@ -233,4 +255,6 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
             limiter=limiter,
             encoding=encoding,
             max_connections=max_connections,
+            transport=transport,
+            limits=limits,
         )

@@ -11,8 +11,10 @@
 from ._app import Recorded
 from ._fake import FakeDX
 from ._faults import Fault
+from ._mock import MockResponse, MockTransport
 from ._runs import QueryPlan
 from ._store import Store
 from ._window import Counters, max_in_window
 
 __all__ = ["Counters", "FakeDX", "Fault", "QueryPlan", "Recorded", "Store", "max_in_window"]
+__all__ += ["MockResponse", "MockTransport"]
