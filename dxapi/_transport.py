@@ -172,6 +172,7 @@ class AiohttpTransport:
             raise ValueError(f"max_connections must be > 0, got {max_connections!r}")
         self._pool = session
         self._owns = session is None
+        self._urls: dict[str, yarl.URL] = {}  # parsed once per method, not once per call
         self._closed = False
         self.max_connections = max_connections
 
@@ -240,12 +241,19 @@ class AiohttpTransport:
             await own.close()
         raise failure
 
-    @staticmethod
-    def _start(request: Request, pool: aiohttp.ClientSession, read: float | None) -> Any:
+    def _start(self, request: Request, pool: aiohttp.ClientSession, read: float | None) -> Any:
         form = request.form is not None or request.file is not None
+        if request.presigned:
+            url = yarl.URL(request.url, encoded=True)  # the signature must stay as sent
+        else:
+            url = self._urls.get(request.url)
+            if url is None:
+                url = yarl.URL(request.url)
+                if len(self._urls) < 4096:
+                    self._urls[request.url] = url
         return pool.request(
             request.method,
-            yarl.URL(request.url, encoded=True) if request.presigned else request.url,
+            url,
             params=request.query or None,
             headers=request.headers,
             json=request.json,
