@@ -25,7 +25,7 @@ import attrs
 from ._classify import REDIRECTS, Response, classify, is_json
 from ._config import Limits, RateLimit, Timeout, check_link
 from ._download import read_body
-from ._errors import ArgumentError, RequestTimeoutError, TransportError
+from ._errors import ArgumentError, DXError, RequestTimeoutError, TransportError
 from ._limiter import MONOTONIC, Clock, KeyedLimiter, Permit, TokenBucket
 from ._pagination import CursorCall
 from ._redact import RedactFilter, remember_secret
@@ -109,8 +109,8 @@ class Session:
         spec, given = self._check(spec, args)
         if spec.upload is not None and spec.upload in given:
             given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
-        request, key = self._prepare(spec, given, None)
-        response: Response = await self._run(spec, request, key)
+        # No local holds the request: its headers carry the token (see _run).
+        response: Response = await self._run(spec, *self._prepare(spec, given, None))
         return self.structure(spec, response.payload, result)
 
     async def send(
@@ -120,8 +120,7 @@ class Session:
         spec, given = self._check(spec, args)
         if spec.upload is not None and spec.upload in given:
             given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
-        request, key = self._prepare(spec, given, encoding)
-        response: Response = await self._run(spec, request, key)
+        response: Response = await self._run(spec, *self._prepare(spec, given, encoding))
         return response
 
     def paginate(
@@ -154,8 +153,7 @@ class Session:
                 spec.name, [f"chunk_size must be a whole number of bytes > 0, got {chunk_size!r}"]
             )
         spec, given = self._check(spec, args)
-        request, key = self._prepare(spec, given, None)
-        return self._download(spec, request, key, chunk_size)
+        return self._download(spec, [self._prepare(spec, given, None)], chunk_size)
 
     @staticmethod
     def structure(spec: MethodSpec, payload: dict[str, Any], result: type[R]) -> R:
@@ -173,14 +171,14 @@ class Session:
 
     async def _fetch(self, spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
         spec, given = self._check(spec, args)
-        request, key = self._prepare(spec, given, None)
-        response: Response = await self._run(spec, request, key)
+        response: Response = await self._run(spec, *self._prepare(spec, given, None))
         return response.payload
 
     async def _download(
-        self, spec: MethodSpec, request: Request, key: str, chunk_size: int
+        self, spec: MethodSpec, prepared: list[tuple[Request, str]], chunk_size: int
     ) -> AsyncGenerator[bytes, None]:
-        opened = await self._run(spec, request, key, download=True)
+        # Popped, not held: no frame on an error's traceback keeps the request (or its token).
+        opened = await self._run(spec, *prepared.pop(), download=True)
         body = read_body(
             opened, spec.name, chunk_size, self.timeout.download, self.limits.max_download_bytes
         )
@@ -258,6 +256,7 @@ class Session:
         first = request
         attempt = polls = hops = 0
         refreshed = timed_out = False
+        error: DXError
         while True:
             # ---- permit, attempt (one timer: the permit wait under the deadline, then the
             # attempt under the sooner of its read limit and the deadline)
@@ -293,10 +292,11 @@ class Session:
                     for p in permits:
                         p.release()
             if timed_out:
-                raise RequestTimeoutError(
+                error = RequestTimeoutError(
                     f"{spec.name}: no answer within the deadline of {deadline} s",
                     method=spec.name,
                 )
+                break
             if not isinstance(verdict, AttemptFailed):
                 return verdict  # a Response, or a download's open Stream
 
@@ -311,22 +311,18 @@ class Session:
                 base = request.url if request.presigned else self.base_url + "/"
                 url = urljoin(base, outcome.location or "")
                 problem = check_link(url)
-                if problem is not None or hops > self.limits.max_redirects:
-                    error = (
-                        TransportError(f"{spec.name}: {problem}", method=spec.name)
-                        if (problem is not None)
-                        else TransportError(
-                            f"{spec.name}: more than {self.limits.max_redirects} redirects "
-                            "(Limits.max_redirects)",
-                            method=spec.name,
-                        )
+                if problem is None and hops > self.limits.max_redirects:
+                    problem = (
+                        f"more than {self.limits.max_redirects} redirects (Limits.max_redirects)"
                     )
-                    raise error
+                if problem is not None:
+                    error = TransportError(f"{spec.name}: {problem}", method=spec.name)
+                    break
                 request = self._link(spec, url)
                 continue
             if kind == "stale_link":
                 if refreshed:
-                    raise error
+                    break
                 refreshed, hops, request = True, 0, first
                 log.info("%s: download link failed (%s); asking for a fresh one", spec.name, error)
                 continue
@@ -337,11 +333,12 @@ class Session:
                     pending_delay(polls, outcome.retry_after), self.retry.max_poll_interval
                 )
                 if delay >= left:
-                    raise RequestTimeoutError(
+                    error = RequestTimeoutError(
                         f"{spec.name}: still not ready ({spec.pending_error}) within the "
                         f"deadline of {deadline} s",
                         method=spec.name,
                     )
+                    break
                 log.debug("%s: not ready, asking again in %.2fs", spec.name, delay)
                 await self.clock.sleep(delay)
                 continue
@@ -351,12 +348,16 @@ class Session:
             wait = self.retry.decide(attempt, outcome, idempotent=spec.idempotent, rng=self.rng)
             if wait is None or wait >= left:  # waiting would cross the deadline: fail now
                 log.debug("%s: giving up after %d attempt(s): %s", spec.name, attempt, error)
-                raise error  # outside any handler: its chain holds nothing of the transport's
+                break
             self.stats["retries"] += 1
             if kind == "rate_limited" and self.bucket is not None:
                 self.bucket.pause_for(wait)
             log.info("%s: retry %d in %.2fs after %s", spec.name, attempt, wait, error)
             await self.clock.sleep(wait)
+        # Raised outside any handler, so its chain holds nothing of the transport's; and with
+        # the requests (their headers carry the token) dropped from this frame first.
+        del request, first
+        raise error.with_traceback(None)
 
     async def _open(self, spec: MethodSpec, request: Request) -> Stream | AttemptFailed:
         """One download attempt: a file left open for the caller, or what went wrong."""

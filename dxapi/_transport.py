@@ -245,12 +245,12 @@ class AiohttpTransport:
         form = request.form is not None or request.file is not None
         if request.presigned:
             url = yarl.URL(request.url, encoded=True)  # the signature must stay as sent
+        elif (cached := self._urls.get(request.url)) is not None:
+            url = cached
         else:
-            url = self._urls.get(request.url)
-            if url is None:
-                url = yarl.URL(request.url)
-                if len(self._urls) < 4096:
-                    self._urls[request.url] = url
+            url = yarl.URL(request.url)
+            if len(self._urls) < 4096:
+                self._urls[request.url] = url
         return pool.request(
             request.method,
             url,

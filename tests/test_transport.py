@@ -226,4 +226,3 @@ async def test_session_and_transport_together_are_refused(token: str) -> None:
     async with aiohttp.ClientSession() as http:
         with pytest.raises(ValueError, match="not both"):
             Client(token, session=http, transport=MockTransport(lambda r: MockResponse()))
-
