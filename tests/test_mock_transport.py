@@ -20,7 +20,7 @@ import dxapi
 from dxapi import Client, RateLimit, Timeout, TokenBucket
 from dxapi.testing import MockResponse, MockTransport
 from tests._faultserver import FastClock, Fault, FaultServer
-from tests.test_fault_matrix import METHODS, POLICY, TIMEOUT, Row, args_for, cases, check
+from tests.test_fault_matrix import POLICY, TIMEOUT, Row, args_for, cases, check
 
 
 def replay(faults: list[Fault], refuse: int = 0) -> tuple[MockTransport, list[Any]]:
