@@ -8,6 +8,7 @@ tried. The session's loop decides what happens next.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -48,6 +49,15 @@ def classify(
 ) -> Response | AttemptFailed:
     """The answer to return, or what went wrong with it; a redirect is an answer only for a
     ``download``."""
+    if 200 <= status < 300:  # the common case, decided without the general path's checks
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        if type(payload) is list and spec.bare_array is not None:
+            payload = {spec.bare_array: payload}
+        if type(payload) is dict and payload.get("ok") is not False:
+            return Response(status, headers, payload)
     raw_retry_after = headers.get("retry-after")
     retry_after = (
         None if raw_retry_after is None else parse_retry_after(raw_retry_after, time.time())

@@ -258,16 +258,20 @@ class Session:
         refreshed = timed_out = False
         error: DXError
         while True:
-            # ---- permit, attempt (one timer: the permit wait under the deadline, then the
-            # attempt under the sooner of its read limit and the deadline)
+            # ---- permit, attempt: one timer, for the permit wait the deadline, then for the
+            # attempt the sooner of its read limit and the deadline
             verdict: Any
             permits: list[Permit] | None = None
+            needs_permit = limited and not request.presigned
+            ends = loop.time() + read
+            if expires is not None and expires < ends:
+                ends = expires
             try:
-                async with asyncio.timeout_at(expires) as timer:
-                    if limited and not request.presigned:
+                async with asyncio.timeout_at(expires if needs_permit else ends) as timer:
+                    if needs_permit:
                         permits = await self._permits(spec, key)
-                    ends = loop.time() + read
-                    timer.reschedule(ends if expires is None or ends < expires else expires)
+                        ends = loop.time() + read
+                        timer.reschedule(ends if expires is None or ends < expires else expires)
                     self.stats["requests"] += 1
                     if download:
                         verdict = await self._open(spec, request)

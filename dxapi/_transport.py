@@ -41,7 +41,7 @@ __all__ = [
 USER_AGENT = f"dxapi/{__version__}"
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)
 class Request:
     """One attempt, ready to send: everything the transport needs and nothing more.
 
@@ -68,7 +68,7 @@ class Request:
     presigned: bool = False
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)
 class Reply:
     """An answer whose body was read whole: status, headers (case-insensitive), body."""
 
