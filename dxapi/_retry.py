@@ -18,6 +18,7 @@ from typing import Literal
 import attrs
 
 from ._errors import DXError
+from ._spec import WaitDelay
 
 __all__ = ["AttemptFailed", "Outcome", "RetryPolicy", "parse_retry_after"]
 
@@ -87,6 +88,13 @@ class RetryPolicy:
                 return max(outcome.retry_after, self.jittered(attempt, rng))
             return self.jittered(attempt, rng)
         return None
+
+    def poll_delay(self, polls: int, retry_after: float | None) -> float:
+        """Seconds before asking again after "not ready yet" number ``polls`` (1-based): the
+        server's Retry-After, else 1 s growing to 10 s; never over ``max_poll_interval``."""
+        if retry_after is not None and retry_after >= 0:
+            return min(retry_after, self.max_poll_interval)
+        return min(WaitDelay().after(polls), self.max_poll_interval)
 
     def jittered(self, attempt: int, rng: random.Random) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""

@@ -28,12 +28,13 @@ from ._download import read_body
 from ._errors import ArgumentError, DXError, RequestTimeoutError, TransportError
 from ._limiter import MONOTONIC, Clock, KeyedLimiter, Permit, TokenBucket
 from ._pagination import CursorCall
+from ._prepare import check, client_headers, link, prepare
 from ._redact import RedactFilter, remember_secret
 from ._retry import AttemptFailed, Outcome, RetryPolicy
-from ._spec import MethodSpec, WaitDelay, check_args
-from ._transport import USER_AGENT, AiohttpTransport, Request, Stream, Transport, translate
-from ._upload import buffer_upload, check_upload
-from ._wire import Encoding, check_json_body, encode_request, excerpt
+from ._spec import MethodSpec, check_args
+from ._transport import AiohttpTransport, Request, Stream, Transport, translate
+from ._upload import buffer_upload
+from ._wire import Encoding, excerpt
 
 if TYPE_CHECKING:
     import cattrs
@@ -44,8 +45,6 @@ log = logging.getLogger("dxapi")
 if not any(isinstance(f, RedactFilter) for f in log.filters):
     log.addFilter(RedactFilter())  # a safety net: no dxapi log line formats headers
 R = TypeVar("R")
-#: Links are fetched as given: none of the client's headers, none of its credentials.
-LINK_HEADERS = {"Accept": "text/csv, */*;q=0.5", "User-Agent": USER_AGENT}
 STALE_LINK = frozenset({400, 401, 403, 404, 410})
 
 
@@ -78,9 +77,7 @@ class Session:
         self._secret = remember_secret(self._token)  # redacted from logs while we live
         if self.transport is None:
             self.transport = AiohttpTransport(max_connections=self.max_connections)
-        auth = {"Authorization": f"Bearer {self._token}", "User-Agent": USER_AGENT}
-        self._headers = {**auth, "Accept": "application/json"}
-        self._file_headers = {**auth, "Accept": "*/*"}
+        self._headers, self._file_headers = client_headers(self._token)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -106,7 +103,7 @@ class Session:
 
     async def request(self, spec: MethodSpec, result: type[R], args: Mapping[str, Any]) -> R:
         """Call a method and structure its payload into ``result``."""
-        spec, given = self._check(spec, args)
+        spec, given = check(spec, args)
         if spec.upload is not None and spec.upload in given:
             given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
         # No local holds the request: its headers carry the token (see _run).
@@ -117,7 +114,7 @@ class Session:
         self, spec: MethodSpec, args: Mapping[str, Any], *, encoding: Encoding | None = None
     ) -> Response:
         """Check, encode and send one call, as the policy allows; the whole answer."""
-        spec, given = self._check(spec, args)
+        spec, given = check(spec, args)
         if spec.upload is not None and spec.upload in given:
             given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
         response: Response = await self._run(spec, *self._prepare(spec, given, encoding))
@@ -152,7 +149,7 @@ class Session:
             raise ArgumentError(
                 spec.name, [f"chunk_size must be a whole number of bytes > 0, got {chunk_size!r}"]
             )
-        spec, given = self._check(spec, args)
+        spec, given = check(spec, args)
         return self._download(spec, [self._prepare(spec, given, None)], chunk_size)
 
     @staticmethod
@@ -170,7 +167,7 @@ class Session:
         return self.structure(spec, payload, result)
 
     async def _fetch(self, spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
-        spec, given = self._check(spec, args)
+        spec, given = check(spec, args)
         response: Response = await self._run(spec, *self._prepare(spec, given, None))
         return response.payload
 
@@ -188,57 +185,12 @@ class Session:
 
     # -------------------------------------------------------------------- prepare
 
-    def _check(
-        self, spec: MethodSpec, args: Mapping[str, Any]
-    ) -> tuple[MethodSpec, dict[str, Any]]:
-        given = check_args(spec, args)
-        if spec.upload is not None and spec.upload in given:
-            check_upload(spec, spec.upload, given[spec.upload])
-        if spec.deprecated:
-            _warn_deprecated(spec)
-        if spec.idempotent_when is not None and spec.idempotent_when in given:
-            spec = attrs.evolve(spec, idempotent=True)  # the key makes a repeat harmless
-        return spec, given
-
     def _prepare(
         self, spec: MethodSpec, given: Mapping[str, Any], encoding: Encoding | None
     ) -> tuple[Request, str]:
-        try:
-            prepared = encode_request(spec, given, encoding or self.encoding)
-        except (TypeError, ValueError) as exc:  # e.g. a set inside a json-typed argument
-            raise ArgumentError(spec.name, [f"the arguments cannot be encoded: {exc}"]) from None
-        check_json_body(spec, prepared)
-        key = str(given.get(spec.rate_limit.key, "")) if spec.rate_limit else ""
-        base = self._file_headers if spec.download else self._headers
-        extra: Mapping[str, str] | None = getattr(prepared, "headers", None)
-        timeout = self.timeout
-        request = Request(
-            prepared.method,
-            self.base_url + prepared.path,
-            prepared.query,
-            {**base, **extra} if extra else base,
-            prepared.json,
-            prepared.form,
-            prepared.file,
-            spec.name,
-            timeout.connect,
-            timeout.read,
-            self.limits.max_response_bytes,
-        )
-        return request, key
-
-    def _link(self, spec: MethodSpec, url: str) -> Request:
-        """A request for a download link, exactly as given and without credentials."""
-        return Request(
-            "GET",
-            url,
-            headers=LINK_HEADERS,
-            name=spec.name,
-            connect=self.timeout.connect,
-            read=self.timeout.read,
-            max_bytes=self.limits.max_response_bytes,
-            presigned=True,
-        )
+        headers = self._file_headers if spec.download else self._headers
+        encoding = encoding or self.encoding
+        return prepare(spec, given, encoding, self.base_url, headers, self.timeout, self.limits)
 
     # ----------------------------------------------------------------- the loop
 
@@ -322,7 +274,7 @@ class Session:
                 if problem is not None:
                     error = TransportError(f"{spec.name}: {problem}", method=spec.name)
                     break
-                request = self._link(spec, url)
+                request = link(spec, url, self.timeout, self.limits)
                 continue
             if kind == "stale_link":
                 if refreshed:
@@ -333,9 +285,7 @@ class Session:
             left = _remaining(deadline, self.clock.now() - started)
             if kind == "pending":
                 polls += 1
-                delay = min(
-                    pending_delay(polls, outcome.retry_after), self.retry.max_poll_interval
-                )
+                delay = self.retry.poll_delay(polls, outcome.retry_after)
                 if delay >= left:
                     error = RequestTimeoutError(
                         f"{spec.name}: still not ready ({spec.pending_error}) within the "
@@ -435,23 +385,5 @@ def _converter() -> cattrs.Converter:
     return converter
 
 
-def pending_delay(polls: int, retry_after: float | None) -> float:
-    """How long to wait before asking again after a "not ready" answer."""
-    if retry_after is not None and retry_after >= 0:
-        return retry_after
-    return WaitDelay().after(polls)
-
-
 def _remaining(deadline: float | None, elapsed: float) -> float:
     return float("inf") if deadline is None else deadline - elapsed
-
-
-_warned: set[str] = set()
-
-
-def _warn_deprecated(spec: MethodSpec) -> None:
-    import warnings
-
-    if spec.name not in _warned:
-        _warned.add(spec.name)
-        warnings.warn(f"{spec.name} is deprecated: {spec.deprecated}", DeprecationWarning, 4)

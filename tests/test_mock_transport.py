@@ -200,3 +200,17 @@ def test_a_base_url_with_credentials_is_refused_without_echoing_them(token: str)
         with pytest.raises(dxapi.ArgumentError, match="credentials") as info:
             Client(token, base_url=url)
         assert "hunter2" not in str(info.value) and "hunter2" not in repr(info.value.args)
+
+
+async def test_the_data_cloud_client_takes_a_transport_too(token: str) -> None:
+    seen: list[Any] = []
+
+    def handler(request: Any) -> MockResponse:
+        seen.append(request)
+        return MockResponse(json={"ok": True})
+
+    transport = MockTransport(handler)
+    async with dxapi.DataCloudClient(token, instance="acme", transport=transport) as dc:
+        await dc.with_options(encoding="form").deployments.delete(reference_id="r1")
+    assert seen[0].url == "https://acme.getdx.net/api/deployments.delete"
+    assert seen[0].form == (("reference_id", "r1"),) and seen[0].json is None
