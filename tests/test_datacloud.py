@@ -328,9 +328,9 @@ async def test_bad_arguments_fail_before_any_request(mocked: aioresponses) -> No
 async def test_legacy_sync_methods_warn_and_point_to_upsert(
     mocked: aioresponses, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dxapi._session
+    import dxapi._prepare
 
-    monkeypatch.setattr(dxapi._session, "_warned", set())
+    monkeypatch.setattr(dxapi._prepare, "_warned", set())
     mocked.post(f"{BASE}/incidents.sync", payload={"ok": True})
     assert (
         METHODS["incidents.sync"].deprecated
