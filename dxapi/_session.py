@@ -338,9 +338,10 @@ class Session:
                 f"{spec.name}: expected a file or a redirect, got a JSON answer", method=spec.name
             )
             return AttemptFailed(Outcome("fatal"), error)
-        if status in REDIRECTS and headers.get("location"):
-            return AttemptFailed(Outcome("redirect", location=headers["location"]), _NO_ERROR)
         host = urlsplit(request.url).hostname
+        if status in REDIRECTS and headers.get("location"):
+            hop = TransportError(f"{spec.name}: redirect from {host}", method=spec.name)
+            return AttemptFailed(Outcome("redirect", location=headers["location"]), hop)
         error = TransportError(
             f"{spec.name}: download from {host} failed with HTTP {status}: {excerpt(body)}",
             method=spec.name,
@@ -368,9 +369,6 @@ class Session:
                 p.release()
             raise
         return permits
-
-
-_NO_ERROR = TransportError("redirect")
 
 
 def _same(payload: dict[str, Any]) -> dict[str, Any]:

@@ -159,8 +159,9 @@ class AiohttpTransport:
     """The default transport: one aiohttp connection pool, created on first use.
 
     A caller's own ``aiohttp.ClientSession`` is accepted (and never closed here): its
-    ``raise_for_status`` is overridden per request, and settings that would change what
-    dxapi sends (``base_url``, ``auth``) are refused.
+    ``raise_for_status`` and ``timeout`` are overridden per request, and settings that would
+    change what dxapi sends or reads (``base_url``, ``auth``, ``auto_decompress=False``) are
+    refused.
     """
 
     def __init__(
@@ -327,6 +328,8 @@ def check_session(session: aiohttp.ClientSession) -> None:
         problems.append("it has a base_url (give base_url= to the client instead)")
     if session.auth is not None:
         problems.append("it has auth= set (the client sends its own token)")
+    if not session.auto_decompress:
+        problems.append("it has auto_decompress=False (compressed answers would not decode)")
     if session.closed:
         problems.append("it is closed")
     if problems:

@@ -212,6 +212,7 @@ async def test_a_callers_session_with_raise_for_status_keeps_the_error_model(tok
     [
         ({"base_url": "http://127.0.0.1:9"}, "base_url"),
         ({"auth": aiohttp.BasicAuth("u", "p")}, "auth"),
+        ({"auto_decompress": False}, "auto_decompress"),
     ],
 )
 async def test_a_callers_session_that_would_change_requests_is_refused(
