@@ -127,7 +127,7 @@ def translate(exc: BaseException, name: str) -> AttemptFailed:
         ConnectionRefusedError,
     )
     outcome = Outcome("not_sent" if isinstance(exc, not_sent) else "sent")
-    if isinstance(exc, aiohttp.ClientSSLError):  # a rejected certificate stays rejected
+    if isinstance(exc, aiohttp.ClientSSLError | aiohttp.InvalidURL):  # stays as it is
         outcome = Outcome("fatal")
     cls = RequestTimeoutError if isinstance(exc, TimeoutError) else TransportError
     detail = redact(str(exc))  # a lower library's text: never trust it with the token

@@ -229,3 +229,39 @@ async def test_session_and_transport_together_are_refused(token: str) -> None:
     async with aiohttp.ClientSession() as http:
         with pytest.raises(ValueError, match="not both"):
             Client(token, session=http, transport=MockTransport(lambda r: MockResponse()))
+
+
+# ------------------------------------------------------------- the one translation
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "error"),
+    [
+        (ConnectionRefusedError(111, "refused"), "not_sent", dxapi.TransportError),
+        (aiohttp.ConnectionTimeoutError("connect"), "not_sent", dxapi.RequestTimeoutError),
+        (ConnectionResetError(104, "reset"), "sent", dxapi.TransportError),
+        (aiohttp.ServerDisconnectedError(), "sent", dxapi.TransportError),
+        (aiohttp.ClientPayloadError("cut"), "sent", dxapi.TransportError),
+        (TimeoutError("slow"), "sent", dxapi.RequestTimeoutError),
+        (aiohttp.InvalidURL("bad"), "fatal", dxapi.TransportError),
+    ],
+)
+def test_translate_turns_every_failure_into_an_outcome(
+    exc: BaseException, kind: str, error: type[Exception]
+) -> None:
+    from dxapi._transport import translate
+
+    failure = translate(exc, "catalog.entities.info")
+    assert failure.outcome.kind == kind
+    assert type(failure.error) is error and failure.error.method == "catalog.entities.info"
+    assert failure.error.__context__ is None and failure.error.__cause__ is None
+    assert type(exc).__name__ in str(failure.error)
+
+
+def test_translate_redacts_a_token_in_a_library_message(token: str) -> None:
+    from dxapi._redact import remember_secret
+    from dxapi._transport import translate
+
+    handle = remember_secret(token)
+    failure = translate(OSError(f"boom Authorization: Bearer {token}"), "x.y")
+    assert token not in str(failure.error) and handle is not None
