@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from ._client import Client, DataCloudClient
-from ._config import RateLimit, Timeout
+from ._config import Limits, RateLimit, Timeout
 from ._errors import (
     APIError,
     ArgumentError,
@@ -26,6 +26,7 @@ from ._errors import (
     QueryRunTimeoutError,
     RateLimitError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     ResponseValidationError,
     TransportError,
     WorkflowRunError,
@@ -33,10 +34,11 @@ from ._errors import (
 )
 from ._limiter import Limiter, LimiterClosedError, LimiterUnavailableError, TokenBucket
 from ._pagination import CursorCall
+from ._response import Response
 from ._result import raw, response_of
 from ._retry import RetryPolicy
-from ._session import Response
 from ._spec import UNSET, MethodSpec, Unset
+from ._transport import Transport
 from ._version import __version__
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "Limiter",
     "LimiterClosedError",
     "LimiterUnavailableError",
+    "Limits",
     "MethodSpec",
     "NotFoundError",
     "Outcome",
@@ -70,6 +73,7 @@ __all__ = [
     "RedisLimiter",
     "RequestTimeoutError",
     "Response",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "RetryPolicy",
     "SyncClient",
@@ -77,6 +81,7 @@ __all__ = [
     "SyncDataCloudClient",
     "Timeout",
     "TokenBucket",
+    "Transport",
     "TransportError",
     "Unset",
     "WorkflowRunError",

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from msgspec.json import encode as _encode
 
-from ._convert import Mismatch, parse_date, parse_datetime
 from ._records import dumps
 from ._spec import MethodSpec, TypeRef
+from ._timestamps import Mismatch, parse_date, parse_datetime
 
 if TYPE_CHECKING:
     import pyarrow as pa

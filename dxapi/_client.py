@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, Self
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from ._bulk import BulkMixin
-from ._config import DEFAULT_WEB_URL, DX_RATE_LIMIT, RateLimit, Timeout, resolve_base_url
+from ._config import DEFAULT_WEB_URL, DX_RATE_LIMIT, Limits, RateLimit, Timeout, resolve_base_url
 from ._config import resolve_token as _resolve_token
 from ._errors import ArgumentError
 from ._generated.datacloud import DataCloudAPI
@@ -21,10 +19,15 @@ from ._generated.web import WebAPI
 from ._limiter import Limiter, TokenBucket
 from ._pagination import CursorCall
 from ._redis_limiter import RedisLimiter
+from ._response import Response
 from ._retry import RetryPolicy
-from ._session import Response, Session
+from ._session import Session
 from ._spec import MethodSpec, adhoc_spec
+from ._transport import AiohttpTransport, Transport
 from ._wire import Encoding
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["Client", "DataCloudClient"]
 
@@ -48,12 +51,23 @@ class _BaseClient(BulkMixin):
         session: aiohttp.ClientSession | None,
         limiter: Limiter | None,
         encoding: Encoding,
-        max_connections: int = 100,
+        max_connections: int,
+        transport: Transport | None,
+        limits: Limits | None,
     ) -> None:
         if encoding not in ("json", "form"):
             raise ValueError(f"encoding must be 'json' or 'form', got {encoding!r}")
         base_url, token = resolve_base_url(base_url), _resolve_token(token, self._token_env)
         timeout = Timeout.coerce(timeout)
+        limits = Limits() if limits is None else limits
+        if not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a dxapi.Limits, got {type(limits).__name__}")
+        if session is not None:
+            if transport is not None:
+                raise ValueError("pass session= or transport=, not both")
+            transport = AiohttpTransport(session)
+        if transport is None:
+            transport = AiohttpTransport(max_connections=max_connections)
         if limiter is None and rate_limit is not None:
             shared = os.environ.get("DX_RATE_LIMIT_URL")
             rate = RateLimit.coerce(rate_limit)
@@ -66,11 +80,11 @@ class _BaseClient(BulkMixin):
             token=token,
             timeout=timeout,
             retry=RetryPolicy.coerce(retries),
-            bucket=limiter,  # type: ignore[arg-type]  # any Limiter: acquire() and pause_for()
+            bucket=limiter,
             encoding=encoding,
-            http=session,
-            owns_http=session is None,
             max_connections=max_connections,
+            transport=transport,
+            limits=limits,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -83,7 +97,8 @@ class _BaseClient(BulkMixin):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP session (unless the caller passed its own) and a limiter made here."""
+        """Close the transport (a caller's own aiohttp session stays open) and a limiter made
+        here."""
         await self._session.aclose()
         if self._owned_limiter is not None:
             await self._owned_limiter.aclose()  # fails calls still queued for a permit
@@ -222,6 +237,8 @@ class Client(_BaseClient, WebAPI):
     ``limiter`` is any :class:`Limiter` (e.g. a :class:`RedisLimiter` shared by processes);
     without one, ``$DX_RATE_LIMIT_URL=redis://...`` makes a RedisLimiter of ``rate_limit``.
     ``max_connections`` caps the connection pool (ignored when you pass ``session``).
+    ``transport`` replaces the HTTP layer (e.g. ``dxapi.testing.MockTransport``); ``limits``
+    bounds the size of answers (:class:`Limits`).
     """
 
     _api = "web"
@@ -238,6 +255,8 @@ class Client(_BaseClient, WebAPI):
         session: aiohttp.ClientSession | None = None,
         limiter: Limiter | None = None,
         max_connections: int = 100,
+        transport: Transport | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self._setup(
             token=token,
@@ -249,6 +268,8 @@ class Client(_BaseClient, WebAPI):
             limiter=limiter,
             encoding="json",
             max_connections=max_connections,
+            transport=transport,
+            limits=limits,
         )
 
 
@@ -257,7 +278,8 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
 
     ``token`` defaults to ``$DX_DATACLOUD_TOKEN``; give ``instance`` (or
     ``$DX_DATACLOUD_INSTANCE``) or a full ``base_url`` ending before the method name.
-    ``encoding`` picks JSON bodies (default) or URL-encoded forms.
+    ``encoding`` picks JSON bodies (default) or URL-encoded forms. The other options are
+    those of :class:`Client`.
     """
 
     _api = "datacloud"
@@ -276,6 +298,8 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
         session: aiohttp.ClientSession | None = None,
         limiter: Limiter | None = None,
         max_connections: int = 100,
+        transport: Transport | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if base_url is None:
             instance = instance or os.environ.get("DX_DATACLOUD_INSTANCE")
@@ -297,4 +321,6 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
             limiter=limiter,
             encoding=encoding,
             max_connections=max_connections,
+            transport=transport,
+            limits=limits,
         )

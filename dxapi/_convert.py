@@ -12,8 +12,6 @@ when msgspec refuses something, or a shape is unstructured.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import typing
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,8 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import msgspec
 
+from ._response import Response
 from ._result import Result
-from ._session import Response
 from ._spec import MethodSpec
 
 if TYPE_CHECKING:
@@ -30,20 +28,9 @@ if TYPE_CHECKING:
 
     from ._strict import converter as converter
 
-__all__ = [
-    "Mismatch",
-    "decode",
-    "parse_date",
-    "parse_datetime",
-    "structure",
-    "structure_result",
-]
+__all__ = ["decode", "structure", "structure_result"]
 
 T = TypeVar("T")
-
-
-class Mismatch(TypeError):
-    """A value that is not of its declared JSON type."""
 
 
 def structure_result(
@@ -100,43 +87,6 @@ def _has_renames(t: Any, seen: set[Any]) -> bool:
     if attrs.has(t):
         return any(a.alias != a.name or _has_renames(a.type, seen) for a in attrs.fields(t))
     return any(_has_renames(a, seen) for a in typing.get_args(t))
-
-
-def parse_datetime(value: Any) -> dt.datetime:
-    """A timestamp in a form DX sends: RFC 3339 / ISO 8601 text (``T`` or a space, with or
-    without a zone, a one-digit hour), or Unix seconds or milliseconds (by magnitude)."""
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 10**11 else value  # milliseconds, by magnitude
-        return dt.datetime.fromtimestamp(seconds, dt.UTC)
-    if isinstance(value, str):
-        try:  # msgspec's reading first, so both decoders agree to the microsecond
-            return msgspec.convert(value, dt.datetime)
-        except msgspec.ValidationError:
-            pass
-        try:
-            return dt.datetime.fromisoformat(value)
-        except ValueError:
-            # DX sometimes writes a one-digit hour ("2026-02-10 0:00:00"); ISO wants two.
-            fixed = _ONE_DIGIT_HOUR.sub(r"\g<1>0\g<2>", value.strip())
-            return dt.datetime.fromisoformat(fixed)
-    raise Mismatch(f"not a timestamp: {value!r}")
-
-
-_ONE_DIGIT_HOUR = re.compile(r"^(\d{4}-\d{2}-\d{2}[ T])(\d:)")
-
-
-def parse_date(value: Any) -> dt.date:
-    """``YYYY-MM-DD``, or a timestamp's text (its date as written)."""
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return msgspec.convert(value, dt.date)
-        except msgspec.ValidationError:
-            return parse_datetime(value).date()
-    raise Mismatch(f"not a date: {value!r}")
 
 
 def __getattr__(name: str) -> cattrs.Converter:

@@ -8,7 +8,8 @@
     ├── ResponseValidationError          a successful answer that does not fit its declared
     │                                    result: .path .declared .got .payload .accepted
     ├── TransportError                   connection failures, non-JSON or truncated bodies
-    │   └── RequestTimeoutError (also TimeoutError)  an attempt or a call's deadline ran out
+    │   ├── RequestTimeoutError (also TimeoutError)  an attempt or a call's deadline ran out
+    │   └── ResponseTooLargeError        an answer larger than the client's Limits allow
     └── APIError                         .error .status .method .retry_after .details
         ├── AuthError                    not_authed, invalid_auth, missing scopes, 401/403
         ├── NotFoundError                not_found and *_not_found codes, 404
@@ -44,6 +45,7 @@ __all__ = [
     "QueryRunTimeoutError",
     "RateLimitError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "TransportError",
     "WorkflowRunError",
@@ -130,6 +132,10 @@ class TransportError(DXError):
 
 class RequestTimeoutError(TransportError, TimeoutError):
     """An attempt's timeout or a call's overall deadline ran out."""
+
+
+class ResponseTooLargeError(TransportError):
+    """The answer exceeded ``Limits.max_response_bytes`` (or ``max_download_bytes``)."""
 
 
 class APIError(DXError):

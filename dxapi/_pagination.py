@@ -9,7 +9,8 @@ Each page fetch goes through the session, so rate limiting and retries apply per
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Mapping
+from contextlib import aclosing
 from typing import Any, Generic, TypeVar
 
 from ._errors import PaginationError
@@ -81,10 +82,16 @@ class CursorCall(Generic[R, I]):
     async def _first(self) -> R:
         payload = await self._fetch(self._spec, self._args)
         self.pages_fetched += 1
+        self.cursor = next_position(self._page, payload, self._args.get(self._page.input))
         return self._structure(payload)
 
-    async def raw_pages(self, *, max_pages: int | None = None) -> AsyncIterator[dict[str, Any]]:
-        """Yield each page's payload as the API returned it."""
+    async def raw_pages(
+        self, *, max_pages: int | None = None
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Yield each page's payload as the API returned it.
+
+        No page is kept alive while the next one is fetched: only the caller holds it.
+        """
         args = dict(self._args)
         position = args.get(self._page.input)
         seen: set[Any] = set()
@@ -93,9 +100,9 @@ class CursorCall(Generic[R, I]):
             payload = await self._fetch(self._spec, args)
             fetched += 1
             self.pages_fetched += 1
-            nxt = next_position(self._page, payload, position)
-            self.cursor = nxt
+            nxt = self.cursor = next_position(self._page, payload, position)
             yield payload
+            del payload
             if nxt is None:
                 return
             if nxt in seen or nxt == position:
@@ -106,22 +113,31 @@ class CursorCall(Generic[R, I]):
             seen.add(nxt)
             position = args[self._page.input] = nxt
 
-    async def pages(self, *, max_pages: int | None = None) -> AsyncIterator[R]:
+    async def pages(self, *, max_pages: int | None = None) -> AsyncGenerator[R, None]:
         """Yield each page, typed."""
-        async for payload in self.raw_pages(max_pages=max_pages):
-            yield self._structure(payload)
+        async with aclosing(self.raw_pages(max_pages=max_pages)) as raw:
+            async for payload in raw:
+                page = self._structure(payload)
+                del payload
+                yield page
+                del page
 
     async def items(self, *, max_items: int | None = None) -> AsyncIterator[I]:
         """Yield every item of every page (at most ``max_items``)."""
         count = 0
-        async for page in self.pages():
-            for item in _items_of(page, self._page.items):
+        async with aclosing(self.pages()) as pages:
+            async for page in pages:
+                items = _items_of(page, self._page.items)
+                del page
+                item: Any = None
+                for item in items:
+                    if max_items is not None and count >= max_items:
+                        return
+                    count += 1
+                    yield item
+                items, item = [], None  # nothing of this page waits on the next fetch
                 if max_items is not None and count >= max_items:
                     return
-                count += 1
-                yield item
-            if max_items is not None and count >= max_items:
-                return
 
     def __aiter__(self) -> AsyncIterator[I]:
         return self.items()

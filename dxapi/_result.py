@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._session import Response
+    from ._response import Response
 
 __all__ = ["Result", "raw", "response_of"]
 

@@ -17,7 +17,10 @@ from typing import Literal
 
 import attrs
 
-__all__ = ["Outcome", "RetryPolicy", "parse_retry_after"]
+from ._errors import DXError
+from ._spec import WaitDelay
+
+__all__ = ["AttemptFailed", "Outcome", "RetryPolicy", "parse_retry_after"]
 
 RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504})
 
@@ -27,6 +30,9 @@ OutcomeKind = Literal[
     "not_sent",  # the connection was never made: the server cannot have acted
     "sent",  # reset, timeout or broken body after the request may have arrived
     "fatal",  # no repeat can help (e.g. the server's TLS certificate was rejected)
+    "pending",  # the method's "not ready yet" error: ask again later
+    "redirect",  # a download's answer points elsewhere (``location``)
+    "stale_link",  # a download link failed before its first byte: ask DX for a fresh one
 ]
 
 
@@ -34,6 +40,16 @@ OutcomeKind = Literal[
 class Outcome:
     kind: OutcomeKind
     retry_after: float | None = None
+    location: str | None = None
+
+
+class AttemptFailed(Exception):
+    """One attempt ended without an answer to return: what happened, and the error to raise
+    if nothing more is tried. It carries no request or response object."""
+
+    def __init__(self, outcome: Outcome, error: DXError) -> None:
+        self.outcome = outcome
+        self.error = error
 
 
 @attrs.frozen
@@ -43,12 +59,15 @@ class RetryPolicy:
     ``max_retries`` counts retries across all causes of one call (attempts = retries + 1).
     A Retry-After above ``max_retry_after`` is not waited for: the call fails at once (with
     ``RateLimitError`` for a 429, the status's error for a 5xx) so the caller can decide.
+    A job that is not ready yet (a method's ``pending_error``) is asked again after its
+    Retry-After, but never after more than ``max_poll_interval`` seconds.
     """
 
     max_retries: int = attrs.field(default=4, validator=attrs.validators.ge(0))
-    backoff: float = 0.5
-    max_backoff: float = 30.0
-    max_retry_after: float = 120.0
+    backoff: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    max_backoff: float = attrs.field(default=30.0, validator=attrs.validators.ge(0))
+    max_retry_after: float = attrs.field(default=120.0, validator=attrs.validators.ge(0))
+    max_poll_interval: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
 
     def decide(
         self, attempt: int, outcome: Outcome, *, idempotent: bool, rng: random.Random
@@ -69,6 +88,13 @@ class RetryPolicy:
                 return max(outcome.retry_after, self.jittered(attempt, rng))
             return self.jittered(attempt, rng)
         return None
+
+    def poll_delay(self, polls: int, retry_after: float | None) -> float:
+        """Seconds before asking again after "not ready yet" number ``polls`` (1-based): the
+        server's Retry-After, else 1 s growing to 10 s; never over ``max_poll_interval``."""
+        if retry_after is not None and retry_after >= 0:
+            return min(retry_after, self.max_poll_interval)
+        return min(WaitDelay().after(polls), self.max_poll_interval)
 
     def jittered(self, attempt: int, rng: random.Random) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""

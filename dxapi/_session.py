@@ -1,8 +1,12 @@
-"""The one request path: check → encode → limit → send → classify → retry or return.
+"""The one request loop: prepare → permit → attempt → classify → decide.
 
-Every call of every method, typed or raw, goes through :meth:`Session.send`. aiohttp and anyio
-exceptions are translated here and nowhere else. Log lines name the method, the attempt and
-the status; they never contain headers, so they never contain the token.
+Every call of every method, typed or raw, every page, every "not ready yet" poll and every
+download goes through :meth:`Session._run`. One attempt is sent by the transport
+(:mod:`dxapi._transport`) under one timer: the sooner of the attempt's ``Timeout.read`` and
+the call's deadline. :func:`~dxapi._classify.classify` says what the answer means; the loop
+decides: return it, wait and ask again (429, a safe retry, "not ready yet"), follow a
+download's redirect, ask for a fresh download link, or raise. Log lines name the method, the
+attempt and the status; they never contain headers, so they never contain the token.
 """
 
 from __future__ import annotations
@@ -11,39 +15,27 @@ import asyncio
 import functools
 import logging
 import random
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
 from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
-import aiohttp
 import attrs
 
-from ._config import RateLimit, Timeout
-from ._errors import (
-    APIError,
-    ArgumentError,
-    DXError,
-    RateLimitError,
-    RequestTimeoutError,
-    TransportError,
-)
-from ._limiter import MONOTONIC, Clock, KeyedLimiter, Permit, TokenBucket
+from ._classify import REDIRECTS, classify, is_json
+from ._config import Limits, RateLimit, Timeout, check_link
+from ._download import read_body
+from ._errors import ArgumentError, DXError, RequestTimeoutError, TransportError
+from ._limiter import MONOTONIC, Clock, KeyedLimiter, Limiter, Permit
 from ._pagination import CursorCall
-from ._redact import RedactFilter, redact, remember_secret
-from ._retry import RETRYABLE_STATUSES, Outcome, RetryPolicy, parse_retry_after
-from ._spec import MethodSpec, WaitDelay, check_args
-from ._upload import body_data, buffer_upload, check_upload
-from ._version import CLIENT_HEADERS
-from ._version import USER_AGENT as USER_AGENT
-from ._wire import (
-    Encoding,
-    Prepared,
-    check_json_body,
-    decode_json_body,
-    encode_request,
-    merge_headers,
-)
+from ._prepare import check, client_headers, link, prepare
+from ._redact import RedactFilter, remember_secret
+from ._response import Response
+from ._retry import AttemptFailed, Outcome, RetryPolicy
+from ._spec import MethodSpec, check_args
+from ._transport import AiohttpTransport, Request, Stream, Transport, translate
+from ._upload import buffer_upload
+from ._wire import Encoding, excerpt
 
 __all__ = ["Response", "Session"]
 
@@ -51,131 +43,117 @@ log = logging.getLogger("dxapi")
 if not any(isinstance(f, RedactFilter) for f in log.filters):
     log.addFilter(RedactFilter())  # a safety net: no dxapi log line formats headers
 R = TypeVar("R")
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-
-@attrs.frozen
-class Response:
-    """A successful answer: status, headers (lower-case names) and the JSON payload."""
-
-    status: int
-    headers: Mapping[str, str]
-    payload: dict[str, Any]
-
-    @property
-    def retry_after(self) -> float | None:
-        return parse_retry_after(self.headers.get("retry-after"), time.time())
-
-
-class Retryable(Exception):
-    """One attempt failed in a way the policy may retry; carries the error to raise otherwise."""
-
-    def __init__(self, outcome: Outcome, error: DXError) -> None:
-        self.outcome = outcome
-        self.error = error
+STALE_LINK = frozenset({400, 401, 403, 404, 410})
 
 
 @attrs.define(eq=False)
 class Session:
-    """Owns the HTTP session, the token bucket and the retry policy of one client."""
+    """The request loop of one client: its transport, limiters, retry policy and limits."""
 
     base_url: str
     _token: str = attrs.field(repr=False, alias="token")
     timeout: Timeout = attrs.field(factory=Timeout)
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
-    bucket: TokenBucket | None = None
+    bucket: Limiter | None = None
     encoding: Encoding = "json"
     clock: Clock = MONOTONIC
     rng: random.Random = attrs.field(factory=random.Random)
-    _http: aiohttp.ClientSession | None = attrs.field(default=None, alias="http")
-    _owns_http: bool = attrs.field(default=True, alias="owns_http")
+    #: Connection pool size of the transport this session creates (not of one passed in).
+    max_connections: int = attrs.field(default=100, validator=attrs.validators.gt(0))
+    transport: Transport = attrs.field(default=None)
+    limits: Limits = attrs.field(factory=Limits)
+    _owns_transport: bool = attrs.field(default=True, alias="owns_transport")
     _keyed: dict[str, KeyedLimiter] = attrs.field(factory=dict, repr=False)
     #: Counters for progress displays and tests.
     stats: dict[str, int] = attrs.field(factory=lambda: {"requests": 0, "retries": 0, "429": 0})
-    #: Connection pool size of the HTTP session this session creates (not of one passed in).
-    max_connections: int = attrs.field(default=100, validator=attrs.validators.gt(0))
-    _secret: object = attrs.field(default=None, init=False, repr=False, eq=False)
-    _closed: bool = attrs.field(default=False, init=False, repr=False)
+    _secret: object = attrs.field(default=None, init=False, repr=False)
+    #: Prepared once per client: the headers of a JSON call and of a download's DX request.
+    _headers: dict[str, str] = attrs.field(factory=dict, init=False, repr=False)
+    _file_headers: dict[str, str] = attrs.field(factory=dict, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._secret = remember_secret(self._token)  # redacted from logs while we live
+        if self.transport is None:
+            self.transport = AiohttpTransport(max_connections=self.max_connections)
+        self._headers, self._file_headers = client_headers(self._token)
 
     # ----------------------------------------------------------------- lifecycle
 
-    def http(self) -> aiohttp.ClientSession:
-        # A closed client stays closed: a call still running when `async with` ended must not
-        # quietly open a new pool that nobody will close.
-        if self._closed or (self._http is not None and self._http.closed):
-            raise TransportError("the client is closed; create a new one or re-enter it")
-        if self._http is None:
-            connector = aiohttp.TCPConnector(
-                limit=self.max_connections, enable_cleanup_closed=True
-            )
-            self._http = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": USER_AGENT}
-            )
-            # aiohttp silently resends a GET once when a kept-alive connection was closed
-            # under it; that second arrival would be invisible to the limiter and the retry
-            # policy. Retries are ours to decide and to count.
-            self._http._retry_connection = False
-            self._owns_http = True
-        return self._http
-
-    def open(self) -> aiohttp.ClientSession:
-        """(Re)open for use: the HTTP session, created now unless the caller gave one."""
-        self._closed = False
-        if self._http is not None and self._http.closed and self._owns_http:
-            self._http = None
-        return self.http()
+    def open(self) -> None:
+        """(Re)open for use after :meth:`aclose` (the transport's pool opens on first use)."""
+        reopen = getattr(self.transport, "reopen", None)
+        if reopen is not None:
+            reopen()
 
     async def aclose(self) -> None:
-        self._closed = True
-        if self._http is not None and self._owns_http and not self._http.closed:
-            await self._http.close()
-        if self._owns_http:
-            self._http = None
+        for keyed in self._keyed.values():  # queued polls fail now, not after their wait
+            await keyed.aclose()
+        if self._owns_transport:
+            await self.transport.aclose()
 
     def evolve(self, **changes: Any) -> Session:
-        """A session sharing HTTP connections, bucket and counters, with other settings."""
+        """A session sharing transport, bucket and counters, with other settings."""
         clone = attrs.evolve(self, **changes)
-        clone._owns_http = False  # the original closes the connections
+        clone._owns_transport = False  # the original closes the transport
         clone._keyed = self._keyed
         clone.stats = self.stats
-        if self._http is None:
-            clone._http = self.http()
-            self._owns_http = True
         return clone
 
     # ------------------------------------------------------------------ the API
 
     async def request(self, spec: MethodSpec, result: type[R], args: Mapping[str, Any]) -> R:
         """Call a method and structure its payload into ``result``."""
-        resp = await self.send(spec, args)
-        return self.structure(spec, resp.payload, result, status=resp.status, headers=resp.headers)
+        spec, given = check(spec, args)
+        if spec.upload is not None and spec.upload in given:
+            given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
+        # No local holds the request: its headers carry the token (see _run).
+        response: Response = await self._run(spec, *self._prepare(spec, given, None))
+        return self.structure(
+            spec, response.payload, result, status=response.status, headers=response.headers
+        )
+
+    async def send(
+        self, spec: MethodSpec, args: Mapping[str, Any], *, encoding: Encoding | None = None
+    ) -> Response:
+        """Check, encode and send one call, as the policy allows; the whole answer."""
+        spec, given = check(spec, args)
+        if spec.upload is not None and spec.upload in given:
+            given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
+        response: Response = await self._run(spec, *self._prepare(spec, given, encoding))
+        return response
 
     def paginate(
         self, spec: MethodSpec, result: type[R], args: Mapping[str, Any]
     ) -> CursorCall[R, Any]:
         check_args(spec, args)
-        last: list[Response] = []  # the page being structured: its status and headers
-
-        async def fetch(spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
-            last.clear()  # not kept alive across the next fetch
-            last.append(await self.send(spec, args))
-            return last[0].payload
-
-        def structure(payload: dict[str, Any]) -> R:
-            resp = last[0] if last and last[0].payload is payload else None
-            status, headers = (resp.status, resp.headers) if resp else (None, None)
-            return self.structure(spec, payload, result, status=status, headers=headers)
-
-        return CursorCall(fetch, spec, args, structure)
+        pages = _TypedPages(self, spec, result)
+        return CursorCall(pages.fetch, spec, args, pages.structure)
 
     def paginate_raw(
         self, spec: MethodSpec, args: Mapping[str, Any]
     ) -> CursorCall[dict[str, Any], Any]:
         check_args(spec, args)
-        return CursorCall(self._fetch, spec, args, lambda payload: payload)
+        return CursorCall(self._fetch, spec, args, _same)
+
+    def stream(
+        self, spec: MethodSpec, args: Mapping[str, Any], *, chunk_size: int = 1 << 16
+    ) -> AsyncGenerator[bytes, None]:
+        """Stream a download method's bytes: the answer's body, or its redirect target's.
+
+        The DX request goes through the limiters and the retry policy, and waits out the
+        method's ``pending_error`` within the call's deadline. Each redirect hop is checked
+        (:func:`~dxapi._config.check_link`) and fetched as given, without the client's
+        headers and outside the DX rate limit. When a link fails before its first byte (e.g.
+        an expired presigned URL), DX is asked once more for a fresh one. Memory stays
+        bounded by ``chunk_size``; time by ``Timeout.download``; size by
+        ``Limits.max_download_bytes``. Nothing is sent until the first chunk is asked for.
+        """
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
+            raise ArgumentError(
+                spec.name, [f"chunk_size must be a whole number of bytes > 0, got {chunk_size!r}"]
+            )
+        spec, given = check(spec, args)
+        return self._download(spec, [self._prepare(spec, given, None)], chunk_size)
 
     @staticmethod
     def structure(
@@ -186,79 +164,196 @@ class Session:
         status: int | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> R:
-        """``payload`` as ``result``, or a ResponseValidationError (see :mod:`dxapi._convert`)."""
+        """The one place a payload becomes a result class, or a ResponseValidationError
+        (see :mod:`dxapi._convert`); with the status, the result keeps its Response."""
         typed: R = _structure_result()(spec, result, payload, status=status, headers=headers)
         return typed
 
     async def _fetch(self, spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
-        return (await self.send(spec, args)).payload
+        return (await self._answer(spec, args)).payload
 
-    async def send(
-        self, spec: MethodSpec, args: Mapping[str, Any], *, encoding: Encoding | None = None
-    ) -> Response:
-        """Check, encode and send one call, retrying as the policy allows.
+    async def _answer(self, spec: MethodSpec, args: Mapping[str, Any]) -> Response:
+        spec, given = check(spec, args)
+        response: Response = await self._run(spec, *self._prepare(spec, given, None))
+        return response
 
-        Everything the call waits for (the limiter, each attempt, each backoff) runs under the
-        one deadline of ``self.timeout.deadline``.
-        """
-        given = check_args(spec, args)
-        if spec.upload is not None and spec.upload in given:
-            check_upload(spec, spec.upload, given[spec.upload])
-            given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
-        if spec.deprecated:
-            _warn_deprecated(spec)
-        if spec.idempotent_when is not None and spec.idempotent_when in given:
-            spec = attrs.evolve(spec, idempotent=True)  # the key makes a repeat harmless
-        try:
-            prepared = encode_request(spec, given, encoding or self.encoding)
-        except ArgumentError:
-            raise
-        except (TypeError, ValueError) as exc:  # e.g. a set inside a json-typed argument
-            raise ArgumentError(spec.name, [f"the arguments cannot be encoded: {exc}"]) from None
-        check_json_body(spec, prepared)
-        key = str(given.get(spec.rate_limit.key, "")) if spec.rate_limit else ""
-        if spec.pending_error is not None:
-            return await self.within_deadline(spec, self._send_when_ready(spec, prepared, key))
-        return await self.within_deadline(spec, self._send_with_retries(spec, prepared, key))
-
-    async def within_deadline(self, spec: MethodSpec, call: Awaitable[R]) -> R:
-        """Await ``call`` under the call's deadline; running out is a RequestTimeoutError."""
-        try:
-            # asyncio's timeout, not anyio's cancel scope: a third of the cost on the hot path
-            # (aiohttp ties dxapi to asyncio anyway).
-            async with asyncio.timeout(self.timeout.deadline):
-                return await call
-        except TimeoutError as exc:
-            if isinstance(exc, DXError):
-                raise
-        # Raised outside the handler, so no library exception hangs on as __context__.
-        raise RequestTimeoutError(
-            f"{spec.name}: no answer within the deadline of {self.timeout.deadline} s",
-            method=spec.name,
+    async def _download(
+        self, spec: MethodSpec, prepared: list[tuple[Request, str]], chunk_size: int
+    ) -> AsyncGenerator[bytes, None]:
+        # Popped, not held: no frame on an error's traceback keeps the request (or its token).
+        opened = await self._run(spec, *prepared.pop(), download=True)
+        body = read_body(
+            opened, spec.name, chunk_size, self.timeout.download, self.limits.max_download_bytes
         )
+        async with aclosing(body):  # a consumer that stops early must not leave it open
+            async for chunk in body:
+                yield chunk
 
-    async def _send_with_retries(self, spec: MethodSpec, prepared: Prepared, key: str) -> Response:
-        attempt = 0
+    # -------------------------------------------------------------------- prepare
+
+    def _prepare(
+        self, spec: MethodSpec, given: Mapping[str, Any], encoding: Encoding | None
+    ) -> tuple[Request, str]:
+        headers = self._file_headers if spec.download else self._headers
+        encoding = encoding or self.encoding
+        return prepare(spec, given, encoding, self.base_url, headers, self.timeout, self.limits)
+
+    # ----------------------------------------------------------------- the loop
+
+    async def _run(
+        self, spec: MethodSpec, request: Request, key: str, *, download: bool = False
+    ) -> Any:
+        """Attempt until there is an answer to return (a Response, or a download's Stream),
+        or an error to raise."""
+        loop = asyncio.get_running_loop()
+        deadline = self.timeout.deadline
+        expires = None if deadline is None else loop.time() + deadline
+        read = self.timeout.read
         started = self.clock.now()
+        limited = spec.rate_limit is not None or self.bucket is not None
+        first = request
+        attempt = polls = hops = 0
+        refreshed = timed_out = False
+        error: DXError
         while True:
+            # ---- permit, attempt: one timer, for the permit wait the deadline, then for the
+            # attempt the sooner of its read limit and the deadline
+            verdict: Any
+            permits: list[Permit] | None = None
+            needs_permit = limited and not request.presigned
+            ends = loop.time() + read
+            if expires is not None and expires < ends:
+                ends = expires
             try:
-                return await self._attempt(spec, prepared, key)
-            except Retryable as failure:
-                outcome, error = failure.outcome, failure.error
+                async with asyncio.timeout_at(expires if needs_permit else ends) as timer:
+                    if needs_permit:
+                        permits = await self._permits(spec, key)
+                        ends = loop.time() + read
+                        timer.reschedule(ends if expires is None or ends < expires else expires)
+                    self.stats["requests"] += 1
+                    if download:
+                        verdict = await self._open(spec, request)
+                    else:
+                        reply = await self.transport.send(request)
+                        verdict = classify(
+                            spec,
+                            reply.status,
+                            reply.headers,
+                            reply.body,
+                            max_retry_after=self.retry.max_retry_after,
+                        )
+            except AttemptFailed as failure:  # a copy: the original's traceback holds frames
+                verdict = AttemptFailed(failure.outcome, failure.error)
+            except TimeoutError:
+                if expires is not None and loop.time() >= expires:
+                    timed_out = True
+                else:
+                    verdict = translate(TimeoutError(f"the answer took over {read} s"), spec.name)
+            finally:
+                if permits is not None:
+                    for p in permits:
+                        p.release()
+            if timed_out:
+                error = RequestTimeoutError(
+                    f"{spec.name}: no answer within the deadline of {deadline} s",
+                    method=spec.name,
+                )
+                break
+            if not isinstance(verdict, AttemptFailed):
+                return verdict  # a Response, or a download's open Stream
+
+            # ---- decide
+            outcome, error = verdict.outcome, verdict.error
+            del verdict
+            kind = outcome.kind
+            if request.presigned and kind not in ("redirect", "fatal"):
+                kind = "stale_link"  # the link failed before its first byte
+            if kind == "redirect":
+                hops += 1
+                base = request.url if request.presigned else self.base_url + "/"
+                url = urljoin(base, outcome.location or "")
+                problem = check_link(url)
+                if problem is None and hops > self.limits.max_redirects:
+                    problem = (
+                        f"more than {self.limits.max_redirects} redirects (Limits.max_redirects)"
+                    )
+                if problem is not None:
+                    error = TransportError(f"{spec.name}: {problem}", method=spec.name)
+                    break
+                request = link(spec, url, self.timeout, self.limits)
+                continue
+            if kind == "stale_link":
+                if refreshed:
+                    break
+                refreshed, hops, request = True, 0, first
+                log.info("%s: download link failed (%s); asking for a fresh one", spec.name, error)
+                continue
+            left = _remaining(deadline, self.clock.now() - started)
+            if kind == "pending":
+                polls += 1
+                delay = self.retry.poll_delay(polls, outcome.retry_after)
+                if delay >= left:
+                    error = RequestTimeoutError(
+                        f"{spec.name}: still not ready ({spec.pending_error}) within the "
+                        f"deadline of {deadline} s",
+                        method=spec.name,
+                    )
+                    break
+                log.debug("%s: not ready, asking again in %.2fs", spec.name, delay)
+                await self.clock.sleep(delay)
+                continue
+            if kind == "rate_limited":
+                self.stats["429"] += 1
             attempt += 1
-            delay = self.retry.decide(attempt, outcome, idempotent=spec.idempotent, rng=self.rng)
-            left = _remaining(self.timeout.deadline, self.clock.now() - started)
-            if delay is not None and delay >= left:
-                delay = None  # waiting would cross the deadline: fail now, with the reason
-            if delay is None:
+            wait = self.retry.decide(attempt, outcome, idempotent=spec.idempotent, rng=self.rng)
+            if wait is None or wait >= left:  # waiting would cross the deadline: fail now
                 log.debug("%s: giving up after %d attempt(s): %s", spec.name, attempt, error)
-                # Outside the handler: the error's chain holds nothing of aiohttp's.
-                raise error
+                break
             self.stats["retries"] += 1
-            if outcome.kind == "rate_limited" and self.bucket is not None:
-                self.bucket.pause_for(delay)
-            log.info("%s: retry %d in %.2fs after %s", spec.name, attempt, delay, error)
-            await self.clock.sleep(delay)
+            if kind == "rate_limited" and self.bucket is not None:
+                self.bucket.pause_for(wait)
+            log.info("%s: retry %d in %.2fs after %s", spec.name, attempt, wait, error)
+            await self.clock.sleep(wait)
+        # Raised outside any handler, so its chain holds nothing of the transport's; and with
+        # the requests (their headers carry the token) dropped from this frame first.
+        del request, first
+        raise error.with_traceback(None)
+
+    async def _open(self, spec: MethodSpec, request: Request) -> Stream | AttemptFailed:
+        """One download attempt: a file left open for the caller, or what went wrong."""
+        stream = await self.transport.open(request)
+        status, headers = stream.status, stream.headers
+        if 200 <= status < 300 and (request.presigned or not is_json(headers)):
+            return stream
+        try:
+            body = b"" if status in REDIRECTS else await stream.read()
+        finally:
+            await stream.aclose()
+        if not request.presigned:
+            verdict = classify(
+                spec,
+                status,
+                headers,
+                body,
+                max_retry_after=self.retry.max_retry_after,
+                download=True,
+            )
+            if isinstance(verdict, AttemptFailed):
+                return verdict
+            error = TransportError(
+                f"{spec.name}: expected a file or a redirect, got a JSON answer", method=spec.name
+            )
+            return AttemptFailed(Outcome("fatal"), error)
+        host = urlsplit(request.url).hostname
+        if status in REDIRECTS and headers.get("location"):
+            hop = TransportError(f"{spec.name}: redirect from {host}", method=spec.name)
+            return AttemptFailed(Outcome("redirect", location=headers["location"]), hop)
+        error = TransportError(
+            f"{spec.name}: download from {host} failed with HTTP {status}: {excerpt(body)}",
+            method=spec.name,
+            status=status,
+        )
+        return AttemptFailed(Outcome("stale_link" if status in STALE_LINK else "fatal"), error)
 
     async def _permits(self, spec: MethodSpec, key: str) -> list[Permit]:
         permits: list[Permit] = []
@@ -281,163 +376,33 @@ class Session:
             raise
         return permits
 
-    async def _attempt(self, spec: MethodSpec, prepared: Prepared, key: str) -> Response:
-        permits = await self._permits(spec, key)
-        try:
-            async with self._request(spec, prepared) as resp:
-                status = resp.status
-                headers = resp.headers  # case-insensitive, and valid after release
-                # sock_read bounds each read; this bounds a body that trickles in.
-                async with asyncio.timeout(self.timeout.read):
-                    body = await resp.read()
-        except aiohttp.ClientConnectorError as exc:
-            raise self._transport_failure(spec, exc, sent=False) from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            if isinstance(exc, TimeoutError) and not str(exc):  # our body-read timeout
-                exc = TimeoutError(f"the body took over {self.timeout.read} s")
-            raise self._transport_failure(spec, exc, sent=True) from None
-        finally:
-            for p in permits:
-                p.release()
-        log.debug("%s: HTTP %d, %d bytes", spec.name, status, len(body))
-        return self._classify(spec, status, headers, body)
 
-    def _classify(
-        self, spec: MethodSpec, status: int, headers: Mapping[str, str], body: bytes
-    ) -> Response:
-        raw_retry_after = headers.get("retry-after")
-        retry_after = (
-            None if raw_retry_after is None else parse_retry_after(raw_retry_after, time.time())
-        )
-        if status == 429:
-            self.stats["429"] += 1
-            error = self._rate_limit_error(spec, body, retry_after)
-            if retry_after is not None and retry_after > self.retry.max_retry_after:
-                raise error  # longer than we agreed to wait: the caller decides
-            raise Retryable(Outcome("rate_limited", retry_after), error)
-        if status in REDIRECTS:
-            raise TransportError(
-                f"{spec.name}: unexpected redirect (HTTP {status}); use a download helper",
-                method=spec.name,
-                status=status,
-            )
-        try:
-            payload = decode_json_body(
-                spec.name, status, body, retry_after, bare_array=spec.bare_array
-            )
-        except TransportError as exc:  # not the API's JSON: a proxy page, a cut or empty body
-            if status in RETRYABLE_STATUSES:
-                raise Retryable(Outcome("status", retry_after), exc) from None
-            if 200 <= status < 300:
-                raise Retryable(Outcome("sent"), exc) from None
-            raise  # e.g. an HTML 404 from a wrong base URL: asking again cannot help
-        except DXError as exc:
-            if status in RETRYABLE_STATUSES:
-                raise Retryable(Outcome("status", retry_after), exc) from None
-            raise
-        return Response(status, headers, payload)
+class _TypedPages:
+    """One paginated call's pages as results: each keeps its own page's Response, and none
+    is held across the next fetch."""
 
-    def _rate_limit_error(
-        self, spec: MethodSpec, body: bytes, retry_after: float | None
-    ) -> RateLimitError:
-        """A 429 as RateLimitError, keeping the server's code and message when it sent JSON."""
-        code, message, details = "rate_limited", None, None
-        try:
-            decode_json_body(spec.name, 429, body, retry_after)
-        except APIError as exc:
-            code, message, details = exc.error, exc.message, exc.details
-        except DXError:
-            pass
-        cap = self.retry.max_retry_after
-        if retry_after is not None and retry_after > cap:
-            beyond = f"Retry-After of {retry_after:.0f} s is beyond max_retry_after={cap:g} s"
-            message = f"{message}; {beyond}" if message else beyond
-        return RateLimitError(
-            code if code != "http_429" else "rate_limited",
-            status=429,
-            method=spec.name,
-            message=message,
-            retry_after=retry_after,
-            details=details,
+    __slots__ = ("_last", "_result", "_session", "_spec")
+
+    def __init__(self, session: Session, spec: MethodSpec, result: type[Any]) -> None:
+        self._session, self._spec, self._result = session, spec, result
+        self._last: Response | None = None
+
+    async def fetch(self, spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
+        self._last = None
+        self._last = await self._session._answer(spec, args)
+        return self._last.payload
+
+    def structure(self, payload: dict[str, Any]) -> Any:
+        last, self._last = self._last, None
+        if last is None or last.payload is not payload:
+            return self._session.structure(self._spec, payload, self._result)
+        return self._session.structure(
+            self._spec, payload, self._result, status=last.status, headers=last.headers
         )
 
-    def _request(
-        self, spec: MethodSpec, prepared: Prepared, *, allow_redirects: bool = False
-    ) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
-        """Start one attempt: aiohttp's request, with the token, body and timeouts."""
-        url = self.base_url + prepared.path
-        accept = "*/*" if spec.download else "application/json"
-        base = {**CLIENT_HEADERS, "Authorization": f"Bearer {self._token}", "Accept": accept}
-        headers = merge_headers(base, prepared.headers)
-        kwargs: dict[str, Any] = {"params": prepared.query or None, "headers": headers}
-        if prepared.json is not None:
-            kwargs["json"] = prepared.json
-        elif prepared.file is not None or prepared.form is not None:
-            kwargs["data"] = body_data(prepared)
-        timeout = client_timeout(self.timeout.connect, self.timeout.read)
-        self.stats["requests"] += 1
-        log.debug("%s: %s %s", spec.name, prepared.method, prepared.path)
-        return self.http().request(
-            prepared.method, url, timeout=timeout, allow_redirects=allow_redirects, **kwargs
-        )
 
-    @asynccontextmanager
-    async def _open(
-        self, spec: MethodSpec, prepared: Prepared, *, allow_redirects: bool = False
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """One attempt whose body the caller reads (downloads); failures become Retryable."""
-        try:
-            async with self._request(spec, prepared, allow_redirects=allow_redirects) as resp:
-                yield resp
-        except Retryable:
-            raise
-        except aiohttp.ClientConnectorError as exc:
-            raise self._transport_failure(spec, exc, sent=False) from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise self._transport_failure(spec, exc, sent=True) from None
-
-    @staticmethod
-    def _transport_failure(spec: MethodSpec, exc: BaseException, *, sent: bool) -> Retryable:
-        if isinstance(exc, aiohttp.ConnectionTimeoutError):
-            sent = False
-        outcome = Outcome("sent" if sent else "not_sent")
-        if isinstance(exc, aiohttp.ClientSSLError):  # a rejected certificate stays rejected
-            outcome = Outcome("fatal")
-        kind = type(exc).__name__
-        cls = RequestTimeoutError if isinstance(exc, TimeoutError) else TransportError
-        detail = redact(str(exc))  # a lower library's text: never trust it with the token
-        error = cls(f"{spec.name}: {kind}: {detail}".rstrip(": "), method=spec.name)
-        return Retryable(outcome, error)
-
-    # ------------------------------------------------- jobs: "not ready" and downloads
-
-    def stream(
-        self, spec: MethodSpec, args: Mapping[str, Any], *, chunk_size: int = 1 << 16
-    ) -> AsyncGenerator[bytes, None]:
-        """Stream a download method's bytes (see :mod:`dxapi._download`)."""
-        from ._download import Download
-
-        return Download(self).stream(spec, args, chunk_size=chunk_size)
-
-    async def _send_when_ready(self, spec: MethodSpec, prepared: Prepared, key: str) -> Response:
-        """Send; while DX answers the method's ``pending_error`` (409 "not ready"), ask again.
-
-        The server's Retry-After says when (else 1 s growing to 10 s); the call's deadline
-        bounds the whole wait. Any other error, 409 included, is raised as usual.
-        """
-        polls = 0
-        while True:
-            try:
-                return await self._send_with_retries(spec, prepared, key)
-            except APIError as exc:
-                if exc.error != spec.pending_error:
-                    raise
-                polls += 1
-                delay = pending_delay(polls, exc.retry_after)
-            log.debug(
-                "%s: not ready (%s), asking again in %.2fs", spec.name, spec.pending_error, delay
-            )
-            await self.clock.sleep(delay)
+def _same(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload
 
 
 @functools.cache
@@ -448,29 +413,5 @@ def _structure_result() -> Callable[..., Any]:
     return structure_result
 
 
-@functools.lru_cache(maxsize=16)
-def client_timeout(connect: float, read: float) -> aiohttp.ClientTimeout:
-    """aiohttp's per-attempt timeout (made once per setting, not once per request)."""
-    return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
-
-
-def pending_delay(polls: int, retry_after: float | None) -> float:
-    """How long to wait before asking again after a "not ready" answer."""
-    if retry_after is not None and retry_after >= 0:
-        return retry_after
-    return WaitDelay().after(polls)
-
-
 def _remaining(deadline: float | None, elapsed: float) -> float:
     return float("inf") if deadline is None else deadline - elapsed
-
-
-_warned: set[str] = set()
-
-
-def _warn_deprecated(spec: MethodSpec) -> None:
-    import warnings
-
-    if spec.name not in _warned:
-        _warned.add(spec.name)
-        warnings.warn(f"{spec.name} is deprecated: {spec.deprecated}", DeprecationWarning, 3)

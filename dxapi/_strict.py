@@ -22,9 +22,9 @@ from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from ._convert import Mismatch, parse_date, parse_datetime
 from ._errors import ResponseValidationError
 from ._spec import MethodSpec
+from ._timestamps import Mismatch, parse_date, parse_datetime
 
 __all__ = ["converter", "describe", "explain", "type_text"]
 

@@ -15,15 +15,16 @@ import anyio.to_thread
 
 from ._bulk import DEFAULT_CONCURRENCY, Bulk, Errors, Outcome
 from ._client import Client, DataCloudClient
-from ._config import DX_RATE_LIMIT, RateLimit, Timeout
+from ._config import DX_RATE_LIMIT, Limits, RateLimit, Timeout
 from ._errors import DXError
 from ._generated.sync.datacloud import SyncDataCloudAPI
 from ._generated.sync.web import SyncWebAPI
 from ._limiter import Limiter
+from ._response import Response
 from ._retry import RetryPolicy
-from ._session import Response
 from ._spec import MethodSpec
 from ._sync import LoopThread, Stream, SyncCursorCall, SyncNamespace
+from ._transport import Transport
 from ._wire import Encoding
 
 __all__ = ["SyncBulk", "SyncClient", "SyncDataCloudClient"]
@@ -238,6 +239,8 @@ class SyncClient(_SyncBase[Client], SyncWebAPI):
         retries: RetryPolicy | int = RetryPolicy(),
         limiter: Limiter | None = None,
         max_connections: int = 100,
+        transport: Transport | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self._start(
             lambda: Client(
@@ -248,6 +251,8 @@ class SyncClient(_SyncBase[Client], SyncWebAPI):
                 retries=retries,
                 limiter=limiter,
                 max_connections=max_connections,
+                transport=transport,
+                limits=limits,
             )
         )
 
@@ -255,7 +260,8 @@ class SyncClient(_SyncBase[Client], SyncWebAPI):
 class SyncDataCloudClient(_SyncBase[DataCloudClient], SyncDataCloudAPI):
     """Blocking client of the DX Data Cloud API: ``sdc.deployments.create(...)``.
 
-    Takes the arguments of :class:`~dxapi.DataCloudClient` but ``session``.
+    Takes the arguments of :class:`~dxapi.DataCloudClient` but ``session`` (an aiohttp
+    session belongs to one event loop; pass a ``transport`` instead).
     """
 
     _async_class = DataCloudClient
@@ -273,6 +279,8 @@ class SyncDataCloudClient(_SyncBase[DataCloudClient], SyncDataCloudAPI):
         retries: RetryPolicy | int = RetryPolicy(),
         limiter: Limiter | None = None,
         max_connections: int = 100,
+        transport: Transport | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self._start(
             lambda: DataCloudClient(
@@ -285,5 +293,7 @@ class SyncDataCloudClient(_SyncBase[DataCloudClient], SyncDataCloudAPI):
                 retries=retries,
                 limiter=limiter,
                 max_connections=max_connections,
+                transport=transport,
+                limits=limits,
             )
         )

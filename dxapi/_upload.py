@@ -1,59 +1,20 @@
-"""Uploads: what a multipart file argument sends, checked before any request."""
+"""Uploads: a multipart file argument, checked (and a stream buffered) before any request.
+
+The multipart body itself is built by the transport (:func:`dxapi._transport.body_data`).
+"""
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import anyio
 
 from ._errors import ArgumentError
 from ._spec import MethodSpec
-from ._wire import Prepared
 
-__all__ = ["MAX_UPLOAD_BYTES", "body_data", "buffer_upload", "check_upload"]
-
-
-def body_data(prepared: Prepared) -> Any:
-    if prepared.file is None:
-        return list(prepared.form or ())
-    form = aiohttp.FormData()
-    for name, value in prepared.form or ():
-        form.add_field(name, value)
-    name, source = prepared.file
-    form.add_field(name, _file_source(source), filename=_file_name(source))
-    return form
-
-
-def _file_source(source: Any) -> Any:
-    """What aiohttp sends for an upload: bytes as they are, a file object read in chunks
-    from where it stands, and a path opened only when the body is written (and closed after),
-    so a large file is streamed rather than loaded and a failed attempt leaks no handle."""
-    if isinstance(source, bytes | bytearray | memoryview):
-        return bytes(source)
-    if isinstance(source, str | os.PathLike):
-        return _read_chunks(os.fsdecode(source))
-    return source
-
-
-async def _read_chunks(path: str, size: int = 1 << 16) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as f:
-        while chunk := await f.read(size):
-            yield chunk
-
-
-def _file_name(source: Any) -> str:
-    """The file name the server sees: the path's, the file object's, else upload.csv."""
-    if isinstance(source, str | os.PathLike):
-        name = os.fspath(source)
-    else:
-        name = getattr(source, "name", None) or "upload.csv"
-    if isinstance(name, bytes):
-        name = os.fsdecode(name)
-    return os.path.basename(str(name)) or "upload.csv"
+__all__ = ["MAX_UPLOAD_BYTES", "buffer_upload", "check_upload"]
 
 
 #: orgfiles.upload takes CSV files of at most 10 MB (its docs page on docs.getdx.com); larger
@@ -112,7 +73,7 @@ async def buffer_upload(spec: MethodSpec, name: str, source: Any) -> Any:
     """Read a file-object upload into memory (at most the upload limit) before sending.
 
     A stream cannot be sent twice: a retry would send what is left of it (nothing), and
-    aiohttp closes it after the first attempt. Paths and bytes are sent as they are.
+    the transport closes it after the first attempt. Paths and bytes are sent as they are.
     """
     if isinstance(source, bytes | bytearray | memoryview | str | os.PathLike):
         return source

@@ -91,7 +91,7 @@ async def test_ten_thousand_tasks_some_cancelled_leave_nothing_behind(
             max_connections=50,
         )
         async with dx:
-            connector = dx._session.http().connector
+            connector = dx._session.transport.pool().connector
             assert connector is not None
             assert connector.limit == 50
             with anyio.fail_after(30):
@@ -172,7 +172,7 @@ async def test_cancel_mid_backoff_gives_back_connection_and_token(server: str, t
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            connector = dx._session.http().connector
+            connector = dx._session.transport.pool().connector
             assert connector is not None
             assert len(connector._acquired) == 0
             assert dx.limiter is not None
@@ -199,7 +199,7 @@ async def test_cancel_mid_pagination_releases_everything(server: str, token: str
         with pytest.raises(asyncio.CancelledError):
             await task
         await pages.aclose()  # type: ignore[attr-defined]
-        connector = dx._session.http().connector
+        connector = dx._session.transport.pool().connector
         assert connector is not None
         assert len(connector._acquired) == 0
         assert dx.limiter is not None

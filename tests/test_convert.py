@@ -29,13 +29,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import dxapi
-from dxapi._convert import decode, parse_datetime, structure_result
+from dxapi._convert import decode, structure_result
 from dxapi._generated import specs
 from dxapi._generated.shapes import Entity
 from dxapi._generated.specs import METHODS
 from dxapi._generated.web.catalog import CatalogEntitiesInfoResult, CatalogEntitiesListResult
 from dxapi._result import Result
 from dxapi._strict import converter as strict
+from dxapi._timestamps import parse_datetime
 from tests._reference import result_class, url_pattern
 
 SETTINGS = settings(

@@ -334,9 +334,9 @@ async def test_legacy_sync_methods_are_callable_without_a_warning(
 ) -> None:
     """DX's own clients still call the .sync forms and DX calls them neither deprecated nor
     going away; only what DX deprecates (custom metrics) warns."""
-    import dxapi._session
+    import dxapi._prepare
 
-    monkeypatch.setattr(dxapi._session, "_warned", set())
+    monkeypatch.setattr(dxapi._prepare, "_warned", set())
     mocked.post(f"{BASE}/incidents.sync", payload={"ok": True})
     mocked.post(f"{BASE}/pipelineRuns.sync", payload={"ok": True})
     mocked.post(f"{BASE}/customMetrics.delete", payload={"ok": True})

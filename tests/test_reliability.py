@@ -278,7 +278,7 @@ async def test_max_connections_caps_concurrent_connections(token: str) -> None:
     try:
         dx = Client(token=token, base_url=f"http://{host}:{port}", max_connections=3)
         async with dx:
-            connector = dx._session.http().connector
+            connector = dx._session.transport.pool().connector
             assert connector is not None and connector.limit == 3
             await asyncio.gather(
                 *(dx.call("catalog.entities.info", identifier=str(i)) for i in range(30))
@@ -299,7 +299,7 @@ async def test_a_closed_client_stays_closed(srv: FaultServer, token: str) -> Non
         assert (await dx.call("catalog.entities.info", identifier="a"))["ok"]
     with pytest.raises(dxapi.TransportError, match="closed"):
         await dx.call("catalog.entities.info", identifier="a")
-    assert dx._session._http is None  # no new pool was opened behind the caller's back
+    assert dx._session.transport._pool is None  # no new pool was opened behind the caller's back
     async with dx:  # re-entering opens it again
         assert (await dx.call("catalog.entities.info", identifier="a"))["ok"]
 

@@ -28,7 +28,7 @@ import attrs
 import pytest
 
 import dxapi
-import dxapi._session
+import dxapi._prepare
 from dxapi import RetryPolicy
 from dxapi.testing import FakeDX
 from tests._reference import call, known_method, sent, typed_args, url_pattern
@@ -61,7 +61,7 @@ def test_cases_are_many_and_name_their_provenance() -> None:
 async def test_exchange_replays(
     case: dict[str, Any], mocked: Any, clients: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dxapi._session, "_warned", set())  # a legacy name warns once
+    monkeypatch.setattr(dxapi._prepare, "_warned", set())  # a legacy name warns once
     spec = known_method(case["method"])
     assert spec.api == case["api"] and spec.http == case["http"]
     base = BASES[spec.api]

@@ -304,7 +304,7 @@ def test_an_unclosed_client_does_not_hang_exit(tmp_path: Path) -> None:
             threading.Thread(target=sc.teams.list, daemon=True).start()
 
             async def closed():
-                print("closed at exit", sc._aio._session._closed, flush=True)
+                print("closed at exit", sc._aio._session.transport._closed, flush=True)
 
             sc._loop.on_close(closed)  # runs after the client's own aclose
             threading.Event().wait(0.3)

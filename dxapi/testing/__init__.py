@@ -23,6 +23,7 @@ from ._app import Recorded
 from ._drift import Drift
 from ._fake import FakeDX
 from ._faults import Fault
+from ._mock import MockResponse, MockTransport
 from ._runs import QueryPlan
 from ._store import Store
 from ._window import Counters, max_in_window
@@ -32,6 +33,8 @@ __all__ = [
     "Drift",
     "FakeDX",
     "Fault",
+    "MockResponse",
+    "MockTransport",
     "QueryPlan",
     "Recorded",
     "Store",

@@ -59,7 +59,7 @@ def written(directory: Path) -> bool:
 
 def acquired(dx: dxapi.Client) -> int:
     """Connections the client's pool has handed out and not got back."""
-    connector = dx._session.http().connector
+    connector = dx._session.transport.pool().connector
     assert isinstance(connector, aiohttp.BaseConnector)
     return len(connector._acquired)
 

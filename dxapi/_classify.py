@@ -1,0 +1,117 @@
+"""What one answer means, decided from its status, headers and body alone (pure).
+
+:func:`classify` returns a :class:`Response` to hand back, or an
+:class:`~dxapi._retry.AttemptFailed` naming the outcome (rate limited, a retryable status,
+"not ready yet", a download's redirect, or fatal) and the error to raise if nothing more is
+tried. The session's loop decides what happens next.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+
+from ._errors import APIError, DXError, RateLimitError, TransportError
+from ._response import Response
+from ._retry import RETRYABLE_STATUSES, AttemptFailed, Outcome, OutcomeKind, parse_retry_after
+from ._spec import MethodSpec
+from ._wire import decode_json_body
+
+__all__ = ["REDIRECTS", "Response", "classify", "is_json"]
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def classify(
+    spec: MethodSpec,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    max_retry_after: float = 120.0,
+    download: bool = False,
+) -> Response | AttemptFailed:
+    """The answer to return, or what went wrong with it; a redirect is an answer only for a
+    ``download``."""
+    if 200 <= status < 300:  # the common case, decided without the general path's checks
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        if type(payload) is list and spec.bare_array is not None:
+            payload = {spec.bare_array: payload}
+        if type(payload) is dict and payload.get("ok") is not False:
+            return Response(status, headers, payload)
+    raw_retry_after = headers.get("retry-after")
+    retry_after = (
+        None if raw_retry_after is None else parse_retry_after(raw_retry_after, time.time())
+    )
+    if status == 429:
+        error = rate_limit_error(spec, body, retry_after, max_retry_after)
+        return AttemptFailed(Outcome("rate_limited", retry_after), error)
+    if status in REDIRECTS:
+        return _redirect(spec, status, headers.get("location"), download)
+    try:
+        payload = decode_json_body(
+            spec.name, status, body, retry_after, bare_array=spec.bare_array
+        )
+    except TransportError as exc:  # not the API's JSON: a proxy page, a cut or empty body
+        if status in RETRYABLE_STATUSES:
+            return AttemptFailed(Outcome("status", retry_after), exc)
+        if 200 <= status < 300:
+            return AttemptFailed(Outcome("sent"), exc)
+        return AttemptFailed(Outcome("fatal"), exc)  # e.g. an HTML 404: asking again cannot help
+    except APIError as exc:
+        if spec.pending_error is not None and exc.error == spec.pending_error:
+            return AttemptFailed(Outcome("pending", retry_after), exc)
+        kind: OutcomeKind = "status" if status in RETRYABLE_STATUSES else "fatal"
+        return AttemptFailed(Outcome(kind, retry_after), exc)
+    except DXError as exc:
+        kind = "status" if status in RETRYABLE_STATUSES else "fatal"
+        return AttemptFailed(Outcome(kind, retry_after), exc)
+    return Response(status, headers, payload)
+
+
+def _redirect(
+    spec: MethodSpec, status: int, location: str | None, download: bool
+) -> AttemptFailed:
+    if not download:
+        message = f"{spec.name}: unexpected redirect (HTTP {status}); use a download helper"
+    elif not location:
+        message = f"{spec.name}: redirect without a Location"
+    else:
+        error = TransportError(f"{spec.name}: too many redirects", method=spec.name, status=status)
+        return AttemptFailed(Outcome("redirect", location=location), error)
+    return AttemptFailed(
+        Outcome("fatal"), TransportError(message, method=spec.name, status=status)
+    )
+
+
+def rate_limit_error(
+    spec: MethodSpec, body: bytes, retry_after: float | None, cap: float
+) -> RateLimitError:
+    """A 429 as RateLimitError, keeping the server's code and message when it sent JSON."""
+    code, message, details = "rate_limited", None, None
+    try:
+        decode_json_body(spec.name, 429, body, retry_after)
+    except APIError as exc:
+        code, message, details = exc.error, exc.message, exc.details
+    except DXError:
+        pass
+    if retry_after is not None and retry_after > cap:
+        beyond = f"Retry-After of {retry_after:.0f} s is beyond max_retry_after={cap:g} s"
+        message = f"{message}; {beyond}" if message else beyond
+    return RateLimitError(
+        code if code != "http_429" else "rate_limited",
+        status=429,
+        method=spec.name,
+        message=message,
+        retry_after=retry_after,
+        details=details,
+    )
+
+
+def is_json(headers: Mapping[str, str]) -> bool:
+    """Whether an answer says its body is JSON (a download's is a file)."""
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower() == "application/json"

@@ -1,0 +1,102 @@
+"""The prepare step of the request loop: checked arguments → the transport's :class:`Request`.
+
+Pure apart from reading an upload's size: nothing is sent, no rate-limit token is spent. Any
+problem is an :class:`~dxapi.ArgumentError` naming the method and every bad argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ._config import Limits, Timeout
+from ._errors import ArgumentError
+from ._spec import MethodSpec, check_args
+from ._transport import Request
+from ._upload import check_upload
+from ._version import CLIENT_HEADERS, USER_AGENT
+from ._wire import Encoding, check_json_body, encode_request, merge_headers
+
+__all__ = ["LINK_HEADERS", "check", "client_headers", "link", "prepare"]
+
+#: Links are fetched as given: none of the client's headers, none of its credentials.
+LINK_HEADERS = {"Accept": "text/csv, */*;q=0.5", "User-Agent": USER_AGENT}
+
+
+def client_headers(token: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The headers of a JSON call and of a download's DX request, made once per client."""
+    auth = {**CLIENT_HEADERS, "Authorization": f"Bearer {token}"}
+    return {**auth, "Accept": "application/json"}, {**auth, "Accept": "*/*"}
+
+
+def check(spec: MethodSpec, args: Mapping[str, Any]) -> tuple[MethodSpec, dict[str, Any]]:
+    """The arguments given (checked), and the spec as this call sees it."""
+    given = check_args(spec, args)
+    if spec.upload is not None and spec.upload in given:
+        check_upload(spec, spec.upload, given[spec.upload])
+    if spec.deprecated:
+        _warn_deprecated(spec)
+    if spec.idempotent_when is not None and spec.idempotent_when in given:
+        spec = attrs.evolve(spec, idempotent=True)  # the key makes a repeat harmless
+    return spec, given
+
+
+def prepare(
+    spec: MethodSpec,
+    given: Mapping[str, Any],
+    encoding: Encoding,
+    base_url: str,
+    headers: Mapping[str, str],
+    timeout: Timeout,
+    limits: Limits,
+) -> tuple[Request, str]:
+    """The request of one call, and its key for a per-key rate limit ("" when none)."""
+    try:
+        prepared = encode_request(spec, given, encoding)
+    except ArgumentError:
+        raise
+    except (TypeError, ValueError) as exc:  # e.g. a set inside a json-typed argument
+        raise ArgumentError(spec.name, [f"the arguments cannot be encoded: {exc}"]) from None
+    check_json_body(spec, prepared)
+    key = str(given.get(spec.rate_limit.key, "")) if spec.rate_limit else ""
+    request = Request(
+        prepared.method,
+        base_url + prepared.path,
+        prepared.query,
+        merge_headers(dict(headers), prepared.headers) if prepared.headers else headers,
+        prepared.json,
+        prepared.form,
+        prepared.file,
+        spec.name,
+        timeout.connect,
+        timeout.read,
+        limits.max_response_bytes,
+    )
+    return request, key
+
+
+def link(spec: MethodSpec, url: str, timeout: Timeout, limits: Limits) -> Request:
+    """A request for a download link, exactly as given and without credentials."""
+    return Request(
+        "GET",
+        url,
+        headers=LINK_HEADERS,
+        name=spec.name,
+        connect=timeout.connect,
+        read=timeout.read,
+        max_bytes=limits.max_response_bytes,
+        presigned=True,
+    )
+
+
+_warned: set[str] = set()
+
+
+def _warn_deprecated(spec: MethodSpec) -> None:
+    import warnings
+
+    if spec.name not in _warned:
+        _warned.add(spec.name)
+        warnings.warn(f"{spec.name} is deprecated: {spec.deprecated}", DeprecationWarning, 5)
