@@ -300,6 +300,13 @@ def expected(value: Any, t: Any) -> Any:
         if nullable or t is Any:
             return None
         raise Refused
+    if len(members) > 1:  # a union: what the first member that takes it makes of it
+        for member in members:
+            try:
+                return expected(value, member)
+            except Refused:
+                pass
+        raise Refused
     (m,) = members
     if m is Any:
         return value
