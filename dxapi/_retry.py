@@ -1,6 +1,6 @@
 """When to try a request again, and how long to wait first. Pure: time and randomness come in.
 
-The policy sees one failed attempt as an :class:`Outcome` and answers with a delay in seconds,
+The policy sees one failed attempt as a :class:`Verdict` and answers with a delay in seconds,
 or ``None`` to stop. Safety rules:
 
 - a 429 or a connection that was never made is always safe to repeat (DX did not act on it);
@@ -17,11 +17,11 @@ from typing import Literal
 
 import attrs
 
-__all__ = ["Outcome", "RetryPolicy", "parse_retry_after"]
+__all__ = ["RetryPolicy", "Verdict", "parse_retry_after"]
 
 RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504})
 
-OutcomeKind = Literal[
+VerdictKind = Literal[
     "rate_limited",  # 429
     "status",  # an HTTP status in RETRYABLE_STATUSES
     "not_sent",  # the connection was never made: the server cannot have acted
@@ -31,8 +31,8 @@ OutcomeKind = Literal[
 
 
 @attrs.frozen
-class Outcome:
-    kind: OutcomeKind
+class Verdict:
+    kind: VerdictKind
     retry_after: float | None = None
 
 
@@ -51,7 +51,7 @@ class RetryPolicy:
     max_retry_after: float = 120.0
 
     def decide(
-        self, attempt: int, outcome: Outcome, *, idempotent: bool, rng: random.Random
+        self, attempt: int, outcome: Verdict, *, idempotent: bool, rng: random.Random
     ) -> float | None:
         """Seconds to wait before retry number ``attempt`` (1-based), or None to give up."""
         if attempt > self.max_retries or outcome.kind == "fatal":

@@ -31,7 +31,7 @@ from ._errors import (
 from ._limiter import MONOTONIC, Clock, KeyedLimiter, Permit, TokenBucket
 from ._pagination import CursorCall
 from ._redact import RedactFilter, redact, remember_secret
-from ._retry import RETRYABLE_STATUSES, Outcome, RetryPolicy, parse_retry_after
+from ._retry import RETRYABLE_STATUSES, RetryPolicy, Verdict, parse_retry_after
 from ._spec import MethodSpec, WaitDelay, check_args
 from ._upload import body_data, buffer_upload, check_upload
 from ._version import CLIENT_HEADERS
@@ -70,7 +70,7 @@ class Response:
 class Retryable(Exception):
     """One attempt failed in a way the policy may retry; carries the error to raise otherwise."""
 
-    def __init__(self, outcome: Outcome, error: DXError) -> None:
+    def __init__(self, outcome: Verdict, error: DXError) -> None:
         self.outcome = outcome
         self.error = error
 
@@ -314,7 +314,7 @@ class Session:
             error = self._rate_limit_error(spec, body, retry_after)
             if retry_after is not None and retry_after > self.retry.max_retry_after:
                 raise error  # longer than we agreed to wait: the caller decides
-            raise Retryable(Outcome("rate_limited", retry_after), error)
+            raise Retryable(Verdict("rate_limited", retry_after), error)
         if status in REDIRECTS:
             raise TransportError(
                 f"{spec.name}: unexpected redirect (HTTP {status}); use a download helper",
@@ -327,13 +327,13 @@ class Session:
             )
         except TransportError as exc:  # not the API's JSON: a proxy page, a cut or empty body
             if status in RETRYABLE_STATUSES:
-                raise Retryable(Outcome("status", retry_after), exc) from None
+                raise Retryable(Verdict("status", retry_after), exc) from None
             if 200 <= status < 300:
-                raise Retryable(Outcome("sent"), exc) from None
+                raise Retryable(Verdict("sent"), exc) from None
             raise  # e.g. an HTML 404 from a wrong base URL: asking again cannot help
         except DXError as exc:
             if status in RETRYABLE_STATUSES:
-                raise Retryable(Outcome("status", retry_after), exc) from None
+                raise Retryable(Verdict("status", retry_after), exc) from None
             raise
         return Response(status, headers, payload)
 
@@ -400,9 +400,9 @@ class Session:
     def _transport_failure(spec: MethodSpec, exc: BaseException, *, sent: bool) -> Retryable:
         if isinstance(exc, aiohttp.ConnectionTimeoutError):
             sent = False
-        outcome = Outcome("sent" if sent else "not_sent")
+        outcome = Verdict("sent" if sent else "not_sent")
         if isinstance(exc, aiohttp.ClientSSLError):  # a rejected certificate stays rejected
-            outcome = Outcome("fatal")
+            outcome = Verdict("fatal")
         kind = type(exc).__name__
         cls = RequestTimeoutError if isinstance(exc, TimeoutError) else TransportError
         detail = redact(str(exc))  # a lower library's text: never trust it with the token
