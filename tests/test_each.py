@@ -56,7 +56,11 @@ def test_error_record_keeps_the_apis_code_and_status(
 def test_error_record_names_other_errors_after_their_class() -> None:
     assert error_record(RequestTimeoutError("slow", method="teams.info"))["error"] == "timeout"
     assert error_record(TransportError("reset", method="teams.info"))["error"] == "transport_error"
-    assert error_record(ValueError("x")) == {"error": "value_error", "status": None, "message": "x"}
+    assert error_record(ValueError("x")) == {
+        "error": "value_error",
+        "status": None,
+        "message": "x",
+    }
 
 
 def test_check_names_refuses_unknown_arguments_with_a_hint() -> None:
@@ -75,7 +79,9 @@ def test_map_args_reads_dotted_paths_and_leaves_out_missing_values() -> None:
 
 
 def test_auto_mapping_maps_required_arguments_by_name_then_to_id() -> None:
-    assert auto_mapping(SCORECARDS, {"identifier": "e1", "id": "x"}) == {"identifier": "identifier"}
+    assert auto_mapping(SCORECARDS, {"identifier": "e1", "id": "x"}) == {
+        "identifier": "identifier"
+    }
     assert auto_mapping(SCORECARDS, {"id": "e1", "name": "n"}) == {"identifier": "id"}
 
 

@@ -113,7 +113,7 @@ TESTED_ELSEWHERE = {
     "_sync_helpers": "test_sync_client.py (no helper missing on the sync twins)",
     "_upload": "test_bad_input.py, test_datacloud.py (upload bodies and their refusals)",
     "_version": "test_escape_hatches.py (the client headers)",
-    "_workflow_runs": "test_sync_client.py, test_waiter.py (the waiter it wraps)",
+    "_workflow_runs": "test_waiter.py, test_sync_client.py, e2e/test_query_runs_e2e.py",
 }
 
 
