@@ -112,7 +112,7 @@ def _family(reg: Registry, api: str, family: str, methods: list[Method]) -> str:
         + ", ".join(sorted({m.own_class for m in methods}))
         + "\n",
         "from dxapi._spec import UNSET, FileInput, Unset\n",
-        "from dxapi._sync import LoopThread, Stream, SyncCursorCall, SyncNamespace\n",
+        "from dxapi._sync import LoopThread, SyncStream, SyncCursorCall, SyncNamespace\n",
     ]
     if shapes:
         out.append("from dxapi._generated.shapes import " + ", ".join(sorted(shapes)) + "\n")
@@ -159,7 +159,7 @@ def _method(m: Method, name: str) -> list[str]:
     target = "self._ns" if name == "__call__" else f"self._ns.{name}"
     item = m.item_type()
     if m.spec.download:
-        ret, runner = "Stream[bytes]", "stream"
+        ret, runner = "SyncStream[bytes]", "stream"
     elif m.spec.page and item is not None:
         ret, runner = f"SyncCursorCall[{m.own_class}, {field_annotation(item)}]", "paginate"
     else:

@@ -2,7 +2,8 @@
 
 ``customData.setAll`` and ``aiToolMetrics.pushAll`` take a list of records and reject the whole
 request when one record is malformed. :func:`send_chunked` cuts a large input into chunks,
-sends up to ``concurrency`` chunks at a time (every request still waits for the client's shared
+sends up to ``concurrency`` chunks at a time on the bulk engine (:class:`~dxapi.Bulk`: each
+chunk is one argument set of one call, and every request still waits for the client's shared
 token bucket), and returns a :class:`BatchReport`: which chunks succeeded with what answer, and
 which failed with their items and the typed error. A failed chunk never stops the others, so
 the caller can fix or resend exactly the records that did not arrive.
@@ -18,9 +19,9 @@ import itertools
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import anyio
 import attrs
 
+from ._bulk import Bulk
 from ._errors import ResponseValidationError
 
 if TYPE_CHECKING:
@@ -139,46 +140,44 @@ async def send_chunked(
 ) -> BatchReport[T, R]:
     """Send ``items`` in chunks of ``chunk_size``, at most ``concurrency`` chunks at a time.
 
-    ``items`` is read lazily: the next chunk waits for a free slot before the one after it is
-    cut, so at most ``concurrency + 1`` chunks are held and a generator of millions of
-    records never sits in memory whole. An exception from one chunk's ``send`` is
-    recorded in the report; cancellation (and ``BaseException``) still propagates.
+    ``items`` is read lazily: the next chunk is cut only when one of the ``concurrency``
+    slots is free, so reading never runs ahead of the sending. An exception from one
+    chunk's ``send`` is recorded in the report; cancellation (and ``BaseException``) still
+    propagates, after the chunks in flight are cancelled.
+    """
+
+    async def call(*, data: tuple[T, ...]) -> R:
+        return await send(data)
+
+    return await _fan_out_chunks(method, call, items, chunk_size, concurrency)
+
+
+async def _fan_out_chunks(
+    method: str,
+    call: Callable[..., Awaitable[R]],
+    items: Iterable[T],
+    chunk_size: int,
+    concurrency: int,
+) -> BatchReport[T, R]:
+    """Run ``call(data=chunk)`` for every chunk on the bulk engine; report its outcomes.
+
+    Each chunk is one argument set of one call, so concurrency, cancellation and the
+    accepted-drift rule are :class:`~dxapi.Bulk`'s; every ``Exception`` is collected.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-    limiter = anyio.CapacityLimiter(concurrency)
+    arg_sets = ({"data": chunk} for chunk in _chunks(items, chunk_size))
+    outcomes = await Bulk(call, arg_sets, concurrency=concurrency, errors=Exception).collect()
     succeeded: list[ChunkSuccess[T, R]] = []
     failed: list[ChunkFailure[T]] = []
-
-    async def run(index: int, start: int, chunk: tuple[T, ...], slot: object) -> None:
-        try:
-            result = await send(chunk)
-        except ResponseValidationError as exc:
-            if exc.accepted:  # written: DX said ok; only the answer's shape drifted
-                succeeded.append(ChunkSuccess(index, start, chunk, None, exc))
-            else:
-                failed.append(ChunkFailure(index, start, chunk, exc))
-        except Exception as exc:
-            failed.append(ChunkFailure(index, start, chunk, exc))
+    for o in outcomes:  # in input order; every chunk but the last is full
+        start, chunk = o.index * chunk_size, o.args["data"]
+        if o.error is None:
+            succeeded.append(ChunkSuccess(o.index, start, chunk, o.result, o.drift))
         else:
-            succeeded.append(ChunkSuccess(index, start, chunk, result))
-        finally:
-            limiter.release_on_behalf_of(slot)
-
-    async with anyio.create_task_group() as tg:
-        start = 0
-        for index, chunk in enumerate(_chunks(items, chunk_size)):
-            slot = object()
-            await limiter.acquire_on_behalf_of(slot)
-            tg.start_soon(run, index, start, chunk, slot)
-            start += len(chunk)
-    return BatchReport(
-        method,
-        tuple(sorted(succeeded, key=lambda c: c.index)),
-        tuple(sorted(failed, key=lambda c: c.index)),
-    )
+            assert isinstance(o.error, Exception)  # errors=Exception: nothing else is kept
+            failed.append(ChunkFailure(o.index, start, chunk, o.error))
+    return BatchReport(method, tuple(succeeded), tuple(failed))
 
 
 # ------------------------------------------------------------------- namespace mixins
@@ -206,14 +205,8 @@ class CustomDataBatch:
         only its chunk: the report lists each failed chunk's records and error, and every other
         chunk is still sent. Chunks run ``concurrency`` at a time within the client's rate limit.
         """
-
-        async def send(
-            chunk: tuple[CustomDataItem | Mapping[str, Any], ...],
-        ) -> CustomDataSetAllResult:
-            return await self.set_all(data=chunk)
-
-        return await send_chunked(
-            "customData.setAll", send, records, chunk_size=chunk_size, concurrency=concurrency
+        return await _fan_out_chunks(
+            "customData.setAll", self.set_all, records, chunk_size, concurrency
         )
 
 
@@ -239,12 +232,6 @@ class AiToolMetricsBatch:
         resent; it is reported as failed with its records and error. Other chunks carry on.
         The created records are in ``[r.data for r in report.results]``.
         """
-
-        async def send(
-            chunk: tuple[AiToolMetricItem | Mapping[str, Any], ...],
-        ) -> AiToolMetricsPushAllResult:
-            return await self.push_all(data=chunk)
-
-        return await send_chunked(
-            "aiToolMetrics.pushAll", send, records, chunk_size=chunk_size, concurrency=concurrency
+        return await _fan_out_chunks(
+            "aiToolMetrics.pushAll", self.push_all, records, chunk_size, concurrency
         )

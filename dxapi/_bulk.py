@@ -20,6 +20,9 @@ The calls run in an anyio task group owned by the ``async with`` block: leaving 
 (``break``, an exception, a cancellation) cancels the calls still running and returns their
 rate-limit tokens. Iterating a :class:`Bulk` directly (``async for o in dx.bulk(...)``) works
 too, as long as the loop runs to the end or is wrapped in ``contextlib.aclosing``.
+
+This is the one fan-out engine: the Data Cloud's chunked batches (:mod:`dxapi._batch`) run
+each chunk as one argument set of a call here and build their report from the outcomes.
 """
 
 from __future__ import annotations

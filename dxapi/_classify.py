@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from ._errors import APIError, DXError, RateLimitError, TransportError
 from ._response import Response
-from ._retry import RETRYABLE_STATUSES, AttemptFailed, Outcome, OutcomeKind, parse_retry_after
+from ._retry import RETRYABLE_STATUSES, AttemptFailed, Verdict, VerdictKind, parse_retry_after
 from ._spec import MethodSpec
 from ._wire import decode_json_body
 
@@ -49,7 +49,7 @@ def classify(
     )
     if status == 429:
         error = rate_limit_error(spec, body, retry_after, max_retry_after)
-        return AttemptFailed(Outcome("rate_limited", retry_after), error)
+        return AttemptFailed(Verdict("rate_limited", retry_after), error)
     if status in REDIRECTS:
         return _redirect(spec, status, headers.get("location"), download)
     try:
@@ -58,18 +58,18 @@ def classify(
         )
     except TransportError as exc:  # not the API's JSON: a proxy page, a cut or empty body
         if status in RETRYABLE_STATUSES:
-            return AttemptFailed(Outcome("status", retry_after), exc)
+            return AttemptFailed(Verdict("status", retry_after), exc)
         if 200 <= status < 300:
-            return AttemptFailed(Outcome("sent"), exc)
-        return AttemptFailed(Outcome("fatal"), exc)  # e.g. an HTML 404: asking again cannot help
+            return AttemptFailed(Verdict("sent"), exc)
+        return AttemptFailed(Verdict("fatal"), exc)  # e.g. an HTML 404: asking again cannot help
     except APIError as exc:
         if spec.pending_error is not None and exc.error == spec.pending_error:
-            return AttemptFailed(Outcome("pending", retry_after), exc)
-        kind: OutcomeKind = "status" if status in RETRYABLE_STATUSES else "fatal"
-        return AttemptFailed(Outcome(kind, retry_after), exc)
+            return AttemptFailed(Verdict("pending", retry_after), exc)
+        kind: VerdictKind = "status" if status in RETRYABLE_STATUSES else "fatal"
+        return AttemptFailed(Verdict(kind, retry_after), exc)
     except DXError as exc:
         kind = "status" if status in RETRYABLE_STATUSES else "fatal"
-        return AttemptFailed(Outcome(kind, retry_after), exc)
+        return AttemptFailed(Verdict(kind, retry_after), exc)
     return Response(status, headers, payload)
 
 
@@ -82,9 +82,9 @@ def _redirect(
         message = f"{spec.name}: redirect without a Location"
     else:
         error = TransportError(f"{spec.name}: too many redirects", method=spec.name, status=status)
-        return AttemptFailed(Outcome("redirect", location=location), error)
+        return AttemptFailed(Verdict("redirect", location=location), error)
     return AttemptFailed(
-        Outcome("fatal"), TransportError(message, method=spec.name, status=status)
+        Verdict("fatal"), TransportError(message, method=spec.name, status=status)
     )
 
 

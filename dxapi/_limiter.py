@@ -106,7 +106,7 @@ class _Token:
         self.release()
 
 
-class Waiter:
+class Ticket:
     """One queued ``acquire``: granted a permit, failed with an error, or woken to look again.
 
     A wake that comes while the waiter is not waiting is kept, so none is lost.
@@ -149,7 +149,7 @@ class Waiter:
             self._woken = False
 
 
-def fail_all(queue: deque[Waiter], error: BaseException) -> None:
+def fail_all(queue: deque[Ticket], error: BaseException) -> None:
     """Fail and wake every waiter of ``queue`` (at close)."""
     while queue:
         waiter = queue.popleft()
@@ -172,7 +172,7 @@ class TokenBucket:
         self._returns: deque[float] = deque()  # when spent-and-finished tokens come back
         self._paused_until = -math.inf
         self._last_grant = -math.inf
-        self._queue: deque[Waiter] = deque()
+        self._queue: deque[Ticket] = deque()
         #: Tokens granted so far (for progress displays and tests).
         self.granted = 0
 
@@ -197,7 +197,7 @@ class TokenBucket:
             token = self._grant(self._clock.now())
             if token is not None:
                 return token
-        waiter = Waiter()
+        waiter = Ticket()
         self._queue.append(waiter)
         try:
             while not waiter.settled:
@@ -238,7 +238,7 @@ class TokenBucket:
             head.wake()
             new_head = True
 
-    def _leave(self, waiter: Waiter) -> None:
+    def _leave(self, waiter: Ticket) -> None:
         """A cancelled waiter leaves the queue; a token granted to it goes back unused."""
         was_head = bool(self._queue) and self._queue[0] is waiter
         if waiter in self._queue:

@@ -37,8 +37,8 @@ from ._limiter import (
     Clock,
     LimiterUnavailableError,
     Permit,
+    Ticket,
     TokenBucket,
-    Waiter,
     closed_error,
     fail_all,
 )
@@ -126,7 +126,7 @@ class RedisLimiter:
             self._set_key(key)
         self._id = os.urandom(6).hex()
         self._seq = 0
-        self._queue: deque[Waiter] = deque()
+        self._queue: deque[Ticket] = deque()
         self._paused_until = -math.inf
         self._down_until = -math.inf
         self._pending: list[tuple[str, float]] = []  # (permit id, when its attempt ended)
@@ -209,7 +209,7 @@ class RedisLimiter:
         if self._fallback is not None and self._clock.now() < self._down_until:
             return await self._fallback.acquire()
         self._closed = False
-        waiter = Waiter()
+        waiter = Ticket()
         self._queue.append(waiter)
         try:
             while not waiter.settled:
@@ -261,7 +261,7 @@ class RedisLimiter:
 
     # ---------------------------------------------------------------- the queue
 
-    async def _serve_queue(self, head: Waiter) -> None:
+    async def _serve_queue(self, head: Ticket) -> None:
         """The head's turn: ask Redis for every queued waiter, or wait as long as it says."""
         hold = self._paused_until - self._clock.now()
         if hold > 0:
@@ -331,7 +331,7 @@ class RedisLimiter:
         if self._queue:
             self._queue[0].wake()
 
-    def _leave(self, waiter: Waiter) -> None:
+    def _leave(self, waiter: Ticket) -> None:
         was_head = bool(self._queue) and self._queue[0] is waiter
         if waiter in self._queue:
             self._queue.remove(waiter)

@@ -1,6 +1,6 @@
 """When to try a request again, and how long to wait first. Pure: time and randomness come in.
 
-The policy sees one failed attempt as an :class:`Outcome` and answers with a delay in seconds,
+The policy sees one failed attempt as a :class:`Verdict` and answers with a delay in seconds,
 or ``None`` to stop. Safety rules:
 
 - a 429 or a connection that was never made is always safe to repeat (DX did not act on it);
@@ -20,11 +20,11 @@ import attrs
 from ._errors import DXError
 from ._spec import WaitDelay
 
-__all__ = ["AttemptFailed", "Outcome", "RetryPolicy", "parse_retry_after"]
+__all__ = ["AttemptFailed", "RetryPolicy", "Verdict", "parse_retry_after"]
 
 RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504})
 
-OutcomeKind = Literal[
+VerdictKind = Literal[
     "rate_limited",  # 429
     "status",  # an HTTP status in RETRYABLE_STATUSES
     "not_sent",  # the connection was never made: the server cannot have acted
@@ -37,8 +37,8 @@ OutcomeKind = Literal[
 
 
 @attrs.frozen
-class Outcome:
-    kind: OutcomeKind
+class Verdict:
+    kind: VerdictKind
     retry_after: float | None = None
     location: str | None = None
 
@@ -47,7 +47,7 @@ class AttemptFailed(Exception):
     """One attempt ended without an answer to return: what happened, and the error to raise
     if nothing more is tried. It carries no request or response object."""
 
-    def __init__(self, outcome: Outcome, error: DXError) -> None:
+    def __init__(self, outcome: Verdict, error: DXError) -> None:
         self.outcome = outcome
         self.error = error
 
@@ -70,7 +70,7 @@ class RetryPolicy:
     max_poll_interval: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
 
     def decide(
-        self, attempt: int, outcome: Outcome, *, idempotent: bool, rng: random.Random
+        self, attempt: int, outcome: Verdict, *, idempotent: bool, rng: random.Random
     ) -> float | None:
         """Seconds to wait before retry number ``attempt`` (1-based), or None to give up."""
         if attempt > self.max_retries or outcome.kind == "fatal":

@@ -31,7 +31,7 @@ from ._pagination import CursorCall
 from ._prepare import check, client_headers, link, prepare
 from ._redact import RedactFilter, remember_secret
 from ._response import Response
-from ._retry import AttemptFailed, Outcome, RetryPolicy
+from ._retry import AttemptFailed, RetryPolicy, Verdict
 from ._spec import MethodSpec, check_args
 from ._transport import AiohttpTransport, Request, Stream, Transport, translate
 from ._upload import buffer_upload
@@ -218,7 +218,7 @@ class Session:
         while True:
             # ---- permit, attempt: one timer, for the permit wait the deadline, then for the
             # attempt the sooner of its read limit and the deadline
-            verdict: Any
+            answer: Any
             permits: list[Permit] | None = None
             needs_permit = limited and not request.presigned
             ends = loop.time() + read
@@ -232,10 +232,10 @@ class Session:
                         timer.reschedule(ends if expires is None or ends < expires else expires)
                     self.stats["requests"] += 1
                     if download:
-                        verdict = await self._open(spec, request)
+                        answer = await self._open(spec, request)
                     else:
                         reply = await self.transport.send(request)
-                        verdict = classify(
+                        answer = classify(
                             spec,
                             reply.status,
                             reply.headers,
@@ -243,12 +243,12 @@ class Session:
                             max_retry_after=self.retry.max_retry_after,
                         )
             except AttemptFailed as failure:  # a copy: the original's traceback holds frames
-                verdict = AttemptFailed(failure.outcome, failure.error)
+                answer = AttemptFailed(failure.outcome, failure.error)
             except TimeoutError:
                 if expires is not None and loop.time() >= expires:
                     timed_out = True
                 else:
-                    verdict = translate(TimeoutError(f"the answer took over {read} s"), spec.name)
+                    answer = translate(TimeoutError(f"the answer took over {read} s"), spec.name)
             finally:
                 if permits is not None:
                     for p in permits:
@@ -259,12 +259,12 @@ class Session:
                     method=spec.name,
                 )
                 break
-            if not isinstance(verdict, AttemptFailed):
-                return verdict  # a Response, or a download's open Stream
+            if not isinstance(answer, AttemptFailed):
+                return answer  # a Response, or a download's open Stream
 
             # ---- decide
-            outcome, error = verdict.outcome, verdict.error
-            del verdict
+            outcome, error = answer.outcome, answer.error
+            del answer
             kind = outcome.kind
             if request.presigned and kind not in ("redirect", "fatal"):
                 kind = "stale_link"  # the link failed before its first byte
@@ -330,7 +330,7 @@ class Session:
         finally:
             await stream.aclose()
         if not request.presigned:
-            verdict = classify(
+            answer = classify(
                 spec,
                 status,
                 headers,
@@ -338,22 +338,22 @@ class Session:
                 max_retry_after=self.retry.max_retry_after,
                 download=True,
             )
-            if isinstance(verdict, AttemptFailed):
-                return verdict
+            if isinstance(answer, AttemptFailed):
+                return answer
             error = TransportError(
                 f"{spec.name}: expected a file or a redirect, got a JSON answer", method=spec.name
             )
-            return AttemptFailed(Outcome("fatal"), error)
+            return AttemptFailed(Verdict("fatal"), error)
         host = urlsplit(request.url).hostname
         if status in REDIRECTS and headers.get("location"):
             hop = TransportError(f"{spec.name}: redirect from {host}", method=spec.name)
-            return AttemptFailed(Outcome("redirect", location=headers["location"]), hop)
+            return AttemptFailed(Verdict("redirect", location=headers["location"]), hop)
         error = TransportError(
             f"{spec.name}: download from {host} failed with HTTP {status}: {excerpt(body)}",
             method=spec.name,
             status=status,
         )
-        return AttemptFailed(Outcome("stale_link" if status in STALE_LINK else "fatal"), error)
+        return AttemptFailed(Verdict("stale_link" if status in STALE_LINK else "fatal"), error)
 
     async def _permits(self, spec: MethodSpec, key: str) -> list[Permit]:
         permits: list[Permit] = []

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from ._pagination import CursorCall
 
-__all__ = ["LoopThread", "Stream", "SyncCursorCall", "SyncNamespace"]
+__all__ = ["LoopThread", "SyncCursorCall", "SyncNamespace", "SyncStream"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -128,9 +128,9 @@ class LoopThread:
 
     def stream(
         self, fn: Callable[P, AsyncIterator[T]], /, *args: P.args, **kwargs: P.kwargs
-    ) -> Stream[T]:
+    ) -> SyncStream[T]:
         """Iterate ``fn(*args, **kwargs)`` from here, one item per step (no request yet)."""
-        return Stream(self, functools.partial(fn, *args, **kwargs))
+        return SyncStream(self, functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:
         """Run the ``on_close`` callbacks, then stop the loop and join its thread."""
@@ -182,7 +182,7 @@ def _shutdown(
 _ITEM, _DONE, _ERROR = "item", "done", "error"
 
 
-class Stream(Iterator[T]):
+class SyncStream(Iterator[T]):
     """A sync iterator over an async one, stepped in the loop by one task of its own.
 
     Stop early with ``close()`` or a ``with`` block (it also closes when garbage-collected,
@@ -327,19 +327,19 @@ class SyncCursorCall(Generic[R, I]):
     async def _await(self) -> R:
         return await self._call
 
-    def pages(self, *, max_pages: int | None = None) -> Stream[R]:
+    def pages(self, *, max_pages: int | None = None) -> SyncStream[R]:
         """Each page, typed."""
         return self._loop.stream(self._call.pages, max_pages=max_pages)
 
-    def raw_pages(self, *, max_pages: int | None = None) -> Stream[dict[str, Any]]:
+    def raw_pages(self, *, max_pages: int | None = None) -> SyncStream[dict[str, Any]]:
         """Each page's payload as the API returned it."""
         return self._loop.stream(self._call.raw_pages, max_pages=max_pages)
 
-    def items(self, *, max_items: int | None = None) -> Stream[I]:
+    def items(self, *, max_items: int | None = None) -> SyncStream[I]:
         """Every item of every page (at most ``max_items``)."""
         return self._loop.stream(self._call.items, max_items=max_items)
 
-    def __iter__(self) -> Stream[I]:
+    def __iter__(self) -> SyncStream[I]:
         return self.items()
 
 

@@ -23,7 +23,7 @@ from ._limiter import Limiter
 from ._response import Response
 from ._retry import RetryPolicy
 from ._spec import MethodSpec
-from ._sync import LoopThread, Stream, SyncCursorCall, SyncNamespace
+from ._sync import LoopThread, SyncCursorCall, SyncNamespace, SyncStream
 from ._transport import Transport
 from ._wire import Encoding
 
@@ -178,7 +178,7 @@ class SyncBulk(Generic[T]):
         self._loop = loop
         self._bulk = bulk
 
-    def __iter__(self) -> Stream[Outcome[T]]:
+    def __iter__(self) -> SyncStream[Outcome[T]]:
         """The outcomes in the order the calls finish; closing it early cancels the rest."""
         return self._loop.stream(self._bulk.__aiter__)
 

@@ -14,7 +14,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 from ._batch import AiToolMetricsBatch, CustomDataBatch
 from ._query_runs import QueryRunHelpers
-from ._sync import Stream, SyncNamespace
+from ._sync import SyncNamespace, SyncStream
 from ._workflow_runs import WorkflowRunHelpers
 
 __all__ = [
@@ -64,21 +64,21 @@ class BlockingIter(Generic[P, T]):
 
     def __init__(self, fn: Callable[Concatenate[Any, P], AsyncIterator[T]]) -> None:
         self._fn = fn
-        self._signature = _bound_signature(fn, returns="Stream")
+        self._signature = _bound_signature(fn, returns="SyncStream")
 
     @overload
     def __get__(self, obj: None, owner: type) -> Self: ...
     @overload
-    def __get__(self, obj: SyncNamespace[Any], owner: type) -> Callable[P, Stream[T]]: ...
+    def __get__(self, obj: SyncNamespace[Any], owner: type) -> Callable[P, SyncStream[T]]: ...
     def __get__(
         self, obj: SyncNamespace[Any] | None, owner: type
-    ) -> Self | Callable[P, Stream[T]]:
+    ) -> Self | Callable[P, SyncStream[T]]:
         if obj is None:
             return self
         fn, loop, ns = self._fn, obj._loop, obj._ns
 
         @functools.wraps(fn)
-        def call(*args: P.args, **kwargs: P.kwargs) -> Stream[T]:
+        def call(*args: P.args, **kwargs: P.kwargs) -> SyncStream[T]:
             return loop.stream(fn, ns, *args, **kwargs)
 
         call.__signature__ = self._signature  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ import yarl
 
 from ._errors import DXError, RequestTimeoutError, ResponseTooLargeError, TransportError
 from ._redact import redact
-from ._retry import AttemptFailed, Outcome
+from ._retry import AttemptFailed, Verdict
 
 __all__ = [
     "AiohttpTransport",
@@ -116,15 +116,15 @@ def translate(exc: BaseException, name: str) -> AttemptFailed:
     if isinstance(exc, AttemptFailed):
         return exc
     if isinstance(exc, TransportError):
-        return AttemptFailed(Outcome("fatal"), exc)
+        return AttemptFailed(Verdict("fatal"), exc)
     not_sent = (
         aiohttp.ClientConnectorError,
         aiohttp.ConnectionTimeoutError,
         ConnectionRefusedError,
     )
-    outcome = Outcome("not_sent" if isinstance(exc, not_sent) else "sent")
+    outcome = Verdict("not_sent" if isinstance(exc, not_sent) else "sent")
     if isinstance(exc, aiohttp.ClientSSLError | aiohttp.InvalidURL):  # stays as it is
-        outcome = Outcome("fatal")
+        outcome = Verdict("fatal")
     cls = RequestTimeoutError if isinstance(exc, TimeoutError) else TransportError
     detail = redact(str(exc))  # a lower library's text: never trust it with the token
     error = cls(f"{name}: {type(exc).__name__}: {detail}".rstrip(": "), method=name)
@@ -139,7 +139,7 @@ def check_size(name: str, size: int, limit: int, what: str = "answer") -> None:
     """Refuse a body over its limit (a typed error no repeat can cure)."""
     if size > limit:
         raise AttemptFailed(
-            Outcome("fatal"),
+            Verdict("fatal"),
             ResponseTooLargeError(
                 f"{name}: the {what} is over the limit of {limit} bytes "
                 "(Limits.max_response_bytes); it was not read further",
@@ -184,7 +184,7 @@ class AiohttpTransport:
             return pool
         if self._closed or pool is not None:
             raise AttemptFailed(
-                Outcome("fatal"),
+                Verdict("fatal"),
                 TransportError("the client is closed; create a new one or re-enter it"),
             )
         connector = aiohttp.TCPConnector(limit=self.max_connections, enable_cleanup_closed=True)

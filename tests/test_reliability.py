@@ -17,7 +17,7 @@ from aiohttp import web
 
 import dxapi
 from dxapi import Client, RateLimit, RetryPolicy, Timeout, TokenBucket
-from dxapi._retry import Outcome, parse_retry_after
+from dxapi._retry import Verdict, parse_retry_after
 from dxapi.testing import FakeDX
 from tests._faultserver import FastClock, Fault, FaultServer, http_date
 
@@ -223,19 +223,19 @@ def test_decide_never_waits_past_the_cap() -> None:
     rng = random.Random(0)
     for attempt in range(1, 5):
         for outcome in (
-            Outcome("rate_limited", None),
-            Outcome("rate_limited", 59),
-            Outcome("status", None),
-            Outcome("not_sent"),
-            Outcome("sent"),
+            Verdict("rate_limited", None),
+            Verdict("rate_limited", 59),
+            Verdict("status", None),
+            Verdict("not_sent"),
+            Verdict("sent"),
         ):
             delay = policy.decide(attempt, outcome, idempotent=True, rng=rng)
             assert delay is not None and delay <= 61
-    assert policy.decide(1, Outcome("rate_limited", 61), idempotent=True, rng=rng) is None
-    assert policy.decide(1, Outcome("status", 61), idempotent=True, rng=rng) is None
-    assert policy.decide(5, Outcome("not_sent"), idempotent=True, rng=rng) is None
-    assert policy.decide(1, Outcome("sent"), idempotent=False, rng=rng) is None
-    assert policy.decide(1, Outcome("status", 1), idempotent=False, rng=rng) is None
+    assert policy.decide(1, Verdict("rate_limited", 61), idempotent=True, rng=rng) is None
+    assert policy.decide(1, Verdict("status", 61), idempotent=True, rng=rng) is None
+    assert policy.decide(5, Verdict("not_sent"), idempotent=True, rng=rng) is None
+    assert policy.decide(1, Verdict("sent"), idempotent=False, rng=rng) is None
+    assert policy.decide(1, Verdict("status", 1), idempotent=False, rng=rng) is None
 
 
 # ------------------------------------------------------------------------- pages, pool

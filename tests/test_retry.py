@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 
 from dxapi import RetryPolicy
-from dxapi._retry import Outcome, parse_retry_after
+from dxapi._retry import Verdict, parse_retry_after
 
 RNG = random.Random(7)
 
@@ -29,13 +29,13 @@ def test_retry_after_seconds_and_http_date() -> None:
 def test_429_waits_at_least_retry_after_for_any_method() -> None:
     policy = RetryPolicy()
     for idempotent in (True, False):
-        delay = policy.decide(1, Outcome("rate_limited", 2.0), idempotent=idempotent, rng=RNG)
+        delay = policy.decide(1, Verdict("rate_limited", 2.0), idempotent=idempotent, rng=RNG)
         assert delay is not None and 2.0 <= delay <= 2.5
 
 
 def test_retry_after_beyond_the_cap_stops_at_once() -> None:
     policy = RetryPolicy(max_retry_after=60)
-    assert policy.decide(1, Outcome("rate_limited", 61.0), idempotent=True, rng=RNG) is None
+    assert policy.decide(1, Verdict("rate_limited", 61.0), idempotent=True, rng=RNG) is None
 
 
 def test_backoff_is_full_jitter_and_capped() -> None:
@@ -59,11 +59,11 @@ def test_backoff_is_full_jitter_and_capped() -> None:
     ],
 )
 def test_only_safe_outcomes_are_retried(kind: str, idempotent: bool, retried: bool) -> None:
-    delay = RetryPolicy().decide(1, Outcome(kind), idempotent=idempotent, rng=RNG)  # type: ignore[arg-type]
+    delay = RetryPolicy().decide(1, Verdict(kind), idempotent=idempotent, rng=RNG)  # type: ignore[arg-type]
     assert (delay is not None) is retried
 
 
 def test_retries_are_counted_across_causes() -> None:
     policy = RetryPolicy(max_retries=2)
-    assert policy.decide(2, Outcome("not_sent"), idempotent=True, rng=RNG) is not None
-    assert policy.decide(3, Outcome("rate_limited", 0.0), idempotent=True, rng=RNG) is None
+    assert policy.decide(2, Verdict("not_sent"), idempotent=True, rng=RNG) is not None
+    assert policy.decide(3, Verdict("rate_limited", 0.0), idempotent=True, rng=RNG) is None

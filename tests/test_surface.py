@@ -53,7 +53,7 @@ def test_client_lists_its_methods() -> None:
 def test_every_method_is_reachable_on_the_sync_clients() -> None:
     import typing
 
-    from dxapi._sync import Stream, SyncCursorCall, SyncNamespace
+    from dxapi._sync import SyncCursorCall, SyncNamespace, SyncStream
 
     with (
         dxapi.SyncClient(token="t") as web,
@@ -74,9 +74,53 @@ def test_every_method_is_reachable_on_the_sync_clients() -> None:
             returns = typing.get_type_hints(function)["return"]
             result = result_type(spec)
             if spec.download:
-                assert returns == Stream[bytes], name
+                assert returns == SyncStream[bytes], name
             elif spec.page is not None:
                 assert typing.get_origin(returns) is SyncCursorCall, name
                 assert typing.get_args(returns)[0] == result, name
             else:
                 assert returns == result, name
+
+
+def test_no_two_classes_in_the_runtime_share_a_name() -> None:
+    import ast
+    import pathlib
+
+    root = pathlib.Path(dxapi.__file__).parent
+    where: dict[str, list[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        if "_generated" in path.relative_to(root).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                where.setdefault(node.name, []).append(str(path.relative_to(root)))
+    assert {name: paths for name, paths in where.items() if len(paths) > 1} == {}
+
+
+#: Runtime modules whose tests live in a file named for the feature, not the module.
+TESTED_ELSEWHERE = {
+    "_config": "test_client.py, test_secrets.py (settings through the client)",
+    "_errors": "test_wire.py, test_reliability.py (each error where it is raised)",
+    "_export_runs": "test_export.py, test_checkpoint.py, e2e/test_resume_integrity.py",
+    "_methods": "test_surface.py (every method reachable, spec_of)",
+    "_records": "test_export.py, e2e/test_cli.py (record formats of exports)",
+    "_redis_scripts": "test_redis_limiter.py (the Lua scripts run by a local redis-server)",
+    "_strict": "test_convert.py, test_properties.py (strict structuring)",
+    "_sync": "test_sync_client.py",
+    "_sync_helpers": "test_sync_client.py (no helper missing on the sync twins)",
+    "_upload": "test_bad_input.py, test_datacloud.py (upload bodies and their refusals)",
+    "_version": "test_escape_hatches.py (the client headers)",
+    "_workflow_runs": "test_waiter.py, test_sync_client.py, e2e/test_query_runs_e2e.py",
+}
+
+
+def test_every_runtime_module_has_its_test_file() -> None:
+    import pathlib
+
+    root = pathlib.Path(dxapi.__file__).parent
+    tests = pathlib.Path(__file__).parent
+    modules = {p.stem for p in root.glob("_*.py") if not p.stem.startswith("__")}
+    missing = {m for m in modules if not (tests / f"test{m}.py").exists()}
+    assert missing - set(TESTED_ELSEWHERE) == set(), "add tests/test_<module>.py"
+    stale = set(TESTED_ELSEWHERE) - missing
+    assert stale == set(), "these now have their own test file (or are gone): drop them here"

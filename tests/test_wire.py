@@ -6,13 +6,10 @@ import datetime as dt
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from dxapi import APIError, ArgumentError, AuthError, NotFoundError, TransportError
 from dxapi._generated.specs import METHODS
 from dxapi._spec import ArgSpec, MethodSpec, check_args
-from dxapi._values import unencodable
 from dxapi._wire import MAX_TARGET_BYTES, decode_json_body, encode_request, merge_headers
 
 SPEC = MethodSpec(
@@ -80,33 +77,6 @@ def test_a_naive_datetime_never_reaches_the_wire() -> None:
             check_args(SPEC, {name: naive})
         with pytest.raises(ArgumentError, match="naive"):
             encode_request(SPEC, {name: naive})  # even if check_args was skipped
-
-
-@pytest.mark.parametrize(
-    ("value", "reason"),
-    [
-        ("ok ünïcode 🐢", None),
-        ("a\udcffb", "'\\udcff' at index 1"),
-        (["a", ("b", "\ud800")], "[1][1] has a lone surrogate"),
-        ({"k": {"\udc00": 1}}, "['k'] key has a lone surrogate"),
-        ({1: "a"}, "has the key 1, not a str"),
-        ([1.5, -0.0, 10**30, True, None], None),
-        ({"x": float("-inf")}, "['x'] is -inf"),
-        (dt.datetime(2024, 1, 1, tzinfo=dt.UTC), None),
-        ([dt.date(2024, 1, 1), dt.datetime(2024, 1, 1)], "[1] is a naive datetime"),
-        ({"s": {1, 2}}, "['s'] is a set"),
-        (b"raw", "is a bytes"),
-        (object(), "is a object"),
-    ],
-)
-def test_unencodable_finds_the_first_value_that_cannot_travel(
-    value: object, reason: str | None
-) -> None:
-    found = unencodable(value)
-    if reason is None:
-        assert found is None
-    else:
-        assert found is not None and reason in found, found
 
 
 def test_the_url_cap_is_exact_and_counts_percent_encoding() -> None:
@@ -180,23 +150,3 @@ def test_bodies_that_are_not_a_json_object_are_transport_errors(body: bytes) -> 
         decode_json_body("teams.list", 502, body)
     assert info.value.status == 502
     assert "HTTP 502" in str(info.value)
-
-
-# Text that includes lone surrogates (hypothesis leaves them out unless asked).
-_ANY_TEXT = st.text(st.characters(exclude_categories=()) | st.sampled_from("\ud800\udcff"))
-_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | _ANY_TEXT,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_ANY_TEXT, inner, max_size=3),
-    max_leaves=10,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(_VALUES)
-def test_a_value_passes_exactly_when_it_survives_strict_json_and_utf8(value: object) -> None:
-    try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-        travels = json.loads(text.encode("utf-8")) == value
-    except (ValueError, UnicodeEncodeError):
-        travels = False
-    assert (unencodable(value) is None) == travels, unencodable(value)

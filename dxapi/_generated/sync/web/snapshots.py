@@ -38,7 +38,7 @@ from dxapi._generated.web.snapshots import (
     SnapshotsWorkflowScoresResult,
 )
 from dxapi._spec import UNSET, Unset
-from dxapi._sync import LoopThread, Stream, SyncCursorCall, SyncNamespace
+from dxapi._sync import LoopThread, SyncCursorCall, SyncNamespace, SyncStream
 
 
 class SnapshotsSettingsCsatItems(SyncNamespace[aio.SnapshotsSettingsCsatItems]):
@@ -1118,7 +1118,7 @@ class Snapshots(SyncNamespace[aio.Snapshots]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> Stream[bytes]:
+    ) -> SyncStream[bytes]:
         """Download a closed snapshot's results as an Excel file.
 
         Calls ``GET snapshots.getFile``; scope: ``snapshots:admin snapshots:read``.

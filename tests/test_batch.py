@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -208,6 +209,35 @@ async def test_cancellation_is_not_swallowed() -> None:
     with anyio.move_on_after(0.05) as scope:
         await send_chunked("x.y", send, range(10), chunk_size=1, concurrency=2)
     assert scope.cancelled_caught
+
+
+async def test_cancelling_a_batch_leaves_no_chunk_running() -> None:
+    started = finished = 0
+
+    async def send(chunk: tuple[int, ...]) -> None:
+        nonlocal started, finished
+        started += 1
+        try:
+            await anyio.sleep(10)
+        finally:
+            finished += 1
+
+    before = asyncio.all_tasks()
+    with anyio.move_on_after(0.05) as scope:
+        await send_chunked("x.y", send, range(10), chunk_size=1, concurrency=3)
+    assert scope.cancelled_caught
+    assert started == finished == 3  # the chunks in flight were cancelled, none started after
+    assert asyncio.all_tasks() == before
+
+
+async def test_a_bug_in_a_chunks_send_is_reported_like_an_api_error() -> None:
+    async def send(chunk: tuple[int, ...]) -> int:
+        return 1 // chunk[0]  # ZeroDivisionError for the first chunk only
+
+    report = await send_chunked("x.y", send, range(3), chunk_size=1, concurrency=2)
+    assert [c.index for c in report.succeeded] == [1, 2] and report.results == [1, 0]
+    (failure,) = report.failed
+    assert failure.items == (0,) and isinstance(failure.error, ZeroDivisionError)
 
 
 # ---------------------------------------------------------------- drifted, accepted answers
