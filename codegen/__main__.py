@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         files = formatted(render(registry))
-        docs = formatted({"methods.md": render_docs(registry)})["methods.md"]  # its code blocks
+        docs = formatted({"methods.md": render_docs(registry.dx())})["methods.md"]  # code blocks
     except FormatterMissing as exc:
         print(exc, file=sys.stderr)
         return 2

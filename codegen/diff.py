@@ -24,7 +24,7 @@ import attrs
 
 from dxapi._spec import ArgSpec
 
-from .load import REGISTRY_FILES, load_files, parse_text
+from .load import PEERS_DIR, REGISTRY_FILES, load_files, parse_text
 from .model import Field, Method, Registry, RegistryError, Shape, Type, arg_type
 from .validate import build
 
@@ -57,7 +57,11 @@ def load_at(ref: str, registry_dir: Path) -> Registry:
     root = _git(["rev-parse", "--show-toplevel"], registry_dir).strip()
     rel = registry_dir.resolve().relative_to(Path(root).resolve()).as_posix()
     files = {}
-    for name in REGISTRY_FILES:
+    listed = _git(["ls-tree", "--name-only", ref, f"{rel}/{PEERS_DIR}/"], registry_dir)
+    peers = sorted(
+        f"{PEERS_DIR}/{Path(line).name}" for line in listed.split() if line.endswith(".yaml")
+    )
+    for name in (*REGISTRY_FILES, *peers):
         try:
             text = _git(["show", f"{ref}:{rel}/{name}"], registry_dir)
         except FileNotFoundError:

@@ -20,6 +20,7 @@ import aiohttp
 import attrs
 
 from ._config import RateLimit, Timeout
+from ._dialect import BEARER, Auth, auth_headers, decode_answer, rate_limit_pause
 from ._errors import (
     APIError,
     ArgumentError,
@@ -40,7 +41,6 @@ from ._wire import (
     Encoding,
     Prepared,
     check_json_body,
-    decode_json_body,
     encode_request,
     merge_headers,
 )
@@ -94,6 +94,8 @@ class Session:
     stats: dict[str, int] = attrs.field(factory=lambda: {"requests": 0, "retries": 0, "429": 0})
     #: Connection pool size of the HTTP session this session creates (not of one passed in).
     max_connections: int = attrs.field(default=100, validator=attrs.validators.gt(0))
+    #: How the token travels (a REST API's client may pick an API-key header).
+    auth: Auth = BEARER
     _secret: object = attrs.field(default=None, init=False, repr=False, eq=False)
     _closed: bool = attrs.field(default=False, init=False, repr=False)
 
@@ -305,6 +307,8 @@ class Session:
     def _classify(
         self, spec: MethodSpec, status: int, headers: Mapping[str, str], body: bytes
     ) -> Response:
+        if (pause := rate_limit_pause(spec, headers, time.time())) and self.bucket is not None:
+            self.bucket.pause_for(pause)  # the API says its budget is spent until its reset
         raw_retry_after = headers.get("retry-after")
         retry_after = (
             None if raw_retry_after is None else parse_retry_after(raw_retry_after, time.time())
@@ -322,9 +326,7 @@ class Session:
                 status=status,
             )
         try:
-            payload = decode_json_body(
-                spec.name, status, body, retry_after, bare_array=spec.bare_array
-            )
+            payload = decode_answer(spec, status, body, retry_after)
         except TransportError as exc:  # not the API's JSON: a proxy page, a cut or empty body
             if status in RETRYABLE_STATUSES:
                 raise Retryable(Outcome("status", retry_after), exc) from None
@@ -343,7 +345,7 @@ class Session:
         """A 429 as RateLimitError, keeping the server's code and message when it sent JSON."""
         code, message, details = "rate_limited", None, None
         try:
-            decode_json_body(spec.name, 429, body, retry_after)
+            decode_answer(spec, 429, body, retry_after)
         except APIError as exc:
             code, message, details = exc.error, exc.message, exc.details
         except DXError:
@@ -367,7 +369,7 @@ class Session:
         """Start one attempt: aiohttp's request, with the token, body and timeouts."""
         url = self.base_url + prepared.path
         accept = "*/*" if spec.download else "application/json"
-        base = {**CLIENT_HEADERS, "Authorization": f"Bearer {self._token}", "Accept": accept}
+        base = {**CLIENT_HEADERS, **auth_headers(self.auth, self._token), "Accept": accept}
         headers = merge_headers(base, prepared.headers)
         kwargs: dict[str, Any] = {"params": prepared.query or None, "headers": headers}
         if prepared.json is not None:

@@ -1,0 +1,200 @@
+"""What differs between the APIs dxapi speaks, as data, and the pure functions that read it.
+
+DX's RPC dialect (``/FAMILY.method``, an ``ok``/``error`` envelope) is the default. A REST API
+(Sigma, DataGalaxy, Datalinx: ``registry/peers/``) is a :class:`Dialect`: how a request
+authenticates, where an answer's payload and an error's code and message live, and which
+headers announce the rate limit. Each REST :class:`~dxapi._spec.MethodSpec` carries its API's
+dialect; the session, limiter, retry policy, errors and pagination are the same for all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+import attrs
+
+from ._errors import TransportError, error_from_response
+
+if TYPE_CHECKING:
+    from ._spec import MethodSpec
+
+__all__ = [
+    "API_KEY",
+    "BEARER",
+    "Auth",
+    "Dialect",
+    "Envelope",
+    "RateHeaders",
+    "auth_headers",
+    "decode_answer",
+    "encode_path",
+    "rate_limit_pause",
+]
+
+
+@attrs.frozen
+class Auth:
+    """How the token travels: ``Authorization: Bearer <token>`` or ``<header>: <token>``."""
+
+    scheme: Literal["bearer", "header"] = "bearer"
+    header: str = "Authorization"
+
+
+BEARER = Auth()
+API_KEY = Auth("header", "X-API-Key")
+
+
+@attrs.frozen
+class Envelope:
+    """Where an answer's parts live.
+
+    ``data``: the key holding a success's payload (None: the body is the payload). When it
+    holds an object, that object is the payload and the body's other keys (``pagination``)
+    join it unless they clash; any other value (a list) stays under its key beside them.
+    ``status``/``success``: a key naming the outcome and the values meaning success (a body
+    with another value is an error whatever its HTTP status). ``code``/``message``: dotted
+    paths to an error's code and message.
+    """
+
+    data: str | None = None
+    status: str | None = None
+    success: tuple[str, ...] = ()
+    code: str | None = None
+    message: str | None = None
+
+
+@attrs.frozen
+class RateHeaders:
+    """Headers announcing the rate limit; ``reset`` is Unix seconds (``epoch``) or a delay."""
+
+    remaining: str
+    reset: str
+    limit: str | None = None
+    reset_kind: Literal["epoch", "seconds"] = "epoch"
+
+
+@attrs.frozen
+class Dialect:
+    """One REST API: its name, base URL shape, auth schemes, envelope and rate headers."""
+
+    name: str
+    #: The base URL with ``{placeholders}`` the client fills (``https://{instance}.datalinx.ai/api``).
+    base_url: str
+    #: The schemes the API accepts; the first is the client's default.
+    auth: tuple[Auth, ...] = (BEARER,)
+    envelope: Envelope = Envelope()
+    rate_headers: RateHeaders | None = None
+    #: (argument name, header name) for arguments sent as headers (``workspace`` → ``X-Workspace``).
+    headers: tuple[tuple[str, str], ...] = ()
+    #: The client's default bucket, (requests, seconds), when the API documents a limit.
+    rate_limit: tuple[int, float] | None = None
+    doc: str = ""
+
+    def header_name(self, arg: str) -> str:
+        return dict(self.headers).get(arg, arg)
+
+
+def auth_headers(auth: Auth, token: str) -> dict[str, str]:
+    """The header that carries ``token`` under ``auth``."""
+    if auth.scheme == "bearer":
+        return {"Authorization": f"Bearer {token}"}
+    return {auth.header: token}
+
+
+def encode_path(spec: MethodSpec, args: Mapping[str, Any]) -> str:
+    """The method's path with each ``{name}`` replaced by its argument, URL-quoted whole
+    (``quote(safe="")``: a ``/`` in an id never reaches another route)."""
+    path = spec.path_template or spec.path
+    for arg in spec.args:
+        if arg.location == "path":
+            value = args[arg.name]
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            if not text:
+                raise ValueError(f"path argument {arg.name!r} is empty")
+            path = path.replace("{" + arg.name + "}", quote(text, safe=""))
+    return path
+
+
+def _dig(payload: Any, path: str | None) -> Any:
+    if path is None:
+        return None
+    for part in path.split("."):
+        payload = payload.get(part) if isinstance(payload, Mapping) else None
+    return payload
+
+
+def decode_answer(
+    spec: MethodSpec, status: int, body: bytes, retry_after: float | None = None
+) -> dict[str, Any]:
+    """The payload of an answer to ``spec``, or the error it stands for (DX's or a REST
+    dialect's envelope)."""
+    from ._wire import decode_json_body, excerpt
+
+    dialect = spec.dialect
+    if dialect is None:
+        return decode_json_body(spec.name, status, body, retry_after, bare_array=spec.bare_array)
+    ok = 200 <= status < 300
+    if not body.strip():
+        if ok and (status == 204 or status in spec.success):
+            return {}
+        what = "an empty body"
+    else:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        if ok and isinstance(payload, list) and spec.bare_array:
+            return {spec.bare_array: payload}
+        if isinstance(payload, dict):
+            return _unwrap(spec, dialect.envelope, status, payload, retry_after)
+        what = f"a non-JSON-object body: {excerpt(body)!r}"
+    raise TransportError(f"{spec.name}: HTTP {status} with {what}", method=spec.name, status=status)
+
+
+def _unwrap(
+    spec: MethodSpec,
+    env: Envelope,
+    status: int,
+    payload: dict[str, Any],
+    retry_after: float | None,
+) -> dict[str, Any]:
+    said = payload.get(env.status) if env.status else None
+    failed = env.status is not None and env.status in payload and said not in env.success
+    if not (200 <= status < 300) or failed:
+        code = _dig(payload, env.code)
+        message = _dig(payload, env.message)
+        normal = {
+            **payload,
+            "error": code if isinstance(code, str) and code else f"http_{status}",
+            "message": message if isinstance(message, str) else None,
+        }
+        raise error_from_response(spec.name, status, normal, retry_after)
+    if env.data is None or env.data not in payload:
+        return payload
+    rest = {k: v for k, v in payload.items() if k not in (env.data, env.status)}
+    data = payload[env.data]
+    if isinstance(data, dict):
+        return {**rest, **data}
+    return {**rest, env.data: data}
+
+
+def rate_limit_pause(spec: MethodSpec, headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to send nothing, when the answer says the budget is spent (``Remaining: 0``)
+    until its ``Reset``; None otherwise. ``now`` is Unix time, for an epoch reset."""
+    rate = spec.dialect.rate_headers if spec.dialect is not None else None
+    if rate is None:
+        return None
+    remaining, reset = headers.get(rate.remaining), headers.get(rate.reset)
+    try:
+        if remaining is None or reset is None or float(remaining) > 0:
+            return None
+        wait = float(reset) - now if rate.reset_kind == "epoch" else float(reset)
+    except ValueError:
+        return None
+    if not math.isfinite(wait) or wait <= 0:
+        return None
+    return min(wait, 3600.0)  # a reset an hour away is a server's mistake, not a plan
