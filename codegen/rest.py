@@ -155,8 +155,10 @@ def check_method(
     raw = body.get("success")
     if raw is None:
         success = default_success(str(http)) if http in VERBS else ()
-    elif isinstance(raw, list) and raw and all(
-        isinstance(s, int) and not isinstance(s, bool) and 200 <= s < 300 for s in raw
+    elif (
+        isinstance(raw, list)
+        and raw
+        and all(isinstance(s, int) and not isinstance(s, bool) and 200 <= s < 300 for s in raw)
     ):
         success = tuple(raw)
     else:

@@ -125,10 +125,11 @@ def render_peer_specs(reg: Registry, api: str) -> str:
     dialect = reg.dialects[api]
     out = [
         header(f"peers/{api}.yaml"),
-        f'"""The {api} REST API: its dialect, one MethodSpec per method, ``METHODS`` by name."""\n\n',
+        f'"""The {api} REST API: its dialect, a MethodSpec per method, METHODS by name."""\n\n',
         "from dxapi._dialect import Auth, Dialect, Envelope, RateHeaders\n",
         "from dxapi._spec import ArgSpec, MethodSpec, PageSpec\n\n",
-        "__all__ = ['DIALECT', 'METHODS', 'Auth', 'Envelope', 'RateHeaders', 'ArgSpec', 'PageSpec']\n\n",
+        "__all__ = ['DIALECT', 'METHODS', 'ArgSpec', 'Auth', 'Envelope', 'PageSpec',"
+        " 'RateHeaders']\n\n",
         f"DIALECT = {_construct(dialect)}\n\n",
     ]
     methods = [m for _, m in sorted(reg.methods.items())]

@@ -82,13 +82,13 @@ class Dialect:
     """One REST API: its name, base URL shape, auth schemes, envelope and rate headers."""
 
     name: str
-    #: The base URL with ``{placeholders}`` the client fills (``https://{instance}.datalinx.ai/api``).
+    #: The base URL, ``{placeholders}`` filled by the client (``https://{instance}.datalinx.ai/api``).
     base_url: str
     #: The schemes the API accepts; the first is the client's default.
     auth: tuple[Auth, ...] = (BEARER,)
     envelope: Envelope = Envelope()
     rate_headers: RateHeaders | None = None
-    #: (argument name, header name) for arguments sent as headers (``workspace`` → ``X-Workspace``).
+    #: (argument name, header name) of arguments sent as headers (``workspace``, ``X-Workspace``).
     headers: tuple[tuple[str, str], ...] = ()
     #: The client's default bucket, (requests, seconds), when the API documents a limit.
     rate_limit: tuple[int, float] | None = None
@@ -152,7 +152,9 @@ def decode_answer(
         if isinstance(payload, dict):
             return _unwrap(spec, dialect.envelope, status, payload, retry_after)
         what = f"a non-JSON-object body: {excerpt(body)!r}"
-    raise TransportError(f"{spec.name}: HTTP {status} with {what}", method=spec.name, status=status)
+    raise TransportError(
+        f"{spec.name}: HTTP {status} with {what}", method=spec.name, status=status
+    )
 
 
 def _unwrap(

@@ -30,8 +30,8 @@ from urllib.parse import quote
 import attrs
 
 from ._errors import ArgumentError, TransportError, error_from_response
-from ._values import header_problems
 from ._spec import NO_EXTRAS, ArgSpec, Extras, MethodSpec, Verb, split_extras
+from ._values import header_problems
 
 __all__ = [
     "MAX_TARGET_BYTES",
@@ -126,7 +126,9 @@ def _encode(spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding) -> Pr
     if file is not None or encoding == "form":
         form = [(k, encode_form_value(v, _arg(spec, k))) for k, v in body.items()]
         form += [(k, encode_form_value(v, _open(k))) for k, v in extra_body.items()]
-        return Prepared(spec.http, path, tuple(query), form=tuple(form), file=file, headers=headers)
+        return Prepared(
+            spec.http, path, tuple(query), form=tuple(form), file=file, headers=headers
+        )
     payload = {k: encode_json(v, _arg(spec, k)) for k, v in body.items()}
     payload.update((k, encode_json(v, _open(k))) for k, v in extra_body.items())
     return Prepared(spec.http, path, tuple(query), json=payload, headers=headers)
