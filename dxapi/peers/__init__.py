@@ -1,0 +1,30 @@
+"""Clients of the data platforms DX users work beside, generated from ``registry/peers/``.
+
+::
+
+    async with dxapi.peers.SigmaClient(token, base_url="https://aws-api.sigmacomputing.com") as s:
+        async for team in s.teams.list(limit=50):
+            ...
+
+Same runtime as :class:`dxapi.Client`: limiter, retries, typed errors, pagination and the
+``extra_query``/``extra_body``/``extra_headers`` escape hatches on every method.
+"""
+
+from __future__ import annotations
+
+from .._generated.peers.sigma import SigmaAPI
+from ._client import PeerClient
+
+__all__ = ["PeerClient", "SigmaClient"]
+
+
+class SigmaClient(PeerClient, SigmaAPI):
+    """Sigma's REST API v2 (``https://<cloud>-api.sigmacomputing.com``; paths start ``/v2``).
+
+    ``token`` defaults to ``$SIGMA_API_TOKEN`` (an OAuth access token), ``base_url`` to
+    ``$SIGMA_BASE_URL``.
+    """
+
+    _api = "sigma"
+    _token_env = "SIGMA_API_TOKEN"
+    _url_env = "SIGMA_BASE_URL"
