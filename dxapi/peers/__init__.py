@@ -12,10 +12,11 @@ Same runtime as :class:`dxapi.Client`: limiter, retries, typed errors, paginatio
 
 from __future__ import annotations
 
+from .._generated.peers.datalinx import DatalinxAPI
 from .._generated.peers.sigma import SigmaAPI
 from ._client import PeerClient
 
-__all__ = ["PeerClient", "SigmaClient"]
+__all__ = ["DatalinxClient", "PeerClient", "SigmaClient"]
 
 
 class SigmaClient(PeerClient, SigmaAPI):
@@ -28,3 +29,18 @@ class SigmaClient(PeerClient, SigmaAPI):
     _api = "sigma"
     _token_env = "SIGMA_API_TOKEN"
     _url_env = "SIGMA_BASE_URL"
+
+
+class DatalinxClient(PeerClient, DatalinxAPI):
+    """Datalinx AI's REST API (``https://<instance>.datalinx.ai/api``).
+
+    ``token`` defaults to ``$DATALINX_API_TOKEN``: a JWT (``auth="bearer"``, the default) or a
+    service account's API key (``auth="X-API-Key"``). ``base_url`` defaults to
+    ``$DATALINX_BASE_URL``. The default ``rate_limit`` is the Free tier's 60 per minute; the
+    client also holds back whenever an answer's ``X-RateLimit-Remaining`` reaches 0, until its
+    ``X-RateLimit-Reset``.
+    """
+
+    _api = "datalinx"
+    _token_env = "DATALINX_API_TOKEN"
+    _url_env = "DATALINX_BASE_URL"

@@ -99,14 +99,22 @@ class FakePeer:
             raise KeyError(f"{self.api} has no method {method!r}")
         self._handlers[method] = handler
 
-    def id_key(self, namespace: str) -> str:
-        """The key of an object's id: the last path parameter of the namespace's ``info``,
-        ``update`` or ``delete`` (``teamId``), else ``id``."""
+    def id_param(self, namespace: str) -> str:
+        """The path parameter naming one object: the last of the namespace's ``info``,
+        ``update`` or ``delete`` path (``teamId``), else ``id``."""
         for verb in ("info", "update", "delete"):
             spec = self.methods.get(f"{namespace}.{verb}")
             if spec is not None and spec.path_template and "{" in spec.path_template:
                 return spec.path_template.rsplit("{", 1)[1].rstrip("}")
         return "id"
+
+    def id_key(self, namespace: str) -> str:
+        """The key of an object's id: ``id`` when the namespace's ``info`` result declares
+        one, else its id parameter (Sigma's objects carry ``teamId``)."""
+        info = self.methods.get(f"{namespace}.info")
+        if info is not None and "id" in [name for name, _ in _fields(info)]:
+            return "id"
+        return self.id_param(namespace)
 
     def client(self, **options: Any) -> Any:
         """The API's client, pointed at this fake with its token."""
@@ -237,10 +245,9 @@ class FakePeer:
             return status, self._page(spec, list(self.store.get(ns, {}).values()), args)
         if not any(f"{ns}.{verb}" in self.methods for verb in ("create", "list", "info")):
             last = ""  # not a collection (``teams.members.update``): no store behind it
-        key = self.id_key(ns)
         items = self.store.setdefault(ns, {})
         body = {k: v for k, v in args.items() if _is_body(spec, k)}
-        ident = args.get(key)
+        ident = args.get(self.id_param(ns))
         if last == "create":
             if body.pop("upsert", False):
                 match = body.get("technicalName") or body.get("name")
@@ -288,7 +295,7 @@ class FakePeer:
         out = {page.items: items[(number - 1) * size : number * size]}
         total = page.total or "pages"
         if "." in total:  # a block: {page, page_size, total_items, total_pages}
-            block, leaf = total.rsplit(".", 1)
+            block = total.rsplit(".", 1)[0]
             _put(out, f"{block}.{page.input}", number)
             _put(out, f"{block}.{page.limit or 'limit'}", size)
             _put(out, f"{block}.total_items", len(items))
