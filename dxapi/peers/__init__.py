@@ -12,11 +12,12 @@ Same runtime as :class:`dxapi.Client`: limiter, retries, typed errors, paginatio
 
 from __future__ import annotations
 
+from .._generated.peers.datagalaxy import DatagalaxyAPI
 from .._generated.peers.datalinx import DatalinxAPI
 from .._generated.peers.sigma import SigmaAPI
 from ._client import PeerClient
 
-__all__ = ["DatalinxClient", "PeerClient", "SigmaClient"]
+__all__ = ["DataGalaxyClient", "DatalinxClient", "PeerClient", "SigmaClient"]
 
 
 class SigmaClient(PeerClient, SigmaAPI):
@@ -44,3 +45,15 @@ class DatalinxClient(PeerClient, DatalinxAPI):
     _api = "datalinx"
     _token_env = "DATALINX_API_TOKEN"
     _url_env = "DATALINX_BASE_URL"
+
+
+class DataGalaxyClient(PeerClient, DatagalaxyAPI):
+    """DataGalaxy's API v2: ``base_url`` is your environment's API base URL (host and base
+    path, shown on its "DataGalaxy API" page; defaults to ``$DATAGALAXY_BASE_URL``).
+
+    ``token`` (default ``$DATAGALAXY_API_TOKEN``) is an integration or personal access token.
+    """
+
+    _api = "datagalaxy"
+    _token_env = "DATAGALAXY_API_TOKEN"
+    _url_env = "DATAGALAXY_BASE_URL"

@@ -22,7 +22,7 @@ from typing import Any, Self
 import attrs
 from aiohttp import web
 
-from .._dialect import BEARER, Dialect
+from .._dialect import BEARER, Dialect, encode_path
 from .._spec import MethodSpec
 from ._app import Recorded
 from ._args import parse_args
@@ -254,9 +254,9 @@ class FakePeer:
                 for item in items.values():
                     if match and match in (item.get("technicalName"), item.get("name")):
                         item.update(body)
-                        return 200, self._created(spec, ns, item)
+                        return 200, self._created(spec, ns, item, args)
             item = self.add(ns, body)[0]
-            return status, self._created(spec, ns, item)
+            return status, self._created(spec, ns, item, args)
         if last in ("info", "update", "replace", "delete"):
             if ident is None or str(ident) not in items:
                 raise Fail(404, "NOT_FOUND", f"no {ns} object {ident!r}")
@@ -272,11 +272,13 @@ class FakePeer:
         cls = _result_class(spec)
         return status, synthesize(cls) if cls is not None else {}
 
-    def _created(self, spec: MethodSpec, ns: str, item: dict[str, Any]) -> dict[str, Any]:
+    def _created(
+        self, spec: MethodSpec, ns: str, item: dict[str, Any], args: Mapping[str, Any]
+    ) -> dict[str, Any]:
         names = [name for name, _ in _fields(spec)]
         if "location" in names:  # DataGalaxy answers where the new object lives
             ident = item[self.id_key(ns)]
-            return {"id": ident, "location": f"{ns}/{ident}"}
+            return {"id": ident, "location": f"{encode_path(spec, args)[1:]}/{ident}"}
         return dict(item)
 
     def _page(self, spec: MethodSpec, items: list[Any], args: Mapping[str, Any]) -> dict[str, Any]:
