@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from dxapi._dialect import Dialect
-from dxapi._spec import ArgSpec, KeyedRate, MethodSpec, PageSpec
+from dxapi._spec import ArgSpec, KeyedRate, MethodSpec, PageSpec, Verb
 
 from .model import (
     Field,
@@ -220,12 +220,17 @@ def _method(
     if http not in verbs:
         p.add(file, name, "http", f"must be {', '.join(verbs[:-1])} or {verbs[-1]}, got {http!r}")
         return None
+    http = cast("Verb", http)
     args = []
     for aname, aspec in (body.get("args") or {}).items():
         arg = _arg(p, file, name, str(aname), aspec, rest)
         if arg:
             args.append(arg)
     path, success = check_method(p, file, name, body, args) if rest else (None, ())
+    keywords = [py_name(a.name) for a in args]
+    for a in args:
+        if keywords.count(py_name(a.name)) > 1:
+            p.add(file, name, f"args.{a.name}", f"another argument is also {py_name(a.name)}=")
     result = []
     raw_result = body.get("result") or {}
     result_type = None
