@@ -165,3 +165,17 @@ def test_a_moved_path_is_a_breaking_change() -> None:
     changes = diff_registries(build(old), build(new))
     assert [c.breaking for c in changes] == [True]
     assert "path /teams/{teamId} → /v2/teams/{teamId}" in changes[0].line()
+
+
+@pytest.mark.parametrize("api", ["sigma", "datagalaxy", "datalinx"])
+def test_a_peer_specs_module_gives_back_the_objects_codegen_built(api: str) -> None:
+    reg = build(load_files(ROOT / "registry")).peer(api)
+    namespace: dict[str, object] = {}
+    exec(
+        compile(
+            render(build(load_files(ROOT / "registry")))[f"peers/{api}/specs.py"], "s", "exec"
+        ),
+        namespace,
+    )
+    assert namespace["METHODS"] == {m.name: m.spec for m in reg.methods.values()}
+    assert namespace["DIALECT"] == reg.dialects[api]
