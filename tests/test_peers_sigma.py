@@ -89,3 +89,12 @@ async def test_wrong_token_is_a_typed_error() -> None:
         with pytest.raises(APIError) as err:
             await sigma.whoami.info()
     assert err.value.status == 401 and err.value.error == "UNAUTHORIZED"
+
+
+async def test_query_download_streams_the_answer_with_the_token() -> None:
+    async with FakePeer("sigma") as fake:
+        fake.handle("queries.download", lambda call: f"id,name\n{call.args['queryId']},a\n")
+        async with fake.client() as sigma:
+            body = b"".join([chunk async for chunk in sigma.queries.download(query_id="q 1")])
+    assert body == b"id,name\nq 1,a\n"
+    assert fake.requests[-1].path == "/v2/query/q%201/download"

@@ -34,6 +34,11 @@ __all__ = ["FakePeer", "PeerCall"]
 _CRUD = frozenset({"list", "info", "create", "update", "replace", "delete"})
 
 
+class _File(Exception):
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+
 @attrs.frozen
 class PeerCall:
     """What a :meth:`FakePeer.handle` handler receives: the method and its parsed arguments."""
@@ -94,7 +99,8 @@ class FakePeer:
         return out
 
     def handle(self, method: str, handler: Callable[[PeerCall], Any]) -> None:
-        """Answer ``method`` with ``handler(call)`` (a payload, before the envelope)."""
+        """Answer ``method`` with ``handler(call)``: a payload (wrapped in the envelope), or
+        for a download method the file's text or bytes."""
         if method not in self.methods:
             raise KeyError(f"{self.api} has no method {method!r}")
         self._handlers[method] = handler
@@ -177,6 +183,9 @@ class FakePeer:
         except Fail as fail:
             record.status = fail.status
             return self._json(fail.status, self._error(fail), {**headers, **fail.headers})
+        except _File as file:
+            record.status = 200
+            return web.Response(body=file.body, headers=headers, content_type="text/csv")
         record.status = status
         if status == 204:
             return web.Response(status=204, headers=headers)
@@ -237,7 +246,10 @@ class FakePeer:
         status = spec.success[0] if spec.success else 200
         handler = self._handlers.get(spec.name)
         if handler is not None:
-            return status, dict(handler(PeerCall(spec, args)) or {})
+            answer = handler(PeerCall(spec, args))
+            if spec.download and isinstance(answer, str | bytes):  # a file: sent as text/csv
+                raise _File(answer.encode() if isinstance(answer, str) else answer)
+            return status, dict(answer or {})
         parts = spec.name.split(".")
         last = parts[-1]
         ns = ".".join(parts[:-1]) if last in _CRUD else spec.name
