@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dxapi import APIError, response_of
+from dxapi import APIError, ArgumentError, response_of
 from dxapi._dialect import decode_answer, rate_limit_pause
 from dxapi._generated.specs import TEAMS_LIST as DX_SPEC
 from dxapi.peers import DatalinxClient
@@ -117,3 +117,26 @@ async def test_remaining_zero_holds_requests_until_reset_without_a_429() -> None
     assert all(t < reset for t in times[:3])
     assert times[3] >= reset  # held back until the announced reset, not sent early
     assert times[3] - times[2] > 0.5
+
+
+async def test_escape_hatches_raw_paths_and_bulk_share_one_runtime() -> None:
+    async with FakePeer("datalinx") as fake:
+        fake.add("workspaces", {"id": "ws_1", "name": "a"}, {"id": "ws_2", "name": "b"})
+        async with fake.client() as dlx:
+            await dlx.workspaces.list(extra_query={"sort": "name"}, extra_headers={"X-Trace": "7"})
+            raw = await dlx.request("PUT", "/workspaces/ws_1", body={"name": "renamed"})
+            assert raw == {"id": "ws_1", "name": "renamed"}
+            with pytest.raises(ArgumentError, match="no body"):
+                await dlx.request("DELETE", "/workspaces/ws_1", body={"x": 1})
+            outcomes = await dlx.bulk(
+                "workspaces.info", [{"workspace_id": "ws_1"}, {"workspace_id": "nope"}]
+            ).collect()
+            by_index = sorted(outcomes, key=lambda o: o.index)
+            assert by_index[0].result == {"id": "ws_1", "name": "renamed"}
+            assert isinstance(by_index[1].error, APIError) and by_index[1].error.status == 404
+            clone = dlx.with_options(timeout=5)
+            assert (await clone.workspaces.info(workspace_id="ws_2")).name == "b"
+    first = fake.requests[0]
+    assert first.query == {"sort": "name"} and first.headers["X-Trace"] == "7"
+    assert fake.requests[1].http == "PUT" and fake.requests[1].body == {"name": "renamed"}
+    assert len(fake.requests) == 5  # the refused DELETE never left the client
