@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dxapi import APIError
+from dxapi import APIError, TransportError
 from dxapi._naming import py_name
 from dxapi._spec import ArgSpec, MethodSpec
 from dxapi.peers import DataGalaxyClient, DatalinxClient, SigmaClient
@@ -41,24 +41,28 @@ def bound(client: Any, spec: MethodSpec) -> Any:
 @pytest.mark.parametrize("api", sorted(CLIENTS))
 async def test_every_method_answers_through_its_typed_method(api: str) -> None:
     specs = CLIENTS[api].methods()
-    async with FakePeer(api) as fake:
-        async with fake.client(rate_limit=(1000, 1.0)) as client:  # not Datalinx's 60/min
-            for name, spec in sorted(specs.items()):
-                args = {py_name(a.name): value(a) for a in spec.args if a.required}
-                call = bound(client, spec)(**args)
-                try:
-                    if spec.download:
-                        [chunk async for chunk in call]
-                    else:
-                        await call
-                except APIError as exc:  # reading or changing an object the store lacks
-                    assert exc.status == 404 and name.rsplit(".", 1)[-1] in (
-                        "info", "update", "replace", "delete",
-                    ), (name, exc)  # fmt: skip
-                except Exception as exc:
-                    if not spec.download:
-                        raise
-                    assert "got a JSON answer" in str(exc)  # no file handler registered
-    routed = {(r.method, r.status) for r in fake.requests}
-    assert {name for name, _ in routed} == set(specs)
+    unexpected = []
+    async with (
+        FakePeer(api) as fake,
+        fake.client(rate_limit=(1000, 1.0)) as client,  # not Datalinx's 60 per minute
+    ):
+        for name, spec in sorted(specs.items()):
+            args = {py_name(a.name): value(a) for a in spec.args if a.required}
+            call = bound(client, spec)(**args)
+            try:
+                if spec.download:
+                    [chunk async for chunk in call]
+                else:
+                    await call
+            except APIError as exc:  # reading or changing an object the store lacks is a 404
+                if exc.status != 404 or name.rsplit(".", 1)[-1] not in _ONE_OBJECT:
+                    unexpected.append((name, repr(exc)))
+            except TransportError as exc:  # a download the fake has no file for answers JSON
+                if not (spec.download and "got a JSON answer" in str(exc)):
+                    unexpected.append((name, repr(exc)))
+    assert unexpected == []
+    assert {r.method for r in fake.requests} == set(specs)
     assert all(r.path.count("%2F") == r.path.count("1%2F2") for r in fake.requests)
+
+
+_ONE_OBJECT = ("info", "update", "replace", "delete")
