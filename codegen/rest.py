@@ -96,6 +96,10 @@ def dialect(p: Problems, file: str, api: Any, raw: Any) -> Dialect | None:
     ):
         p.add(file, where, "rest.headers", "must map argument names to header names")
         headers = {}
+    secret = {a.header.lower() for a in auths}
+    for arg, header in headers.items():
+        if str(header).lower() in secret | {"content-type", "content-length", "host"}:
+            p.add(file, where, f"rest.headers.{arg}", f"{header} is set by dxapi itself")
     limit = raw.get("rate_limit")
     default_rate = None
     if limit is not None:

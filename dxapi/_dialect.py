@@ -113,8 +113,8 @@ def encode_path(spec: MethodSpec, args: Mapping[str, Any]) -> str:
         if arg.location == "path":
             value = args[arg.name]
             text = str(value).lower() if isinstance(value, bool) else str(value)
-            if not text:
-                raise ValueError(f"path argument {arg.name!r} is empty")
+            if text in ("", ".", ".."):  # a dot segment would be resolved away: another route
+                raise ValueError(f"path argument {arg.name!r} is {text!r}, not a path segment")
             path = path.replace("{" + arg.name + "}", quote(text, safe=""))
     return path
 

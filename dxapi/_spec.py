@@ -318,6 +318,13 @@ def split_extras(
             f"extra_body cannot be sent: {spec.http} {spec.name} has no body; use extra_query"
         )
     headers = found.get("extra_headers", {})
+    if spec.dialect is not None:  # a REST API's key header is its token: another client's
+        secret = {a.header.lower() for a in spec.dialect.auth}
+        problems += [
+            f"extra_headers[{k!r}] cannot be set per call: it carries the credentials"
+            for k in headers
+            if str(k).lower() in secret
+        ]
     lower = [str(k).lower() for k in headers]
     problems += [f"extra_headers sets {k!r} twice" for k in set(lower) if lower.count(k) > 1]
     extras = Extras(

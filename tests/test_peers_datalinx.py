@@ -74,6 +74,11 @@ async def test_api_key_auth_and_failed_envelope() -> None:
     assert err.value.status == 404 and err.value.error == "NOT_FOUND"
     assert "Authorization" not in fake.requests[0].headers
     assert fake.requests[0].headers["X-API-Key"] == "***"
+    async with DatalinxClient(fake.token, base_url=fake.url, auth="X-API-Key") as dlx:
+        with pytest.raises(ArgumentError, match="carries the credentials"):
+            await dlx.workspaces.list(extra_headers={"x-api-key": "another"})
+        with pytest.raises(ArgumentError, match="carries the credentials"):
+            await dlx.request("GET", "/workspaces", headers={"X-API-Key": "another"})
     with pytest.raises(ValueError, match="auth must be one of"):
         DatalinxClient("t", base_url=fake.url, auth="X-Token")
 

@@ -77,8 +77,9 @@ async def test_bad_input_is_refused_before_sending() -> None:
     async with FakePeer("sigma") as fake, fake.client() as sigma:
         with pytest.raises(ArgumentError, match="teamId"):
             await sigma.teams.info()  # type: ignore[call-arg]
-        with pytest.raises(ArgumentError, match="empty"):
-            await sigma.teams.info(team_id="")
+        for bad in ("", ".", ".."):  # "..": /v2/teams/.. would become /v2
+            with pytest.raises(ArgumentError, match="not a path segment"):
+                await sigma.teams.delete(team_id=bad)
         with pytest.raises(ArgumentError, match="no body"):
             await sigma.teams.delete(team_id="x", extra_body={"a": 1})
     assert fake.requests == []

@@ -108,6 +108,7 @@ def test_ill_formed_rest_methods_are_refused_naming_file_and_method(
         (lambda r: r.update(paging="x"), "rest.paging: unknown key"),
         (lambda r: r["envelope"].update(status="status"), "a status key needs its values"),
         (lambda r: r.update(rate_headers={"remaining": "X"}), "needs remaining and reset"),
+        (lambda r: r.update(headers={"key": "X-API-Key"}), "X-API-Key is set by dxapi itself"),
     ],
 )
 def test_ill_formed_rest_blocks_are_refused(edit: Any, expected: str) -> None:
