@@ -25,12 +25,14 @@ if TYPE_CHECKING:
 __all__ = [
     "API_KEY",
     "BEARER",
+    "DX_ENVELOPE",
     "Auth",
     "Dialect",
     "Envelope",
     "RateHeaders",
     "auth_headers",
     "decode_answer",
+    "decode_body",
     "encode_path",
     "rate_limit_pause",
 ]
@@ -56,15 +58,22 @@ class Envelope:
     holds an object, that object is the payload and the body's other keys (``pagination``)
     join it unless they clash; any other value (a list) stays under its key beside them.
     ``status``/``success``: a key naming the outcome and the values meaning success (a body
-    with another value is an error whatever its HTTP status). ``code``/``message``: dotted
-    paths to an error's code and message.
+    with another value is an error whatever its HTTP status); or ``failure``, the values
+    meaning an error. ``code``/``message``: dotted paths to an error's code and message.
     """
 
     data: str | None = None
     status: str | None = None
     success: tuple[str, ...] = ()
+    #: Values of ``status`` meaning failure (DX: ``ok: false``), whatever the HTTP status.
+    failure: tuple[Any, ...] = ()
     code: str | None = None
     message: str | None = None
+
+
+#: DX's RPC envelope: ``ok: false`` is an error; ``error`` holds its code (or ``{code,
+#: message}``), ``message`` or ``error_details.message`` its message; the payload is the body.
+DX_ENVELOPE = Envelope(status="ok", failure=(False,), code="error", message="message")
 
 
 @attrs.frozen
@@ -130,16 +139,35 @@ def _dig(payload: Any, path: str | None) -> Any:
 def decode_answer(
     spec: MethodSpec, status: int, body: bytes, retry_after: float | None = None
 ) -> dict[str, Any]:
-    """The payload of an answer to ``spec``, or the error it stands for (DX's or a REST
-    dialect's envelope)."""
-    from ._wire import decode_json_body, excerpt
+    """The payload of an answer to ``spec``, or the error it stands for, read by its API's
+    envelope (DX's :data:`DX_ENVELOPE` for a spec without a dialect)."""
+    envelope = spec.dialect.envelope if spec.dialect is not None else DX_ENVELOPE
+    return decode_body(
+        spec.name, envelope, status, body, retry_after, success=spec.success, bare=spec.bare_array
+    )
 
-    dialect = spec.dialect
-    if dialect is None:
-        return decode_json_body(spec.name, status, body, retry_after, bare_array=spec.bare_array)
+
+def decode_body(
+    method: str,
+    env: Envelope,
+    status: int,
+    body: bytes,
+    retry_after: float | None = None,
+    *,
+    success: tuple[int, ...] = (),
+    bare: str | None = None,
+) -> dict[str, Any]:
+    """A body read by ``env``: the payload of a success, else the typed error it stands for.
+
+    An empty body is ``{}`` for a status in ``success`` (a 204); a 2xx JSON array is
+    ``{bare: [...]}`` when the method declares ``bare``; anything else that is not a JSON
+    object is a :class:`~dxapi.TransportError` naming the status and the body's start.
+    """
+    from ._wire import excerpt
+
     ok = 200 <= status < 300
     if not body.strip():
-        if ok and (status == 204 or status in spec.success):
+        if ok and status in success:
             return {}
         what = "an empty body"
     else:
@@ -147,34 +175,39 @@ def decode_answer(
             payload = json.loads(body)
         except ValueError:
             payload = None
-        if ok and isinstance(payload, list) and spec.bare_array:
-            return {spec.bare_array: payload}
+        if ok and isinstance(payload, list) and bare is not None:
+            return {bare: payload}
         if isinstance(payload, dict):
-            return _unwrap(spec, dialect.envelope, status, payload, retry_after)
-        what = f"a non-JSON-object body: {excerpt(body)!r}"
-    raise TransportError(
-        f"{spec.name}: HTTP {status} with {what}", method=spec.name, status=status
-    )
+            return _unwrap(method, env, status, payload, retry_after)
+        what = f"a non-JSON body: {excerpt(body)!r}"
+    raise TransportError(f"{method}: HTTP {status} with {what}", method=method, status=status)
 
 
 def _unwrap(
-    spec: MethodSpec,
+    method: str,
     env: Envelope,
     status: int,
     payload: dict[str, Any],
     retry_after: float | None,
 ) -> dict[str, Any]:
     said = payload.get(env.status) if env.status else None
-    failed = env.status is not None and env.status in payload and said not in env.success
+    failed = (
+        env.status is not None
+        and env.status in payload
+        and (_among(said, env.failure) or (bool(env.success) and not _among(said, env.success)))
+    )
     if not (200 <= status < 300) or failed:
-        code = _dig(payload, env.code)
-        message = _dig(payload, env.message)
-        normal = {
-            **payload,
-            "error": code if isinstance(code, str) and code else f"http_{status}",
-            "message": message if isinstance(message, str) else None,
-        }
-        raise error_from_response(spec.name, status, normal, retry_after)
+        # error_from_response reads "error" and "message": the envelope's own paths go there
+        normal = dict(payload)
+        if env.code != "error":
+            code = _dig(payload, env.code)
+            normal["error"] = code if isinstance(code, str) and code else f"http_{status}"
+        if env.message != "message":
+            message = _dig(payload, env.message)
+            normal["message"] = message if isinstance(message, str) else None
+        error = error_from_response(method, status, normal, retry_after)
+        error.details = payload  # the body as the API sent it
+        raise error
     if env.data is None or env.data not in payload:
         return payload
     rest = {k: v for k, v in payload.items() if k not in (env.data, env.status)}
@@ -182,6 +215,11 @@ def _unwrap(
     if isinstance(data, dict):
         return {**rest, **data}
     return {**rest, env.data: data}
+
+
+def _among(value: Any, values: tuple[Any, ...]) -> bool:
+    """``value`` is one of ``values``, of the same type (``0`` is not ``false``)."""
+    return any(type(value) is type(v) and value == v for v in values)
 
 
 def rate_limit_pause(spec: MethodSpec, headers: Mapping[str, str], now: float) -> float | None:

@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import attrs
 
-from ._errors import ArgumentError, TransportError, error_from_response
+from ._errors import ArgumentError
 from ._spec import NO_EXTRAS, ArgSpec, Extras, MethodSpec, Verb, split_extras
 from ._values import header_problems
 
@@ -292,7 +292,8 @@ def decode_json_body(
     *,
     bare_array: str | None = None,
 ) -> dict[str, Any]:
-    """The payload of a DX answer, or the error it stands for.
+    """The payload of a DX answer, or the error it stands for (:data:`~dxapi._dialect.
+    DX_ENVELOPE` read by :func:`~dxapi._dialect.decode_body`).
 
     A JSON object with ``ok`` not false and a 2xx status is success. ``ok: false`` or a
     non-2xx status becomes the matching :class:`~dxapi.APIError`; anything that is not a
@@ -300,26 +301,9 @@ def decode_json_body(
     For a method whose answer is a bare JSON array (``bare_array``), a 2xx array becomes
     ``{bare_array: [...]}``.
     """
-    payload: Any = None
-    if body.strip():
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            payload = None
-    if bare_array is not None and isinstance(payload, list) and 200 <= status < 300:
-        payload = {bare_array: payload}
-    if not isinstance(payload, dict):
-        what = "an empty body" if not body.strip() else f"a non-JSON body: {excerpt(body)!r}"
-        raise TransportError(f"{method}: HTTP {status} with {what}", method=method, status=status)
-    if 200 <= status < 300 and payload.get("ok") is not False:
-        return payload
-    return _raise(method, status, payload, retry_after)
+    from ._dialect import DX_ENVELOPE, decode_body
 
-
-def _raise(
-    method: str, status: int, payload: Mapping[str, Any], retry_after: float | None
-) -> dict[str, Any]:
-    raise error_from_response(method, status, payload, retry_after)
+    return decode_body(method, DX_ENVELOPE, status, body, retry_after, bare=bare_array)
 
 
 def check_json_body(spec: MethodSpec, prepared: Prepared) -> None:
