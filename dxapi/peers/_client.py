@@ -31,7 +31,9 @@ class PeerClient(_BaseClient):
     """Base of the REST API clients: ``token``, ``base_url``, ``auth`` (a scheme the API
     accepts: ``"bearer"`` or the API-key header's name), and the same ``timeout``,
     ``rate_limit``, ``retries``, ``session``, ``limiter`` options as :class:`dxapi.Client`.
-    ``rate_limit`` defaults to the limit the API documents, if any.
+    ``rate_limit`` defaults to the limit the API documents, if any; the limiter also holds
+    every call while the API's rate headers say its budget is spent. ``rate_limit=None``
+    (with no ``limiter``) turns both off.
     """
 
     _api: ClassVar[str]
