@@ -23,7 +23,9 @@ VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 REST_METHOD_KEYS = frozenset({"path", "success"})
 _API_NAME = re.compile(r"^[a-z][a-z0-9]*$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_BLOCK_KEYS = {"doc", "base_url", "auth", "envelope", "rate_headers", "headers", "rate_limit"}
+_BLOCK_KEYS = {
+    *("doc", "base_url", "auth", "envelope", "rate_headers", "headers", "rate_limit", "paginate")
+}
 _ENVELOPE_KEYS = {"data", "status", "success", "code", "message"}
 _RATE_KEYS = {"remaining", "reset", "limit", "reset_kind"}
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")

@@ -75,6 +75,7 @@ def build(files: Mapping[str, Any]) -> Registry:
     helpers: dict[str, str] = {}
     waiters: dict[str, Waiter] = {}
     dialects: dict[str, Dialect] = {}
+    pagination: dict[str, Mapping[str, Any]] = {}  # a REST API's default paginate: keys
     for file, doc in files.items():
         if not isinstance(doc, Mapping):
             p.add(file, "(file)", "(top)", "must be a mapping")
@@ -97,6 +98,7 @@ def build(files: Mapping[str, Any]) -> Registry:
                 p.add(file, "(file)", "api", f"another file already describes {api!r}")
             elif rest is not None:
                 dialects[str(api)] = rest
+                pagination[str(api)] = _pagination(p, file, doc["rest"].get("paginate"))
         elif methods and api not in ("web", "datacloud"):
             p.add(file, "(file)", "api", "must be 'web' or 'datacloud'")
         for name, body in methods.items():
@@ -134,6 +136,10 @@ def build(files: Mapping[str, Any]) -> Registry:
                 p.add(file, name, "alias_of", f"{what} {alias_of!r}: name a method entry")
                 continue
             body = {**target[2], **{k: v for k, v in body.items() if k != "alias_of"}}
+        if api in pagination and "paginate" in body:  # the API's style, and the method's keys
+            own = body["paginate"]
+            merged = {**pagination[api], **(own if isinstance(own, Mapping) else {})}
+            body = {**body, "paginate": merged if own is True or isinstance(own, Mapping) else own}
         method = _method(p, file, api, name, body, dialects.get(api))
         if method and alias_of is not None:  # one result class: the target's
             spec = attrs.evolve(
@@ -147,6 +153,18 @@ def build(files: Mapping[str, Any]) -> Registry:
     if p.items:
         raise RegistryError(p.items)
     return Registry(shapes, built, helpers, waiters, dialects)
+
+
+def _pagination(p: Problems, file: str, raw: Any) -> Mapping[str, Any]:
+    """A REST API's ``rest.paginate``: the keys its list methods' ``paginate:`` start from."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        p.add(file, "(rest)", "rest.paginate", "must be a mapping of paginate keys")
+        return {}
+    for key in sorted(set(raw) - _PAGE_KEYS):
+        p.add(file, "(rest)", f"rest.paginate.{key}", "unknown pagination key")
+    return raw
 
 
 def _field_spec(p: Problems, file: str, where: str, key: str, spec: Any) -> Field | None:

@@ -180,3 +180,36 @@ def test_a_peer_specs_module_gives_back_the_objects_codegen_built(api: str) -> N
     )
     assert namespace["METHODS"] == {m.name: m.spec for m in reg.methods.values()}
     assert namespace["DIALECT"] == reg.dialects[api]
+
+
+def test_an_api_level_paginate_style_is_what_methods_start_from() -> None:
+    doc = peer(
+        **{
+            "teams.list": {
+                "http": "GET",
+                "path": "/teams",
+                "args": {"page": "str", "limit": "int", "size": "int"},
+                "result": {"entries": "list<map<json>>!", "nextPage": "str"},
+                "paginate": True,
+            },
+            "members.list": {
+                "http": "GET",
+                "path": "/members",
+                "args": {"page": "str", "size": "int"},
+                "result": {"entries": "list<map<json>>!", "nextPage": "str"},
+                "paginate": {"limit": "size"},
+            },
+        }
+    )
+    doc["rest"]["paginate"] = {"items": "entries", "input": "page", "output": "nextPage"}
+    reg = build({"peers/acme.yaml": doc})
+    teams = reg.methods["acme:teams.list"].spec.page
+    members = reg.methods["acme:members.list"].spec.page
+    assert teams is not None and (teams.items, teams.output, teams.limit) == (
+        "entries",
+        "nextPage",
+        "limit",
+    )
+    assert members is not None and members.limit == "size" and members.input == "page"
+    doc["rest"]["paginate"]["pages"] = "x"
+    assert any("rest.paginate.pages: unknown pagination key" in p for p in problems(doc))
