@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .diff import run_diff
 from .docs import DOCS_PATH, render_docs
+from .docs_peers import render_peer_docs
 from .load import load_files
 from .model import RegistryError
 from .render import render
@@ -45,30 +46,44 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        files = formatted({**render(registry), **render_sync(registry)})
-        docs = formatted({"methods.md": render_docs(registry)})["methods.md"]  # its code blocks
+        files = formatted({**render(registry), **render_sync(registry.dx())})
+        texts = {"methods.md": render_docs(registry)}
+        if registry.dialects:
+            texts["peers.md"] = render_peer_docs(registry)
+        texts = formatted(texts)  # their code blocks
     except FormatterMissing as exc:
         print(exc, file=sys.stderr)
         return 2
+    # methods.md where asked; peers.md (the REST APIs) beside it.
+    pages = {}
+    if opts.docs:
+        pages = {opts.docs: texts["methods.md"]}
+        if "peers.md" in texts:
+            pages[opts.docs.with_name("peers.md")] = texts["peers.md"]
+    stale = [path for path, text in pages.items() if _differs(path, text)]
     if opts.check:
         drift = check(files, opts.out)
         for rel in drift:
             print(f"drift: {opts.out.name}/{rel} differs from the registry", file=sys.stderr)
-        if opts.docs and (not opts.docs.exists() or opts.docs.read_text("utf-8") != docs):
-            print(f"drift: {opts.docs.name} differs from the registry", file=sys.stderr)
-            drift.append(str(opts.docs))
+        for path in stale:
+            print(f"drift: {path.name} differs from the registry", file=sys.stderr)
+            drift.append(str(path))
         if drift:
             print("run: python -m codegen", file=sys.stderr)
             return 1
         print(f"ok: {len(files)} generated files match the registry")
         return 0
     changed = write(files, opts.out)
-    if opts.docs and (not opts.docs.exists() or opts.docs.read_text("utf-8") != docs):
-        opts.docs.parent.mkdir(parents=True, exist_ok=True)
-        opts.docs.write_text(docs, encoding="utf-8")
-        changed.append(str(opts.docs))
-    print(f"wrote {len(changed)} changed file(s) of {len(files) + 1}")
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(pages[path], encoding="utf-8")
+        changed.append(str(path))
+    print(f"wrote {len(changed)} changed file(s) of {len(files) + len(pages)}")
     return 0
+
+
+def _differs(path: Path, text: str) -> bool:
+    return not path.exists() or path.read_text("utf-8") != text
 
 
 if __name__ == "__main__":

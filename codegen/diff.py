@@ -24,7 +24,7 @@ import attrs
 
 from dxapi._spec import ArgSpec
 
-from .load import REGISTRY_FILES, load_files, parse_text
+from .load import PEERS_DIR, REGISTRY_FILES, load_files, parse_text
 from .model import Field, Method, Registry, RegistryError, Shape, Type, arg_type
 from .validate import build
 
@@ -57,7 +57,13 @@ def load_at(ref: str, registry_dir: Path) -> Registry:
     root = _git(["rev-parse", "--show-toplevel"], registry_dir).strip()
     rel = registry_dir.resolve().relative_to(Path(root).resolve()).as_posix()
     files = {}
-    for name in REGISTRY_FILES:
+    try:
+        tree = f"{ref}:{rel}/{PEERS_DIR}"
+        listed = _git(["ls-tree", "--full-tree", "--name-only", tree], registry_dir)
+    except (FileNotFoundError, RegistryError):  # no peers/ folder at that revision
+        listed = ""
+    peers = sorted(f"{PEERS_DIR}/{name}" for name in listed.split() if name.endswith(".yaml"))
+    for name in (*REGISTRY_FILES, *peers):
         try:
             text = _git(["show", f"{ref}:{rel}/{name}"], registry_dir)
         except FileNotFoundError:
@@ -141,6 +147,10 @@ def _method_summary(m: Method) -> str:
 def _method_changes(subject: str, old: Method, new: Method) -> Iterator[Change]:
     if old.spec.http != new.spec.http:
         yield Change("~", subject, f"HTTP {old.spec.http} → {new.spec.http}", breaking=True)
+    if old.spec.path != new.spec.path:  # a REST method moved: old code calls the old path
+        yield Change("~", subject, f"path {old.spec.path} → {new.spec.path}", breaking=True)
+    if old.spec.success != new.spec.success:
+        yield Change("~", subject, f"success statuses {old.spec.success} → {new.spec.success}")
     if old.spec.scope != new.spec.scope:
         yield Change(
             "~", subject, f"scope {old.spec.scope or 'none'} → {new.spec.scope or 'none'}"

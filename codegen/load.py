@@ -9,8 +9,10 @@ import yaml
 
 __all__ = ["REGISTRY_FILES", "load_files", "parse_text"]
 
-#: Files read, in order; shapes may be referenced across files.
+#: Files read, in order; shapes may be referenced across files. Then ``peers/*.yaml``: one
+#: REST API each (sorted by name).
 REGISTRY_FILES = ("shapes.yaml", "web.yaml", "datacloud.yaml")
+PEERS_DIR = "peers"
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):  # type: ignore[misc]
@@ -41,7 +43,8 @@ _UniqueKeyLoader.add_constructor(
 def load_files(root: Path) -> dict[str, Any]:
     """``{file name: parsed YAML}`` for each registry file present under ``root``."""
     out: dict[str, Any] = {}
-    for name in REGISTRY_FILES:
+    peers = sorted(f"{PEERS_DIR}/{p.name}" for p in (root / PEERS_DIR).glob("*.yaml"))
+    for name in (*REGISTRY_FILES, *peers):
         path = root / name
         if path.exists():
             with path.open(encoding="utf-8") as f:

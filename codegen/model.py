@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from dxapi._dialect import Dialect
 from dxapi._spec import ArgSpec, MethodSpec, WaiterSpec
 
 from .naming import class_name, py_name
@@ -208,6 +209,24 @@ class Registry:
     methods: Mapping[str, Method]
     helpers: Mapping[str, str]  # "api:namespace path" → "module:Class"
     waiters: Mapping[str, Waiter] = attrs.field(factory=dict)
+    #: REST APIs (``registry/peers/*.yaml``) by name: their auth, envelope and rate headers.
+    dialects: Mapping[str, Dialect] = attrs.field(factory=dict)
+
+    def dx(self) -> Registry:
+        """DX's own APIs (web, datacloud): what ``dxapi/_generated/`` outside ``peers/`` holds."""
+        return Registry(
+            {n: s for n, s in self.shapes.items() if not s.file.startswith("peers/")},
+            {k: m for k, m in self.methods.items() if m.spec.dialect is None},
+            self.helpers,
+            self.waiters,
+        )
+
+    def peer(self, api: str) -> Registry:
+        """One REST API's methods and shapes (keyed by method name)."""
+        methods = {m.name: m for m in self.methods.values() if m.spec.api == api}
+        files = {m.file for m in methods.values()}
+        shapes = {n: s for n, s in self.shapes.items() if s.file in files}
+        return Registry(shapes, methods, {}, {}, {api: self.dialects[api]})
 
     def apis(self) -> list[str]:
         return sorted({m.spec.api for m in self.methods.values()})

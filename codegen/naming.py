@@ -1,24 +1,10 @@
-"""The only place wire names become Python names."""
+"""Wire names as Python names (the rule is :mod:`dxapi._naming`, shared with the runtime)."""
 
 from __future__ import annotations
 
-import keyword
-import re
+from dxapi._naming import py_name, snake
 
 __all__ = ["class_name", "constant_name", "py_name", "snake"]
-
-_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-
-def snake(name: str) -> str:
-    """``queryRuns`` → ``query_runs``, ``findByGithubUsername`` → ``find_by_github_username``."""
-    return _BOUNDARY.sub("_", name).replace("-", "_").lower()
-
-
-def py_name(name: str) -> str:
-    """A wire name as a Python identifier: snake_case, keywords get a trailing underscore."""
-    out = snake(name)
-    return out + "_" if keyword.iskeyword(out) else out
 
 
 def class_name(path: str) -> str:

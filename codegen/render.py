@@ -14,7 +14,7 @@ from dxapi._spec import ArgSpec
 
 from .model import Field, Method, Registry, Shape, Type, arg_type
 from .naming import class_name, constant_name, py_name
-from .specs_source import header, render_results, render_specs
+from .specs_source import header, render_peer_specs, render_results, render_specs
 from .validate import RESERVED_ARGS
 
 __all__ = ["API_CLASSES", "render"]
@@ -25,6 +25,37 @@ _API_FILES = {"web": "web.yaml", "datacloud": "datacloud.yaml"}
 
 
 def render(reg: Registry) -> dict[str, str]:
+    """Every generated file: DX's APIs, then each REST API under ``peers/<api>/``."""
+    files = render_dx(reg.dx())
+    if reg.dialects:
+        files["peers/__init__.py"] = header("peers/*.yaml") + '"""REST APIs, by name."""\n'
+    for api in sorted(reg.dialects):
+        for rel, text in render_peer(reg.peer(api), api).items():
+            files[f"peers/{api}/{rel}"] = text
+    return files
+
+
+def render_peer(reg: Registry, api: str) -> dict[str, str]:
+    """One REST API's package: its specs, shapes, root class and namespaces."""
+    pkg = f"dxapi._generated.peers.{api}"
+    source = f"peers/{api}.yaml"
+    families = _families(reg.methods_of(api))
+    files = {
+        "__init__.py": render_root(api, peer_root(api), families, source),
+        "specs.py": render_peer_specs(reg, api),
+        "shapes.py": render_shapes(reg, source),
+    }
+    for family, methods in families.items():
+        files[f"{py_name(family)}.py"] = render_family(reg, api, family, methods, pkg, source)
+    return files
+
+
+def peer_root(api: str) -> str:
+    """The generated root mixin of a REST API (``sigma`` → ``SigmaAPI``)."""
+    return class_name(api) + "API"
+
+
+def render_dx(reg: Registry) -> dict[str, str]:
     files = {
         "__init__.py": header("*.yaml") + '"""Code generated from the registry."""\n',
         "specs.py": render_specs(reg),
@@ -139,10 +170,10 @@ def _sorted_shapes(shapes: dict[str, Shape]) -> list[Shape]:
     return done
 
 
-def render_shapes(reg: Registry) -> str:
+def render_shapes(reg: Registry, source: str = "shapes.yaml, web.yaml, datacloud.yaml") -> str:
     ordered = _sorted_shapes(dict(reg.shapes))
     out = [
-        header("shapes.yaml, web.yaml, datacloud.yaml"),
+        header(source),
         '"""Named result shapes shared by many methods (frozen, slotted attrs classes)."""\n\n',
         "import datetime\nfrom typing import Any\n\nimport attrs\n\n",
         "__all__ = [" + ", ".join(repr(s.name) for s in sorted(ordered, key=lambda s: s.name)),
@@ -157,10 +188,12 @@ def render_shapes(reg: Registry) -> str:
 # ---------------------------------------------------------------------------- clients
 
 
-def render_root(api: str, root: str, families: dict[str, list[Method]]) -> str:
+def render_root(
+    api: str, root: str, families: dict[str, list[Method]], source: str | None = None
+) -> str:
     imports = "".join(f"    from .{py_name(f)} import {class_name(f)}\n" for f in families)
     out = [
-        header(_API_FILES[api]),
+        header(source or _API_FILES[api]),
         f'"""The ``{api}`` API\'s namespaces, mounted lazily on the client."""\n\n',
         "import functools\nfrom typing import TYPE_CHECKING\n\n",
         "from dxapi._session import Session\n\n",
@@ -197,7 +230,14 @@ def _tree(methods: list[Method]) -> dict[str, list[str]]:
     return tree
 
 
-def render_family(reg: Registry, api: str, family: str, methods: list[Method]) -> str:
+def render_family(
+    reg: Registry,
+    api: str,
+    family: str,
+    methods: list[Method],
+    pkg: str = "dxapi._generated",
+    source: str | None = None,
+) -> str:
     by_ns: dict[str, list[Method]] = {}
     by_name = {m.name: m for m in methods}
     for m in methods:
@@ -218,7 +258,7 @@ def render_family(reg: Registry, api: str, family: str, methods: list[Method]) -
     }
     waiters = {w.spec.poll: w for w in reg.waiters.values()}
     out = [
-        header(_API_FILES[api]),
+        header(source or _API_FILES[api]),
         "# mypy: disable-error-code=empty-body\n",
         f'"""``{family}.*`` methods of the {api} API and their result types.\n\n'
         "Each method is its typed signature and docstring; ``@method`` makes it one call into\n"
@@ -232,10 +272,10 @@ def render_family(reg: Registry, api: str, family: str, methods: list[Method]) -
         "from dxapi._result import Result\n",
         "from dxapi._session import Session\n",
         "from dxapi._spec import UNSET, FileInput, Unset, WaiterSpec\n",
-        "from dxapi._generated import specs\n",
+        f"from {pkg} import specs\n",
     ]
     if shapes_used:
-        out.append("from dxapi._generated.shapes import " + ", ".join(sorted(shapes_used)) + "\n")
+        out.append(f"from {pkg}.shapes import " + ", ".join(sorted(shapes_used)) + "\n")
     for t in aliased:
         if t.family != family:
             out.append(f"from dxapi._generated.{api}.{py_name(t.family)} import {t.own_class}\n")
@@ -343,6 +383,11 @@ def _method(m: Method, name: str) -> list[str]:
     return lines
 
 
+def _statuses(success: tuple[int, ...]) -> str:
+    text = ", ".join(str(s) for s in success)
+    return text + (" (no body)" if 204 in success else "")
+
+
 def _wrap(text: str, indent: str) -> list[str]:
     return textwrap.wrap(text, 92 - len(indent), initial_indent=indent, subsequent_indent=indent)
 
@@ -353,6 +398,8 @@ def _docstring(m: Method) -> list[str]:
     summary = spec.summary or f"Call ``{m.name}``."
     lines = [f'{ind}"""{_oneline(summary).replace(chr(92), chr(92) * 2)}', ""]
     facts = [f"Calls ``{spec.http} {m.name}``; scope: ``{spec.scope or 'none documented'}``."]
+    if spec.dialect is not None:
+        facts = [f"Calls ``{spec.http} {spec.path}``; succeeds with {_statuses(spec.success)}."]
     if spec.alias_of:
         facts.append(f"An older name of ``{spec.alias_of}``: the same arguments and answer.")
     if spec.page:
@@ -381,9 +428,10 @@ def _docstring(m: Method) -> list[str]:
             text += f" (server default: {a.default!r})"
         wrapped = textwrap.wrap(text, 84 - len(ind))
         lines += [ind + "    " + wrapped[0]] + [ind + "        " + w for w in wrapped[1:]]
+    who = "DX" if spec.dialect is None else "the API"
     extras = (
         "extra_query, extra_body, extra_headers: sent as given beside the arguments above, "
-        "for what DX accepts and the registry does not know yet."
+        f"for what {who} accepts and the registry does not know yet."
     )
     wrapped = textwrap.wrap(extras, 84 - len(ind))
     lines += [ind + "    " + wrapped[0]] + [ind + "        " + w for w in wrapped[1:]]

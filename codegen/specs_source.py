@@ -14,7 +14,7 @@ import attrs
 from .model import Method, Registry, Waiter
 from .naming import constant_name, py_name
 
-__all__ = ["render_results", "render_specs"]
+__all__ = ["render_peer_specs", "render_results", "render_specs"]
 
 
 def header(source: str) -> str:
@@ -115,5 +115,29 @@ def render_results(reg: Registry) -> str:
     out.append("#: Result type name → the module that defines it (imported on first use).\n")
     out.append("RESULTS: dict[str, str] = {\n")
     out += [f"    {n!r}: {where[n]!r},\n" for n in names]
+    out.append("}\n")
+    return "".join(out)
+
+
+def render_peer_specs(reg: Registry, api: str) -> str:
+    """A REST API's ``specs.py``: its ``DIALECT``, one MethodSpec per method (each pointing at
+    the dialect, not repeating it), and ``METHODS`` by name."""
+    dialect = reg.dialects[api]
+    out = [
+        header(f"peers/{api}.yaml"),
+        f'"""The {api} REST API: its dialect, a MethodSpec per method, METHODS by name."""\n\n',
+        "from dxapi._dialect import Auth, Dialect, Envelope, RateHeaders\n",
+        "from dxapi._spec import ArgSpec, MethodSpec, PageSpec\n\n",
+        "__all__ = ['DIALECT', 'METHODS', 'ArgSpec', 'Auth', 'Envelope', 'PageSpec',"
+        " 'RateHeaders']\n\n",
+        f"DIALECT = {_construct(dialect)}\n\n",
+    ]
+    methods = [m for _, m in sorted(reg.methods.items())]
+    for m in methods:
+        fields = [*_changed(attrs.evolve(m.spec, dialect=None)), "dialect=DIALECT"]
+        body = ",\n    ".join(fields)
+        out.append(f"{constant_name(m.name)} = MethodSpec(\n    {body},\n)\n\n")
+    out.append("METHODS: dict[str, MethodSpec] = {\n")
+    out += [f"    {m.name!r}: {constant_name(m.name)},\n" for m in methods]
     out.append("}\n")
     return "".join(out)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
-from dxapi._spec import EXTRAS, ArgSpec, KeyedRate, MethodSpec, PageSpec
+from dxapi._dialect import Dialect
+from dxapi._spec import EXTRAS, ArgSpec, KeyedRate, MethodSpec, PageSpec, Verb
 
 from .model import (
     Field,
@@ -26,6 +27,7 @@ from .model import (
 )
 from .naming import class_name, py_name
 from .problems import Problems, squash
+from .rest import REST_METHOD_KEYS, VERBS, check_method, dialect
 from .waiters import check_waiters, waiter
 
 __all__ = ["build"]
@@ -34,6 +36,7 @@ _RESERVED_FIELDS = frozenset({"list", "dict", "str", "int", "float", "bool", "da
 _METHOD_NAME = re.compile(r"^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)+$")
 _SHAPE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _WIRE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_REST_WIRE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # REST APIs speak camelCase too
 #: Module names a generated namespace class body reads (a method of that name would hide them).
 _MODULE_NAMES = frozenset({"attrs", "datetime", "method", "specs"})
 #: Keyword names every generated method takes besides the registry's arguments.
@@ -71,11 +74,13 @@ def build(files: Mapping[str, Any]) -> Registry:
     raw_methods: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
     helpers: dict[str, str] = {}
     waiters: dict[str, Waiter] = {}
+    dialects: dict[str, Dialect] = {}
+    pagination: dict[str, Mapping[str, Any]] = {}  # a REST API's default paginate: keys
     for file, doc in files.items():
         if not isinstance(doc, Mapping):
             p.add(file, "(file)", "(top)", "must be a mapping")
             continue
-        unknown = set(doc) - {"api", "shapes", "methods", "namespaces", "waiters", "doc"}
+        unknown = set(doc) - {"api", "shapes", "methods", "namespaces", "waiters", "doc", "rest"}
         for key in sorted(unknown):
             p.add(file, "(file)", key, "unknown top-level key")
         for name, body in (doc.get("shapes") or {}).items():
@@ -87,13 +92,21 @@ def build(files: Mapping[str, Any]) -> Registry:
                 shapes[name] = shape
         api = doc.get("api")
         methods = doc.get("methods") or {}
-        if methods and api not in ("web", "datacloud"):
+        if "rest" in doc or file.startswith("peers/"):
+            rest = dialect(p, file, api, doc.get("rest"))
+            if rest is not None and api in dialects:
+                p.add(file, "(file)", "api", f"another file already describes {api!r}")
+            elif rest is not None:
+                dialects[str(api)] = rest
+                pagination[str(api)] = _pagination(p, file, doc["rest"].get("paginate"))
+        elif methods and api not in ("web", "datacloud"):
             p.add(file, "(file)", "api", "must be 'web' or 'datacloud'")
         for name, body in methods.items():
-            if name in raw_methods:
-                p.add(file, name, "(method)", f"duplicate method (also in {raw_methods[name][0]})")
+            key = f"{api}:{name}" if file.startswith("peers/") else name  # a REST API's own
+            if key in raw_methods:
+                p.add(file, name, "(method)", f"duplicate method (also in {raw_methods[key][0]})")
                 continue
-            raw_methods[name] = (file, str(api), body if isinstance(body, Mapping) else {})
+            raw_methods[key] = (file, str(api), body if isinstance(body, Mapping) else {})
             if not isinstance(body, Mapping):
                 p.add(file, name, "(method)", "must be a mapping")
         for path, body in (doc.get("namespaces") or {}).items():
@@ -110,8 +123,12 @@ def build(files: Mapping[str, Any]) -> Registry:
             if entry:
                 waiters[entry.name] = entry
     built: dict[str, Method] = {}
-    for name, (file, api, body) in raw_methods.items():
+    for key, (file, api, body) in raw_methods.items():
+        name = key.rsplit(":", 1)[-1]
         alias_of = body.get("alias_of")
+        if alias_of is not None and api in dialects:
+            p.add(file, name, "alias_of", "a REST method has no legacy names")
+            continue
         if alias_of is not None:
             target = raw_methods.get(str(alias_of))
             if target is None or "alias_of" in target[2]:
@@ -119,19 +136,35 @@ def build(files: Mapping[str, Any]) -> Registry:
                 p.add(file, name, "alias_of", f"{what} {alias_of!r}: name a method entry")
                 continue
             body = {**target[2], **{k: v for k, v in body.items() if k != "alias_of"}}
-        method = _method(p, file, api, name, body)
+        if api in pagination and "paginate" in body:  # the API's style, and the method's keys
+            own = body["paginate"]
+            merged = {**pagination[api], **(own if isinstance(own, Mapping) else {})}
+            body = {**body, "paginate": merged if own is True or isinstance(own, Mapping) else own}
+        method = _method(p, file, api, name, body, dialects.get(api))
         if method and alias_of is not None:  # one result class: the target's
             spec = attrs.evolve(
                 method.spec, alias_of=str(alias_of), result=class_name(str(alias_of)) + "Result"
             )
             method = attrs.evolve(method, spec=spec)
         if method:
-            built[name] = method
+            built[key] = method
     _cross_check(p, shapes, built, helpers)
     check_waiters(p, waiters, built)
     if p.items:
         raise RegistryError(p.items)
-    return Registry(shapes, built, helpers, waiters)
+    return Registry(shapes, built, helpers, waiters, dialects)
+
+
+def _pagination(p: Problems, file: str, raw: Any) -> Mapping[str, Any]:
+    """A REST API's ``rest.paginate``: the keys its list methods' ``paginate:`` start from."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        p.add(file, "(rest)", "rest.paginate", "must be a mapping of paginate keys")
+        return {}
+    for key in sorted(set(raw) - _PAGE_KEYS):
+        p.add(file, "(rest)", f"rest.paginate.{key}", "unknown pagination key")
+    return raw
 
 
 def _field_spec(p: Problems, file: str, where: str, key: str, spec: Any) -> Field | None:
@@ -183,24 +216,39 @@ def _shape(p: Problems, file: str, name: str, body: Any) -> Shape | None:
     return Shape(name, file, squash(body.get("doc")), tuple(fields))
 
 
-def _method(p: Problems, file: str, api: str, name: str, body: Mapping[str, Any]) -> Method | None:
+def _method(
+    p: Problems,
+    file: str,
+    api: str,
+    name: str,
+    body: Mapping[str, Any],
+    rest: Dialect | None = None,
+) -> Method | None:
     if not _METHOD_NAME.match(name):
         p.add(file, name, "(method)", "method names look like family.method (camelCase parts)")
         return None
     if py_name(name.rsplit(".", 1)[1]) in _MODULE_NAMES:
         p.add(file, name, "(method)", "this last part would hide a name of the generated module")
         return None
-    for key in sorted(set(body) - _METHOD_KEYS):
+    known = _METHOD_KEYS | REST_METHOD_KEYS if rest else _METHOD_KEYS
+    for key in sorted(set(body) - known):
         p.add(file, name, key, "unknown method key")
     http = body.get("http")
-    if http not in ("GET", "POST"):
-        p.add(file, name, "http", f"must be GET or POST, got {http!r}")
+    verbs = VERBS if rest else ("GET", "POST")
+    if http not in verbs:
+        p.add(file, name, "http", f"must be {', '.join(verbs[:-1])} or {verbs[-1]}, got {http!r}")
         return None
+    http = cast("Verb", http)
     args = []
     for aname, aspec in (body.get("args") or {}).items():
-        arg = _arg(p, file, name, str(aname), aspec)
+        arg = _arg(p, file, name, str(aname), aspec, rest)
         if arg:
             args.append(arg)
+    path, success = check_method(p, file, name, body, args) if rest else (None, ())
+    keywords = [py_name(a.name) for a in args]
+    for a in args:
+        if keywords.count(py_name(a.name)) > 1:
+            p.add(file, name, f"args.{a.name}", f"another argument is also {py_name(a.name)}=")
     result = []
     raw_result = body.get("result") or {}
     result_type = None
@@ -237,7 +285,7 @@ def _method(p: Problems, file: str, api: str, name: str, body: Mapping[str, Any]
             rate = KeyedRate(int(raw["requests"]), float(raw["per"]), str(raw["key"]))
         except (KeyError, TypeError, ValueError):
             p.add(file, name, "rate_limit", "needs requests, per (seconds) and key (an arg)")
-    idempotent = body.get("idempotent", http == "GET")
+    idempotent = body.get("idempotent", http in ("GET", "PUT", "DELETE"))
     if not isinstance(idempotent, bool):
         p.add(file, name, "idempotent", "must be true or false")
         idempotent = False
@@ -258,12 +306,17 @@ def _method(p: Problems, file: str, api: str, name: str, body: Mapping[str, Any]
         idempotent_when=body.get("idempotent_when"),
         result=class_name(name) + "Result",
         bare_array=body.get("bare_array"),
+        path_template=path,
+        success=success,
+        dialect=rest,
     )
     return Method(spec, file, tuple(result), result_type, body.get("example"))
 
 
-def _arg(p: Problems, file: str, method: str, name: str, spec: Any) -> ArgSpec | None:
-    if not _WIRE_NAME.match(name):
+def _arg(
+    p: Problems, file: str, method: str, name: str, spec: Any, rest: Dialect | None = None
+) -> ArgSpec | None:
+    if not (_REST_WIRE_NAME if rest else _WIRE_NAME).match(name):
         p.add(file, method, f"args.{name}", "argument names are snake_case wire names")
         return None
     if py_name(name) in (*RESERVED_ARGS, "self"):
@@ -276,8 +329,9 @@ def _arg(p: Problems, file: str, method: str, name: str, spec: Any) -> ArgSpec |
     if field is None:
         return None
     location = raw.get("in", "auto")
-    if location not in ("auto", "query", "body"):
-        p.add(file, method, f"args.{name}.in", "must be query or body")
+    places = ("auto", "query", "body", "path", "header") if rest else ("auto", "query", "body")
+    if location not in places:
+        p.add(file, method, f"args.{name}.in", "must be " + " or ".join(places[1:]))
     fmt = raw.get("format", "iso")
     if fmt not in ("iso", "unix", "unix_text"):
         p.add(file, method, f"args.{name}.format", "must be iso, unix or unix_text")
@@ -307,6 +361,11 @@ def _arg(p: Problems, file: str, method: str, name: str, spec: Any) -> ArgSpec |
     )
 
 
+def _scope(file: str) -> str:
+    """Shapes are shared by DX's files, and private to each peer file."""
+    return file if file.startswith("peers/") else "dx"
+
+
 def _cross_check(
     p: Problems,
     shapes: Mapping[str, Shape],
@@ -324,6 +383,12 @@ def _cross_check(
         for f in m.fields:
             for ref in sorted(f.type.shapes() - set(shapes)):
                 p.add(m.file, m.name, f"result.{f.name}", f"unknown shape {ref!r}")
+        own = {n for n, sh in shapes.items() if _scope(sh.file) == _scope(m.file)}
+        used = set().union(
+            *(f.type.shapes() for f in m.fields), *(arg_type(a).shapes() for a in m.spec.args)
+        )
+        for ref in sorted((used & set(shapes)) - own):
+            p.add(m.file, m.name, "result", f"shape {ref!r} belongs to another API's file")
         arg_names = {a.name for a in m.spec.args}
         if m.spec.page:
             if m.spec.page.input not in arg_names:

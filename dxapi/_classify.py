@@ -12,11 +12,11 @@ import json
 import time
 from collections.abc import Mapping
 
+from ._dialect import decode_answer
 from ._errors import APIError, DXError, RateLimitError, TransportError
 from ._response import Response
 from ._retry import RETRYABLE_STATUSES, AttemptFailed, Verdict, VerdictKind, parse_retry_after
 from ._spec import MethodSpec
-from ._wire import decode_json_body
 
 __all__ = ["REDIRECTS", "Response", "classify", "is_json"]
 
@@ -34,7 +34,7 @@ def classify(
 ) -> Response | AttemptFailed:
     """The answer to return, or what went wrong with it; a redirect is an answer only for a
     ``download``."""
-    if 200 <= status < 300:  # the common case, decided without the general path's checks
+    if 200 <= status < 300 and spec.dialect is None:  # DX's common case, decided at once
         try:
             payload = json.loads(body)
         except ValueError:
@@ -53,9 +53,7 @@ def classify(
     if status in REDIRECTS:
         return _redirect(spec, status, headers.get("location"), download)
     try:
-        payload = decode_json_body(
-            spec.name, status, body, retry_after, bare_array=spec.bare_array
-        )
+        payload = decode_answer(spec, status, body, retry_after)
     except TransportError as exc:  # not the API's JSON: a proxy page, a cut or empty body
         if status in RETRYABLE_STATUSES:
             return AttemptFailed(Verdict("status", retry_after), exc)
@@ -94,7 +92,7 @@ def rate_limit_error(
     """A 429 as RateLimitError, keeping the server's code and message when it sent JSON."""
     code, message, details = "rate_limited", None, None
     try:
-        decode_json_body(spec.name, 429, body, retry_after)
+        decode_answer(spec, 429, body, retry_after)
     except APIError as exc:
         code, message, details = exc.error, exc.message, exc.details
     except DXError:

@@ -15,10 +15,10 @@ The reserved keywords ``extra_query``, ``extra_body`` and ``extra_headers`` trav
 from __future__ import annotations
 
 import functools
-import keyword
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ._naming import py_name
 from ._spec import MethodSpec
 
 __all__ = ["method", "spec_of"]
@@ -40,11 +40,12 @@ def method(spec: MethodSpec, result: Any) -> Callable[[F], F]:
 
 def _caller(spec: MethodSpec, result: Any) -> Callable[..., Any]:
     call = _plain_caller(spec, result)
-    renamed = {a.name + "_": a.name for a in spec.args if keyword.iskeyword(a.name)}
+    # ``from_=`` in Python is ``from`` on the wire; ``team_id=`` is ``teamId``.
+    renamed = {py_name(a.name): a.name for a in spec.args if py_name(a.name) != a.name}
     if not renamed:
         return call
 
-    def call_renamed(self: Any, **args: Any) -> Any:  # ``from_=`` in Python, ``from`` on the wire
+    def call_renamed(self: Any, **args: Any) -> Any:
         return call(self, **{renamed.get(k, k): v for k, v in args.items()})
 
     return call_renamed

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from ._config import Limits, Timeout
+from ._dialect import BEARER, Auth, auth_headers
 from ._errors import ArgumentError
 from ._spec import MethodSpec, check_args
 from ._transport import Request
@@ -25,10 +26,11 @@ __all__ = ["LINK_HEADERS", "check", "client_headers", "link", "prepare"]
 LINK_HEADERS = {"Accept": "text/csv, */*;q=0.5", "User-Agent": USER_AGENT}
 
 
-def client_headers(token: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The headers of a JSON call and of a download's DX request, made once per client."""
-    auth = {**CLIENT_HEADERS, "Authorization": f"Bearer {token}"}
-    return {**auth, "Accept": "application/json"}, {**auth, "Accept": "*/*"}
+def client_headers(token: str, auth: Auth = BEARER) -> tuple[dict[str, str], dict[str, str]]:
+    """The headers of a JSON call and of a download's API request, made once per client
+    (the token as the API's ``auth`` scheme carries it)."""
+    base = {**CLIENT_HEADERS, **auth_headers(auth, token)}
+    return {**base, "Accept": "application/json"}, {**base, "Accept": "*/*"}
 
 
 def check(spec: MethodSpec, args: Mapping[str, Any]) -> tuple[MethodSpec, dict[str, Any]]:

@@ -15,6 +15,7 @@ import asyncio
 import functools
 import logging
 import random
+import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ import attrs
 
 from ._classify import REDIRECTS, classify, is_json
 from ._config import Limits, RateLimit, Timeout, check_link
+from ._dialect import BEARER, Auth, excerpt, rate_limit_pause
 from ._download import read_body
 from ._errors import ArgumentError, DXError, RequestTimeoutError, TransportError
 from ._limiter import MONOTONIC, Clock, KeyedLimiter, Limiter, Permit
@@ -35,7 +37,7 @@ from ._retry import AttemptFailed, RetryPolicy, Verdict
 from ._spec import MethodSpec, check_args
 from ._transport import AiohttpTransport, Request, Stream, Transport, translate
 from ._upload import buffer_upload
-from ._wire import Encoding, excerpt
+from ._wire import Encoding
 
 __all__ = ["Response", "Session"]
 
@@ -62,6 +64,8 @@ class Session:
     max_connections: int = attrs.field(default=100, validator=attrs.validators.gt(0))
     transport: Transport = attrs.field(default=None)
     limits: Limits = attrs.field(factory=Limits)
+    #: How the token travels (a REST API's client may pick an API-key header).
+    auth: Auth = BEARER
     _owns_transport: bool = attrs.field(default=True, alias="owns_transport")
     _keyed: dict[str, KeyedLimiter] = attrs.field(factory=dict, repr=False)
     #: Counters for progress displays and tests.
@@ -75,7 +79,12 @@ class Session:
         self._secret = remember_secret(self._token)  # redacted from logs while we live
         if self.transport is None:
             self.transport = AiohttpTransport(max_connections=self.max_connections)
-        self._headers, self._file_headers = client_headers(self._token)
+        self._headers, self._file_headers = client_headers(self._token, self.auth)
+
+    def use_auth(self, auth: Auth) -> None:
+        """Send the token as ``auth`` says (a REST API's API-key header, say) from now on."""
+        self.auth = auth
+        self._headers, self._file_headers = client_headers(self._token, auth)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -235,6 +244,10 @@ class Session:
                         answer = await self._open(spec, request)
                     else:
                         reply = await self.transport.send(request)
+                        if spec.dialect is not None and self.bucket is not None:
+                            pause = rate_limit_pause(spec, reply.headers, time.time())
+                            if pause:  # the API says its budget is spent until its reset
+                                self.bucket.pause_for(pause)
                         answer = classify(
                             spec,
                             reply.status,

@@ -11,12 +11,15 @@ import enum
 import os
 import re
 from collections.abc import Callable, Mapping
-from typing import IO, Any, Final, Literal, TypeAlias
+from typing import IO, TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 import attrs
 
 from ._errors import ArgumentError
 from ._values import header_problems, unencodable
+
+if TYPE_CHECKING:
+    from ._dialect import Dialect
 
 __all__ = [
     "EXTRAS",
@@ -55,6 +58,8 @@ UNSET: Final = Unset.UNSET
 # ("union", T, ...) / ("shape", "Name").
 TypeRef: TypeAlias = str | tuple[Any, ...]
 FileInput: TypeAlias = str | os.PathLike[str] | bytes | IO[bytes]
+#: The HTTP verbs a method may use (DX's RPC methods use GET and POST only).
+Verb: TypeAlias = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 @attrs.frozen
@@ -65,8 +70,10 @@ class ArgSpec:
     type: TypeRef
     required: bool = False
     doc: str = ""
-    #: "query" or "body"; "auto" puts GET arguments in the query and POST ones in the body.
-    location: Literal["auto", "query", "body"] = "auto"
+    #: "query" or "body"; "auto" puts GET (and DELETE) arguments in the query and the others
+    #: in the body. A REST method's "path" arguments fill its path template, "header" ones
+    #: travel as the header its dialect names.
+    location: Literal["auto", "query", "body", "path", "header"] = "auto"
     enum: tuple[str, ...] = ()
     #: How a datetime travels: "iso" (ISO-8601 text), "unix" (integer seconds) or
     #: "unix_text" (integer seconds written as a JSON string, as ``events.track`` wants).
@@ -108,7 +115,7 @@ class MethodSpec:
     """Everything the runtime needs to call one DX method."""
 
     name: str
-    http: Literal["GET", "POST"]
+    http: Verb
     api: str
     scope: str | None = None
     args: tuple[ArgSpec, ...] = ()
@@ -132,10 +139,16 @@ class MethodSpec:
     bare_array: str | None = None
     #: A legacy name of this method (same arguments and answer), called by its own path.
     alias_of: str | None = None
+    #: A REST method's path, ``{name}`` standing for its "path" arguments (None: ``/name``).
+    path_template: str | None = None
+    #: The statuses that mean success (a REST method's; DX's methods take any 2xx).
+    success: tuple[int, ...] = ()
+    #: A REST API's auth, envelope and rate headers (None: DX's RPC dialect).
+    dialect: Dialect | None = None
 
     @property
     def path(self) -> str:
-        return "/" + self.name
+        return self.path_template or "/" + self.name
 
     def arg(self, name: str) -> ArgSpec | None:
         for a in self.args:
@@ -300,9 +313,18 @@ def split_extras(
                 problems.append(f"{where} is None; leave it out instead")
             elif problem := unencodable(value):
                 problems.append(f"{where}{problem}")
-    if "extra_body" in found and spec.http == "GET":
-        problems.append(f"extra_body cannot be sent: GET {spec.name} has no body; use extra_query")
+    if "extra_body" in found and spec.http in ("GET", "DELETE"):
+        problems.append(
+            f"extra_body cannot be sent: {spec.http} {spec.name} has no body; use extra_query"
+        )
     headers = found.get("extra_headers", {})
+    if spec.dialect is not None:  # a REST API's key header is its token: another client's
+        secret = {a.header.lower() for a in spec.dialect.auth}
+        problems += [
+            f"extra_headers[{k!r}] cannot be set per call: it carries the credentials"
+            for k in headers
+            if str(k).lower() in secret
+        ]
     lower = [str(k).lower() for k in headers]
     problems += [f"extra_headers sets {k!r} twice" for k in set(lower) if lower.count(k) > 1]
     extras = Extras(

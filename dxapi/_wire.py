@@ -29,8 +29,10 @@ from urllib.parse import quote
 
 import attrs
 
-from ._errors import ArgumentError, TransportError, error_from_response
-from ._spec import NO_EXTRAS, ArgSpec, Extras, MethodSpec, split_extras
+from ._dialect import DX_ENVELOPE, decode_body, encode_path
+from ._errors import ArgumentError
+from ._spec import NO_EXTRAS, ArgSpec, Extras, MethodSpec, Verb, split_extras
+from ._values import header_problems
 
 __all__ = [
     "MAX_TARGET_BYTES",
@@ -38,7 +40,6 @@ __all__ = [
     "Prepared",
     "decode_json_body",
     "encode_request",
-    "excerpt",
     "merge_headers",
 ]
 
@@ -49,7 +50,7 @@ Encoding = Literal["json", "form"]
 class Prepared:
     """A request ready for the transport, with no I/O done yet."""
 
-    method: Literal["GET", "POST"]
+    method: Verb
     path: str
     query: tuple[tuple[str, str], ...] = ()
     json: Mapping[str, Any] | None = None
@@ -83,9 +84,24 @@ def _encode(spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding) -> Pr
     query: list[tuple[str, str]] = []
     body: dict[str, Any] = {}
     file: tuple[str, Any] | None = None
+    path = spec.path
+    headers = extras.headers
+    if spec.path_template is not None:  # a REST method: path and header arguments
+        path = encode_path(spec, args)
+        named = tuple(
+            (spec.dialect.header_name(a.name) if spec.dialect else a.name, encode_text(v, a))
+            for a in spec.args
+            if a.location == "header" and (v := args.get(a.name)) is not None
+        )
+        if problems := [p for n, v in named for p in header_problems(n, v)]:
+            raise ArgumentError(spec.name, problems)
+        taken = {n.lower() for n, _ in headers}
+        headers = tuple(h for h in named if h[0].lower() not in taken) + headers
     for name, value in args.items():
         arg = spec.arg(name)
         assert arg is not None, name  # check_args ran first
+        if arg.location in ("path", "header"):
+            continue
         if spec.upload == name:
             file = (name, value)
         elif arg.prefix is not None:  # a map spread into one parameter per entry
@@ -103,18 +119,17 @@ def _encode(spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding) -> Pr
         extra_body = _merge_extras(spec, extras, query, body)
     if query:
         check_target(spec, query)
-    headers = extras.headers
     if spec.http == "GET" or (not body and not extra_body and file is None):
-        return Prepared(spec.http, spec.path, tuple(query), headers=headers)
+        return Prepared(spec.http, path, tuple(query), headers=headers)
     if file is not None or encoding == "form":
         form = [(k, encode_form_value(v, _arg(spec, k))) for k, v in body.items()]
         form += [(k, encode_form_value(v, _open(k))) for k, v in extra_body.items()]
         return Prepared(
-            spec.http, spec.path, tuple(query), form=tuple(form), file=file, headers=headers
+            spec.http, path, tuple(query), form=tuple(form), file=file, headers=headers
         )
     payload = {k: encode_json(v, _arg(spec, k)) for k, v in body.items()}
     payload.update((k, encode_json(v, _open(k))) for k, v in extra_body.items())
-    return Prepared(spec.http, spec.path, tuple(query), json=payload, headers=headers)
+    return Prepared(spec.http, path, tuple(query), json=payload, headers=headers)
 
 
 def _merge_extras(
@@ -193,7 +208,7 @@ def _arg(spec: MethodSpec, name: str) -> ArgSpec:
 def _location(spec: MethodSpec, arg: ArgSpec) -> str:
     if arg.location != "auto":
         return arg.location
-    return "query" if spec.http == "GET" else "body"
+    return "query" if spec.http in ("GET", "DELETE") else "body"
 
 
 def encode_json(value: Any, arg: ArgSpec) -> Any:
@@ -261,12 +276,6 @@ def encode_datetime(value: dt.datetime, arg: ArgSpec) -> str | int:
     return seconds if arg.format == "unix" else str(seconds)
 
 
-def excerpt(body: bytes, limit: int = 200) -> str:
-    """The start of a body, as text, for error messages."""
-    text = body[:limit].decode("utf-8", "replace")
-    return text + ("…" if len(body) > limit else "")
-
-
 def decode_json_body(
     method: str,
     status: int,
@@ -275,7 +284,8 @@ def decode_json_body(
     *,
     bare_array: str | None = None,
 ) -> dict[str, Any]:
-    """The payload of a DX answer, or the error it stands for.
+    """The payload of a DX answer, or the error it stands for (:data:`~dxapi._dialect.
+    DX_ENVELOPE` read by :func:`~dxapi._dialect.decode_body`).
 
     A JSON object with ``ok`` not false and a 2xx status is success. ``ok: false`` or a
     non-2xx status becomes the matching :class:`~dxapi.APIError`; anything that is not a
@@ -283,26 +293,8 @@ def decode_json_body(
     For a method whose answer is a bare JSON array (``bare_array``), a 2xx array becomes
     ``{bare_array: [...]}``.
     """
-    payload: Any = None
-    if body.strip():
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            payload = None
-    if bare_array is not None and isinstance(payload, list) and 200 <= status < 300:
-        payload = {bare_array: payload}
-    if not isinstance(payload, dict):
-        what = "an empty body" if not body.strip() else f"a non-JSON body: {excerpt(body)!r}"
-        raise TransportError(f"{method}: HTTP {status} with {what}", method=method, status=status)
-    if 200 <= status < 300 and payload.get("ok") is not False:
-        return payload
-    return _raise(method, status, payload, retry_after)
 
-
-def _raise(
-    method: str, status: int, payload: Mapping[str, Any], retry_after: float | None
-) -> dict[str, Any]:
-    raise error_from_response(method, status, payload, retry_after)
+    return decode_body(method, DX_ENVELOPE, status, body, retry_after, bare=bare_array)
 
 
 def check_json_body(spec: MethodSpec, prepared: Prepared) -> None:

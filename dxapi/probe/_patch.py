@@ -38,7 +38,7 @@ def _content(line: str) -> bool:
     return bool(line.strip()) and not line.lstrip().startswith("#")
 
 
-class _File:
+class _RegistryFile:
     def __init__(self, name: str, text: str) -> None:
         self.name = name
         self.lines = text.splitlines(keepends=True)
@@ -64,19 +64,19 @@ class _File:
 class _Registry:
     def __init__(self, root: Path) -> None:
         present = [n for n in FILES if (root / n).exists()]
-        self.files = {n: _File(n, (root / n).read_text("utf-8")) for n in present}
+        self.files = {n: _RegistryFile(n, (root / n).read_text("utf-8")) for n in present}
         if not self.files:
             raise PatchError(f"no registry files ({', '.join(FILES)}) in {root}")
         self.before = {n: "".join(f.lines) for n, f in self.files.items()}
 
-    def find(self, section: str, key: str) -> tuple[_File, int, int]:
+    def find(self, section: str, key: str) -> tuple[_RegistryFile, int, int]:
         for f in self.files.values():
             span = f.entry(section, key)
             if span:
                 return f, *span
         raise PatchError(f"{section}: {key} not found in the registry files")
 
-    def fields(self, shape: str) -> tuple[_File, int, int]:
+    def fields(self, shape: str) -> tuple[_RegistryFile, int, int]:
         """The ``fields:`` block of a shape, or the ``result:`` block of a result class."""
         try:
             f, start, end = self.find("shapes", shape)
@@ -89,7 +89,7 @@ class _Registry:
             raise PatchError(f"{f.name}: {shape}: no '{key}:' block to edit")
         return f, *span
 
-    def _method(self, result: str) -> tuple[_File, int, int]:
+    def _method(self, result: str) -> tuple[_RegistryFile, int, int]:
         names = sorted(n for n, s in METHODS.items() if s.result == result)
         for name in names:
             f, start, end = self.find("methods", name)
@@ -126,7 +126,7 @@ def _check_yaml(name: str, text: str) -> None:
         raise PatchError(f"{name}: the edited registry is no longer valid YAML: {exc}") from None
 
 
-def _field_line(f: _File, start: int, end: int, field: str) -> int:
+def _field_line(f: _RegistryFile, start: int, end: int, field: str) -> int:
     for i in range(start + 1, end):
         line = f.lines[i]
         if _indent(line) == 6 and line.strip().startswith(f"{field}:"):
@@ -138,7 +138,7 @@ _TYPE_FLOW = re.compile(r"(\btype:\s*)([^,}#]+?)(\s*[,}])")
 _TYPE_PLAIN = re.compile(r"^(\s*[^:]+:\s+)([^{\s#][^#]*?)(\s*(?:#.*)?\n?)$")
 
 
-def _retype(f: _File, i: int, end: int, edit: str, proposed: str = "") -> None:
+def _retype(f: _RegistryFile, i: int, end: int, edit: str, proposed: str = "") -> None:
     """Change the type token of the field at line ``i`` (``drop!``: only remove the ``!``)."""
     candidates = [i] + [j for j in range(i + 1, end) if _indent(f.lines[j]) > 6]
     for j in candidates:

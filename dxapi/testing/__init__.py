@@ -17,6 +17,9 @@ A method the registry lacks (DX's newest) is served once a test adds it, then ca
 
     fake.add_method("deployments.newThing", http="POST", handler=lambda args: {"id": 1})
     fake.add_method("insights.summary", http="GET", answer={"score": 7})
+
+The REST APIs of ``dxapi.peers`` have their fake too, built from their registries:
+``async with FakePeer("sigma") as fake: async with fake.client() as sigma: ...``.
 """
 
 from ._app import Recorded
@@ -24,6 +27,7 @@ from ._drift import Drift
 from ._fake import FakeDX
 from ._faults import Fault
 from ._mock import MockResponse, MockTransport
+from ._peer import FakePeer, PeerCall
 from ._runs import QueryPlan
 from ._store import Store
 from ._window import Counters, max_in_window
@@ -32,9 +36,11 @@ __all__ = [
     "Counters",
     "Drift",
     "FakeDX",
+    "FakePeer",
     "Fault",
     "MockResponse",
     "MockTransport",
+    "PeerCall",
     "QueryPlan",
     "Recorded",
     "Store",
