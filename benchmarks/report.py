@@ -24,7 +24,54 @@ def _f(x: float | None, fmt: str = "{:.2f}") -> str:
     return "–" if x is None else fmt.format(x)
 
 
+#: Issue 14's "Done when" table: (workload, goal text, kind, goal value). A row is met when
+#: both its CPU-time and its wall-clock figure meet the goal.
+GOALS = (
+    ("typed `catalog.entities.info`, c=64, default client", "≥ 0.90 × bare aiohttp", 0.90),
+    ("raw `dx.call`, same", "≥ 0.95 ×", 0.95),
+    ("typed `catalog.entities.list` page of 100 entities", "≥ 0.80 ×", 0.80),
+    ("concurrent `async for` at c=64, per page vs c=1", "≤ 1.2 ×", 1.2),
+    ("`import dxapi` + first typed call, over aiohttp's", "≤ +40 ms", 40.0),
+)
+
+
+def _both(cpu: float | None, wall: float | None, ok: Any) -> bool | None:
+    if cpu is None or wall is None:
+        return None
+    return bool(ok(cpu) and ok(wall))
+
+
+def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The "Done when" rows: workload, measured (CPU · wall), goal, met."""
+    rows: list[dict[str, Any]] = []
+
+    def add(i: int, cpu: float | None, wall: float | None, text: str) -> None:
+        name, goal, value = GOALS[i]
+        ok = (lambda x: x <= value) if i >= 3 else (lambda x: x >= value)
+        rows.append({"workload": name, "measured": text, "goal": goal,
+                     "status": _verdict(_both(cpu, wall, ok))})  # fmt: skip
+
+    def ratio_row(i: int, cell: Any, unit: str) -> None:
+        cpu, wall = _get(cell, "cpu_vs_floor"), _get(cell, "vs_floor")
+        add(i, cpu, wall, f"{_f(cpu)} × in CPU per {unit}, {_f(wall)} × in {unit}s/s")
+
+    kind = (_get(r, "percall", "servers") or ["mini"])[0]
+    ratio_row(0, _get(r, "percall", kind, "clients", "dxapi", "64"), "call")
+    ratio_row(1, _get(r, "percall", kind, "clients", "dxapi-raw", "64"), "call")
+    ratio_row(2, _get(r, "listpage", "clients", "dxapi", "64"), "page")
+    g = _get(r, "pagination", "growth", "dxapi") or {}
+    fl = _get(r, "pagination", "growth", "floor") or {}
+    add(3, g.get("cpu"), g.get("wall"),
+        f"{_f(g.get('cpu'))} × in CPU per page, {_f(g.get('wall'))} × in wall time per page "
+        f"(floor: {_f(fl.get('cpu'))} ×, {_f(fl.get('wall'))} ×)")  # fmt: skip
+    fc = _get(r, "startup", "first_call") or {}
+    wall, cpu = fc.get("added_wall_ms"), fc.get("added_cpu_ms")
+    add(4, cpu, wall, f"{_f(wall, '{:+.1f}')} ms wall, {_f(cpu, '{:+.1f}')} ms CPU")
+    return rows
+
+
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The other targets (limiter, peers, bulk, streaming, import): name, status, value."""
     out: list[dict[str, Any]] = []
 
     def add(name: str, ok: bool | None, value: str) -> None:
@@ -34,21 +81,9 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     kinds = pc.get("servers") or []
     if kinds and isinstance(pc.get(kinds[0]), dict):
         cells = pc[kinds[0]]["clients"]
-        ratio = _get(cells, "dxapi", "64", "vs_floor")
-        cpu_ratio = _get(cells, "dxapi", "64", "cpu_vs_floor")
-        other = [
-            f"{k}: {_f(_get(pc, k, 'clients', 'dxapi', '64', 'vs_floor'))}" for k in kinds[1:]
-        ]
-        add(
-            "per-call: dxapi ≥ 0.8 × floor at concurrency 64",
-            None if ratio is None else ratio >= 0.8,
-            f"{_f(ratio)} × floor in calls/s ({kinds[0]} server"
-            + (f"; {', '.join(other)} server" if other else "")
-            + f"); {_f(cpu_ratio)} × floor in CPU per call",
-        )
-        mine = _get(cells, "dxapi", "64", "calls_per_s")
+        mine = _get(cells, "dxapi", "64", "per_s")
         peers = {
-            p: _get(cells, p, "64", "calls_per_s")
+            p: _get(cells, p, "64", "per_s")
             for p in ("slack_sdk", "slack_sdk+session", "getdx")
             if p in cells
         }
@@ -112,7 +147,21 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             imp["added_ms"] <= 50,
             f"+{imp['added_ms']:.1f} ms",
         )
+    shared = r.get("shared_limit")
+    module = _shared_limit_module()
+    if isinstance(shared, dict) and "error" not in shared and hasattr(module, "targets"):
+        out += module.targets(shared)
     return out
+
+
+def _shared_limit_module() -> Any:
+    """``benchmarks.shared_limit`` if it exists (see ``SHARED_LIMIT`` in ``__main__``)."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("benchmarks.shared_limit") is None:
+        return None
+    return importlib.import_module("benchmarks.shared_limit")
 
 
 # ------------------------------------------------------------------------- markdown
@@ -128,6 +177,20 @@ def render(r: dict[str, Any]) -> str:
         f"{meta['elapsed_s']:.0f} s, {'quick' if meta['quick'] else 'full'}, "
         f"medians of {meta['runs']} run(s) unless noted.",
         "",
+        "## Done when (issue 14)",
+        "",
+        "Ratios against a bare aiohttp loop measured side by side in this run, on the same "
+        "server; met when both the CPU-time figure and the wall-clock one meet the goal.",
+        "",
+        "| workload | measured | goal | met? |",
+        "| --- | --- | --- | --- |",
+    ]
+    for g in r.get("goals") or goals(r):
+        lines.append(f"| {g['workload']} | {g['measured']} | {g['goal']} | {g['status']} |")
+    lines += [
+        "",
+        _samples_note(meta),
+        "",
         f"Machine: {m['cpu_model']}, {m['cores']} cores ({m['cores_usable']} usable), "
         f"{m['memory_gb']} GB, {m['os']}, {m['python_impl']} {m['python']}. "
         + (
@@ -142,7 +205,7 @@ def render(r: dict[str, Any]) -> str:
         + ". The machine has "
         + f"{m['cores']} cores; a 1-min load above {m['cores']} means other processes "
         "competed with the benchmark and its wall-clock numbers are pessimistic (the CPU-time "
-        "columns are not affected).",
+        "columns are affected less).",
         "",
         _busy_note(meta),
         "",
@@ -150,7 +213,7 @@ def render(r: dict[str, Any]) -> str:
         + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v is not None)
         + ".",
         "",
-        "## Targets",
+        "## Other targets",
         "",
         "| target | result | |",
         "| --- | --- | --- |",
@@ -158,6 +221,9 @@ def render(r: dict[str, Any]) -> str:
     for t in r.get("targets", []):
         lines.append(f"| {t['name']} | {t['value']} | {t['status']} |")
     lines += _percall(r.get("percall"))
+    lines += _listpage(r.get("listpage"), r.get("structuring"))
+    lines += _pagination(r.get("pagination"))
+    lines += _shared_limit(r.get("shared_limit"), "shared_limit" in r)
     lines += _limiter(r.get("limiter"))
     lines += _bulk(r.get("bulk"))
     lines += _streaming(r.get("streaming"))
@@ -166,13 +232,33 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _samples_note(meta: dict[str, Any]) -> str:
+    s = meta.get("samples") or {}
+    if not s.get("count"):
+        return ""
+    warn = (
+        " **Other load disturbed samples beyond the threshold: treat the wall-clock figures "
+        "of this run as noisy.**"
+        if s["still_over"]
+        else ""
+    )
+    return (
+        f"Stability: {s['count']} measured samples; a sample during which other processes "
+        f"used more than {s['other_load_max']:.0%} of the machine's CPUs was taken again (at "
+        f"most twice, the least disturbed reading kept): {s['repeated']} sample(s) repeated "
+        f"({s['repeats']} repeats in all), {s['still_over']} still over the threshold after "
+        f"their repeats{' (repeat budget spent)' if s['repeat_budget_left_s'] <= 0 else ''}."
+        + warn
+    )
+
+
 def _busy_note(meta: dict[str, Any]) -> str:
     b = meta.get("busy_before_measurements") or {}
     if not b.get("count"):
         return ""
     return (
         f"Before each of {b['count']} measurements the run waited for other work to leave the "
-        f"CPUs (≤ 15 % busy, 20 s at most, 90 s in all): median busy share then "
+        f"CPUs (≤ 15 % busy, 20 s at most per measurement): median busy share then "
         f"{b['median']:.0%}, max {b['max']:.0%}; {b['over_threshold']} measurement(s) started "
         "on a busier machine."
     )
@@ -186,53 +272,133 @@ def _error(section: Any) -> list[str]:
     return []
 
 
+_COLUMNS_NOTE = (
+    "Server in its own process on its own core. 'CPU µs' is the client process's CPU time "
+    "per request (user + system, all threads); 'CPU × floor' = the floor's CPU per request "
+    "÷ the client's, which other load skews less than wall time. 'server busy' is the share "
+    "of its core the server used (near 100 % would mean the server, not the client, is the "
+    "cap); 'other load' the share of the machine's CPUs that processes not ours used "
+    "meanwhile (0 on a quiet machine); 'rep.' how many samples were taken again for it."
+)
+
+
+def _calls_table(sec: dict[str, Any], concs: list[str], unit: str) -> list[str]:
+    head = "| client |"
+    rule = "| --- |"
+    for c in concs:
+        head += f" c={c} {unit}/s | × floor | CPU µs | CPU × floor |"
+        rule += " ---: | ---: | ---: | ---: |"
+    out = [head + " server busy | other load | rep. |", rule + " ---: | ---: | ---: |"]
+    for client, cells in sec["clients"].items():
+        row = f"| {client} |"
+        for c in concs:
+            x = cells[c]
+            row += (
+                f" {_f(x.get('per_s'), '{:,.0f}')} | {_f(x.get('vs_floor'))} | "
+                f"{_f(x.get('cpu_us'), '{:,.0f}')} | {_f(x.get('cpu_vs_floor'))} |"
+            )
+        x = cells[concs[-1]]
+        reps = sum(cells[c].get("repeats") or 0 for c in concs)
+        out.append(
+            row + f" {_f(x.get('server_busy'), '{:.0%}')} | "
+            f"{_f(x.get('other_load'), '{:.0%}')} | {reps} |"
+        )
+    if sec.get("errors"):
+        out += ["", f"Errors: `{str(sec['errors'])[:400]}`"]
+    return out
+
+
 def _percall(pc: Any) -> list[str]:
-    out = ["", "## 1. Per-call overhead (`catalog.entities.info`, limiter off)", ""]
+    out = ["", "## 1. Per-call overhead (`catalog.entities.info`, default client)", ""]
     if _error(pc):
         return out + _error(pc)
     n = pc["n"]
     out.append(
-        f"calls/s (median; range in `latest.json`), N = {n['1']:,} calls at concurrency 1 "
-        f"and {n['64']:,} at concurrency 64 after a warm-up (scaled down from 20,000 to fit "
-        "the 10-minute budget). Server in its own process on its own core; "
-        "'server busy' is the share of that core the server used at concurrency 64 "
-        "(near 100 % would mean the server, not the client, is the cap). 'CPU µs/call' is "
-        "the client process's CPU time per call (user + system, all threads); 'CPU × floor' "
-        "= floor's CPU per call ÷ the client's, which other load on the machine skews less. "
-        "'other load' = CPU cores used by processes not ours during the measurement "
-        "(0 on a quiet machine)."
+        f"{n['1']:,} calls at concurrency 1 and {n['64']:,} at 64 per sample, in blocks of "
+        "880 measured calls after 100 warm-up calls, each block a fresh client: dxapi is "
+        "`dxapi.Client(token, base_url=...)` with its default limiter (the open 1000-per-60-s "
+        "bucket) in the path, never waiting (the server enforces no limit). The entity has "
+        "every field of `Entity`. " + _COLUMNS_NOTE + " Server busy and other load at c=64."
     )
     for kind in pc["servers"]:
         sec = pc.get(kind)
         if not isinstance(sec, dict):
             continue
-        out += [
-            "",
-            f"**{kind} server**" + (" (cross-check)" if kind != pc["servers"][0] else ""),
-            "",
-            "| client | c=1 calls/s | × floor | c=64 calls/s | × floor "
-            "| c=64 CPU µs/call | CPU × floor | server busy (c=64) | other load (c=64) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for client, cells in sec["clients"].items():
-            c1, c64 = cells["1"], cells["64"]
-            out.append(
-                f"| {client} | {_f(c1['calls_per_s'], '{:,.0f}')} | "
-                f"{_f(c1.get('vs_floor'))} | {_f(c64['calls_per_s'], '{:,.0f}')} | "
-                f"{_f(c64.get('vs_floor'))} | {_f(c64.get('cpu_us_per_call'), '{:.0f}')} | "
-                f"{_f(c64.get('cpu_vs_floor'))} | {_f(c64.get('server_busy'), '{:.0%}')} | "
-                f"{_f(c64.get('other_load_cores'), '{:.2f}')} |"
-            )
-        if sec.get("errors"):
-            out.append("")
-            out.append(f"Errors: `{str(sec['errors'])[:400]}`")
+        out += ["", f"**{kind} server**" + (" (cross-check)" if kind != pc["servers"][0] else "")]
+        out += ["", *_calls_table(sec, ["1", "64"], "calls")]
     if pc.get("missing"):
         out += ["", f"Not installed, not measured: {', '.join(pc['missing'])}."]
     return out
 
 
+def _listpage(lp: Any, st: Any) -> list[str]:
+    out = ["", "## 2. List pages (`catalog.entities.list`, 100 entities per page)", ""]
+    if _error(lp):
+        return out + _error(lp)
+    plan = lp["plans"]["64"]
+    out += [
+        f"{plan['blocks'] * plan['per_block']:,} pages at concurrency 64 per sample "
+        f"(blocks of {plan['per_block']} after {plan['warmup']} warm-up pages, a fresh default "
+        "client each), mini server. dxapi: `await dx.catalog.entities.list(limit=100)` (typed); "
+        "dxapi-raw: `await dx.call('catalog.entities.list', limit=100)`; floor: GET + "
+        "`json.loads` of the same page. " + _COLUMNS_NOTE,
+        "",
+        *_calls_table(lp, ["64"], "pages"),
+    ]
+    if isinstance(st, dict):
+        out += [
+            "",
+            f"Structuring (`benchmarks/structuring.py`): typed page {st['typed_cpu_us']:.0f} µs "
+            f"CPU − raw page {st['raw_cpu_us']:.0f} µs = {st['per_page_us']:.0f} µs per page, "
+            f"{st['per_entity_us']:.1f} µs per entity ({st['share_of_typed']:.0%} of the typed "
+            "page's CPU).",
+        ]
+    return out
+
+
+def _pagination(pg: Any) -> list[str]:
+    out = ["", "## 3. Concurrent pagination (`async for` over multi-page listings)", ""]
+    if _error(pg):
+        return out + _error(pg)
+    plan = pg["plans"]["64"]
+    out += [
+        f"Per sample {plan['blocks']} block(s) of {plan['per_block']} listings of "
+        f"{pg['pages']} pages of 100 entities (a fresh default client per block), one listing "
+        "after another at c=1, all at once at c=64. dxapi: `async for entity in "
+        "dx.catalog.entities.list(limit=100)`; dxapi-raw: `async for item in "
+        "dx.paginate(...)`; floor: a bare aiohttp loop following `next_cursor`. Rates are "
+        "pages/s, CPU per page. " + _COLUMNS_NOTE,
+        "",
+        *_calls_table(pg, ["1", "64"], "pages"),
+        "",
+        "Cost per page at c=64 ÷ at c=1 (1.00: concurrency adds nothing per page; wall time "
+        "at c=1 also waits for each answer, so its ratio is the lower one):",
+        "",
+        "| client | CPU per page | wall per page |",
+        "| --- | ---: | ---: |",
+    ]
+    for client, g in (pg.get("growth") or {}).items():
+        out.append(f"| {client} | {_f(g.get('cpu'))} × | {_f(g.get('wall'))} × |")
+    return out
+
+
+def _shared_limit(sl: Any, ran: bool) -> list[str]:
+    out = ["", "## 4. Shared limit (`benchmarks/shared_limit.py`)", ""]
+    module = _shared_limit_module()
+    if module is None:
+        return [*out, "Not present: `benchmarks/shared_limit.py` does not exist in this tree."]
+    if not ran:
+        return [*out, "Not run."]
+    if _error(sl):
+        return out + _error(sl)[1:]
+    if hasattr(module, "render"):
+        lines: list[str] = module.render(sl)
+        return out + lines
+    return [*out, f"`{str(sl)[:1500]}`"]
+
+
 def _limiter(lim: Any) -> list[str]:
-    out = ["", "## 2. Limiter efficiency", ""]
+    out = ["", "## 5. Limiter efficiency", ""]
     if _error(lim):
         return out + _error(lim)
     w = lim["window"]
@@ -273,7 +439,7 @@ def _limiter(lim: Any) -> list[str]:
 
 
 def _bulk(b: Any) -> list[str]:
-    out = ["", "## 3. Bulk export (`dxapi export catalog.entities.list --each "
+    out = ["", "## 6. Bulk export (`dxapi export catalog.entities.list --each "
            "catalog.entities.scorecards`)", ""]  # fmt: skip
     if _error(b):
         return out + _error(b)
@@ -294,7 +460,7 @@ def _bulk(b: Any) -> list[str]:
 
 
 def _streaming(s: Any) -> list[str]:
-    out = ["", "## 4. Streaming memory (`stream_csv`)", ""]
+    out = ["", "## 7. Streaming memory (`stream_csv`)", ""]
     if _error(s):
         return out + _error(s)
     out += [
@@ -321,7 +487,7 @@ def _streaming(s: Any) -> list[str]:
 
 
 def _startup(st: Any) -> list[str]:
-    out = ["", "## 5. Import and codegen time", ""]
+    out = ["", "## 8. Import, first typed call and codegen time", ""]
     if _error(st):
         return out + _error(st)
     imp, cg = st["imports"], st["codegen"]
@@ -353,6 +519,37 @@ def _startup(st: Any) -> list[str]:
         + ".",
         "",
     ]
+    fc = st.get("first_call")
+    if isinstance(fc, dict) and isinstance(fc.get("dxapi"), dict):
+        out += [
+            "",
+            "**First typed call**: a fresh process imports dxapi and makes one "
+            "`catalog.entities.info` call through a default client (mini server, its own "
+            "process), against a fresh process importing aiohttp and making one GET + "
+            "`json.loads`; from before the first import to the answer (the interpreter's start "
+            f"is the same for both and left out), median of {fc['runs']} pairs.",
+            "",
+            "| process | imports ms | to the answer ms | range | CPU ms |",
+            "| --- | ---: | ---: | --- | ---: |",
+        ]
+        for who in ("dxapi", "aiohttp"):
+            c = fc[who]
+            rng = c.get("range")
+            out.append(
+                f"| {who} | {_f(c.get('import_ms'), '{:.1f}')} | "
+                f"{_f(c.get('wall_ms'), '{:.1f}')} | "
+                f"{'–' if not rng else f'{rng[0]:.1f}–{rng[1]:.1f}'} | "
+                f"{_f(c.get('cpu_ms'), '{:.1f}')} |"
+            )
+        out += [
+            "",
+            f"dxapi adds {_f(fc.get('added_wall_ms'), '{:+.1f}')} ms to the answer "
+            f"({_f(fc.get('added_cpu_ms'), '{:+.1f}')} ms CPU), of which "
+            f"{_f(fc.get('added_import_ms'), '{:+.1f}')} ms in the imports.",
+            "",
+        ]
+        if fc.get("errors"):
+            out += [f"Errors: `{str(fc['errors'])[:400]}`", ""]
     if "error" in cg:
         out.append(f"Codegen: {cg['error']}")
     else:
