@@ -330,8 +330,9 @@ def measure(
     errors: dict[str, list[str]] = {}
     base = {"url": server.url, "token": server.token, "identifier": ident, "pages": pages}
     # Discarded: the first client process after a server starts is measurably slower.
-    run_child(ctx, "_calls", {**base, "workload": workload, "client": "floor", "conc": 64,
-                              "blocks": 1, "per_block": 200, "warmup": 64})  # fmt: skip
+    warm = {"client": "floor", "conc": 64, "blocks": 1, "warmup": 64}
+    per_block = max(1, 200 // requests_per_unit(workload, pages))
+    run_child(ctx, "_calls", {**base, **warm, "workload": workload, "per_block": per_block})
     for run in range(ctx.runs):
         for conc, plan in plans.items():
             for client in clients:
