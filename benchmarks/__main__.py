@@ -16,7 +16,8 @@ from typing import Any
 
 from . import bulk, limiter, listpage, pagination, percall, startup, streaming, structuring
 from ._common import OTHER_LOAD_MAX, ROOT, Ctx, available, git_rev, machine, pinning
-from .report import goals, render, targets
+from .report import render
+from .verdicts import goals, targets
 
 #: ``benchmarks/shared_limit.py``, when present, is run as one more workload: it must define
 #: ``run(ctx) -> dict``, and may define ``targets(result) -> list[dict]`` (items with ``name``,

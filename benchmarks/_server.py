@@ -49,7 +49,8 @@ async def _serve(opts: argparse.Namespace) -> None:
             stack.push_async_callback(server.stop)
 
             def stats() -> dict[str, Any]:
-                return server.counters.snapshot()
+                snapshot: dict[str, Any] = server.counters.snapshot()
+                return snapshot
 
             reset = server.reset
         else:

@@ -1,4 +1,4 @@
-"""Turn the results dict into the targets verdicts and the Markdown report."""
+"""Turn the results dict into the Markdown report (``benchmarks/results/latest.md``)."""
 
 # The report is Markdown for people: it uses typographic signs (times, dashes) on purpose.
 # ruff: noqa: RUF001
@@ -7,164 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _get(d: Any, *keys: Any) -> Any:
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-
-def _verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("MET" if ok else "MISS")
-
-
-def _f(x: float | None, fmt: str = "{:.2f}") -> str:
-    return "–" if x is None else fmt.format(x)
-
-
-#: Issue 14's "Done when" table: (workload, goal text, kind, goal value). A row is met when
-#: both its CPU-time and its wall-clock figure meet the goal.
-GOALS = (
-    ("typed `catalog.entities.info`, c=64, default client", "≥ 0.90 × bare aiohttp", 0.90),
-    ("raw `dx.call`, same", "≥ 0.95 ×", 0.95),
-    ("typed `catalog.entities.list` page of 100 entities", "≥ 0.80 ×", 0.80),
-    ("concurrent `async for` at c=64, per page vs c=1", "≤ 1.2 ×", 1.2),
-    ("`import dxapi` + first typed call, over aiohttp's", "≤ +40 ms", 40.0),
-)
-
-
-def _both(cpu: float | None, wall: float | None, ok: Any) -> bool | None:
-    if cpu is None or wall is None:
-        return None
-    return bool(ok(cpu) and ok(wall))
-
-
-def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
-    """The "Done when" rows: workload, measured (CPU · wall), goal, met."""
-    rows: list[dict[str, Any]] = []
-
-    def add(i: int, cpu: float | None, wall: float | None, text: str) -> None:
-        name, goal, value = GOALS[i]
-        ok = (lambda x: x <= value) if i >= 3 else (lambda x: x >= value)
-        rows.append({"workload": name, "measured": text, "goal": goal,
-                     "status": _verdict(_both(cpu, wall, ok))})  # fmt: skip
-
-    def ratio_row(i: int, cell: Any, unit: str) -> None:
-        cpu, wall = _get(cell, "cpu_vs_floor"), _get(cell, "vs_floor")
-        add(i, cpu, wall, f"{_f(cpu)} × in CPU per {unit}, {_f(wall)} × in {unit}s/s")
-
-    kind = (_get(r, "percall", "servers") or ["mini"])[0]
-    ratio_row(0, _get(r, "percall", kind, "clients", "dxapi", "64"), "call")
-    ratio_row(1, _get(r, "percall", kind, "clients", "dxapi-raw", "64"), "call")
-    ratio_row(2, _get(r, "listpage", "clients", "dxapi", "64"), "page")
-    g = _get(r, "pagination", "growth", "dxapi") or {}
-    fl = _get(r, "pagination", "growth", "floor") or {}
-    add(3, g.get("cpu"), g.get("wall"),
-        f"{_f(g.get('cpu'))} × in CPU per page, {_f(g.get('wall'))} × in wall time per page "
-        f"(floor: {_f(fl.get('cpu'))} ×, {_f(fl.get('wall'))} ×)")  # fmt: skip
-    fc = _get(r, "startup", "first_call") or {}
-    wall, cpu = fc.get("added_wall_ms"), fc.get("added_cpu_ms")
-    add(4, cpu, wall, f"{_f(wall, '{:+.1f}')} ms wall, {_f(cpu, '{:+.1f}')} ms CPU")
-    return rows
-
-
-def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
-    """The other targets (limiter, peers, bulk, streaming, import): name, status, value."""
-    out: list[dict[str, Any]] = []
-
-    def add(name: str, ok: bool | None, value: str) -> None:
-        out.append({"name": name, "status": _verdict(ok), "value": value})
-
-    pc = r.get("percall") or {}
-    kinds = pc.get("servers") or []
-    if kinds and isinstance(pc.get(kinds[0]), dict):
-        cells = pc[kinds[0]]["clients"]
-        mine = _get(cells, "dxapi", "64", "per_s")
-        peers = {
-            p: _get(cells, p, "64", "per_s")
-            for p in ("slack_sdk", "slack_sdk+session", "getdx")
-            if p in cells
-        }
-        ok = None if mine is None or not peers else all(mine > (v or 0) for v in peers.values())
-        add(
-            "per-call: dxapi ahead of slack_sdk and getdx at concurrency 64",
-            ok,
-            f"dxapi {_f(mine, '{:.0f}')}/s vs "
-            + ", ".join(f"{p} {_f(v, '{:.0f}')}/s" for p, v in peers.items()),
-        )
-    win = _get(r, "limiter", "window")
-    if isinstance(win, dict) and "clients" in win:
-        d = win["clients"].get("dxapi", {})
-        add(
-            "limiter: within 5% of the ideal schedule",
-            None if d.get("vs_ideal") is None else d["vs_ideal"] <= 1.05,
-            f"{_f(d.get('elapsed'))} s = {_f(d.get('vs_ideal'), '{:.3f}')} × ideal "
-            f"{win['ideal']:.0f} s",
-        )
-        add(
-            "limiter: zero 429s",
-            None if d.get("server_429") is None else d["server_429"] == 0,
-            f"{_f(d.get('server_429'), '{:.0f}')} 429s",
-        )
-        peers = {p: v.get("elapsed") for p, v in win["clients"].items() if p != "dxapi"}
-        mine = d.get("elapsed")
-        ok = None if mine is None or not peers else all(mine < (v or 1e9) for v in peers.values())
-        add(
-            "limiter: ahead of slack_sdk and getdx on time",
-            ok,
-            f"dxapi {_f(mine)} s vs " + ", ".join(f"{p} {_f(v)} s" for p, v in peers.items()),
-        )
-    i2 = _get(r, "limiter", "burst")
-    if isinstance(i2, dict) and "answered_by_8s" in i2:
-        add(
-            "burst: ≥ 970 of 1500 answered in the first 8 s at 1000/60 s, zero 429s",
-            i2["answered_by_8s"] >= 0.97 * i2["limit"] and i2["server_429"] == 0,
-            f"{i2['answered_by_8s']} answered by 8 s, {i2['server_429']} 429s, "
-            f"all done in {i2['elapsed']:.1f} s",
-        )
-    b = r.get("bulk")
-    if isinstance(b, dict) and "vs_minimum" in b:
-        add(
-            "bulk export within 1.05 × the rate-limit minimum",
-            b["vs_minimum"] <= 1.05 and b["server_429"] == 0,
-            f"{b['wall']:.1f} s = {b['vs_minimum']:.3f} × {b['minimum']:.0f} s, "
-            f"{b['server_429']} 429s",
-        )
-    s = _get(r, "streaming", "dxapi")
-    if isinstance(s, dict) and "peak_growth_kb" in s:
-        growth = max(s["peak_growth_kb"], s["rss_growth_kb"]) / 1024
-        add(
-            f"streaming: peak RSS growth ≤ 10 MB for {r['streaming']['rows']:,} rows",
-            growth <= 10,
-            f"{growth:.2f} MB",
-        )
-    imp = _get(r, "startup", "imports")
-    if isinstance(imp, dict) and imp.get("added_ms") is not None:
-        add(
-            "import dxapi adds ≤ 50 ms over import aiohttp",
-            imp["added_ms"] <= 50,
-            f"+{imp['added_ms']:.1f} ms",
-        )
-    shared = r.get("shared_limit")
-    module = _shared_limit_module()
-    if isinstance(shared, dict) and "error" not in shared and hasattr(module, "targets"):
-        out += module.targets(shared)
-    return out
-
-
-def _shared_limit_module() -> Any:
-    """``benchmarks.shared_limit`` if it exists (see ``SHARED_LIMIT`` in ``__main__``)."""
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec("benchmarks.shared_limit") is None:
-        return None
-    return importlib.import_module("benchmarks.shared_limit")
-
-
-# ------------------------------------------------------------------------- markdown
+from .verdicts import goals, num, shared_limit_module
 
 
 def render(r: dict[str, Any]) -> str:
@@ -294,14 +137,14 @@ def _calls_table(sec: dict[str, Any], concs: list[str], unit: str) -> list[str]:
         for c in concs:
             x = cells[c]
             row += (
-                f" {_f(x.get('per_s'), '{:,.0f}')} | {_f(x.get('vs_floor'))} | "
-                f"{_f(x.get('cpu_us'), '{:,.0f}')} | {_f(x.get('cpu_vs_floor'))} |"
+                f" {num(x.get('per_s'), '{:,.0f}')} | {num(x.get('vs_floor'))} | "
+                f"{num(x.get('cpu_us'), '{:,.0f}')} | {num(x.get('cpu_vs_floor'))} |"
             )
         x = cells[concs[-1]]
         reps = sum(cells[c].get("repeats") or 0 for c in concs)
         out.append(
-            row + f" {_f(x.get('server_busy'), '{:.0%}')} | "
-            f"{_f(x.get('other_load'), '{:.0%}')} | {reps} |"
+            row + f" {num(x.get('server_busy'), '{:.0%}')} | "
+            f"{num(x.get('other_load'), '{:.0%}')} | {reps} |"
         )
     if sec.get("errors"):
         out += ["", f"Errors: `{str(sec['errors'])[:400]}`"]
@@ -378,13 +221,13 @@ def _pagination(pg: Any) -> list[str]:
         "| --- | ---: | ---: |",
     ]
     for client, g in (pg.get("growth") or {}).items():
-        out.append(f"| {client} | {_f(g.get('cpu'))} × | {_f(g.get('wall'))} × |")
+        out.append(f"| {client} | {num(g.get('cpu'))} × | {num(g.get('wall'))} × |")
     return out
 
 
 def _shared_limit(sl: Any, ran: bool) -> list[str]:
     out = ["", "## 4. Shared limit (`benchmarks/shared_limit.py`)", ""]
-    module = _shared_limit_module()
+    module = shared_limit_module()
     if module is None:
         return [*out, "Not present: `benchmarks/shared_limit.py` does not exist in this tree."]
     if not ran:
@@ -417,10 +260,10 @@ def _limiter(lim: Any) -> list[str]:
     for client, c in w["clients"].items():
         rng = c.get("range")
         out.append(
-            f"| {client} | {_f(c['elapsed'])} | "
+            f"| {client} | {num(c['elapsed'])} | "
             f"{'–' if not rng else f'{rng[0]:.2f}–{rng[1]:.2f}'} | "
-            f"{_f(c['vs_ideal'], '{:.3f}')} | {_f(c['server_429'], '{:.0f}')} | "
-            f"{_f(c['errors'], '{:.0f}')} | {_f(c['max_in_window'], '{:.0f}')} |"
+            f"{num(c['vs_ideal'], '{:.3f}')} | {num(c['server_429'], '{:.0f}')} | "
+            f"{num(c['errors'], '{:.0f}')} | {num(c['max_in_window'], '{:.0f}')} |"
         )
     i2 = lim.get("burst")
     out += ["", "**Burst acceptance** (1500 calls at once, default client, 1000 per 60 s)", ""]
@@ -505,15 +348,15 @@ def _startup(st: Any) -> list[str]:
         c = imp[mod]
         rng = c.get("range")
         out.append(
-            f"| {mod} | {_f(c['cumulative_ms'], '{:.1f}')} | "
+            f"| {mod} | {num(c['cumulative_ms'], '{:.1f}')} | "
             f"{'–' if not rng else f'{rng[0]:.1f}–{rng[1]:.1f}'} | {c['wall_ms']:.0f} | "
-            f"{_f(c.get('cpu_ms'), '{:.0f}')} |"
+            f"{num(c.get('cpu_ms'), '{:.0f}')} |"
         )
     out += [
         "",
-        f"dxapi adds {_f(imp['added_ms'], '{:.1f}')} ms over aiohttp "
+        f"dxapi adds {num(imp['added_ms'], '{:.1f}')} ms over aiohttp "
         f"(process wall: {imp['added_wall_ms']:.0f} ms; CPU time: "
-        f"{_f(imp.get('added_cpu_ms'), '{:.0f}')} ms; bare interpreter "
+        f"{num(imp.get('added_cpu_ms'), '{:.0f}')} ms; bare interpreter "
         f"{imp['python_bare_wall_ms']:.0f} ms). Largest self times in `import dxapi`: "
         + ", ".join(f"{name} {ms:.1f} ms" for name, ms in imp.get("top_self", [])[:6])
         + ".",
@@ -536,16 +379,16 @@ def _startup(st: Any) -> list[str]:
             c = fc[who]
             rng = c.get("range")
             out.append(
-                f"| {who} | {_f(c.get('import_ms'), '{:.1f}')} | "
-                f"{_f(c.get('wall_ms'), '{:.1f}')} | "
+                f"| {who} | {num(c.get('import_ms'), '{:.1f}')} | "
+                f"{num(c.get('wall_ms'), '{:.1f}')} | "
                 f"{'–' if not rng else f'{rng[0]:.1f}–{rng[1]:.1f}'} | "
-                f"{_f(c.get('cpu_ms'), '{:.1f}')} |"
+                f"{num(c.get('cpu_ms'), '{:.1f}')} |"
             )
         out += [
             "",
-            f"dxapi adds {_f(fc.get('added_wall_ms'), '{:+.1f}')} ms to the answer "
-            f"({_f(fc.get('added_cpu_ms'), '{:+.1f}')} ms CPU), of which "
-            f"{_f(fc.get('added_import_ms'), '{:+.1f}')} ms in the imports.",
+            f"dxapi adds {num(fc.get('added_wall_ms'), '{:+.1f}')} ms to the answer "
+            f"({num(fc.get('added_cpu_ms'), '{:+.1f}')} ms CPU), of which "
+            f"{num(fc.get('added_import_ms'), '{:+.1f}')} ms in the imports.",
             "",
         ]
         if fc.get("errors"):
@@ -557,6 +400,6 @@ def _startup(st: Any) -> list[str]:
         out.append(
             f"Codegen: `python -m codegen --check` {cg['check_ms']:.0f} ms (exit "
             f"{cg['check_status']}); load + validate + render alone "
-            f"{_f(rnd.get('render_ms'), '{:.0f}')} ms for {rnd.get('files', '?')} files."
+            f"{num(rnd.get('render_ms'), '{:.0f}')} ms for {rnd.get('files', '?')} files."
         )
     return out

@@ -10,11 +10,11 @@ import attrs
 import pytest
 
 import dxapi
-from benchmarks import _calls, _common, _mini, pagination, report, structuring
+from benchmarks import _calls, _common, _mini, pagination, structuring, verdicts
 from dxapi.types import AliasEntry, Entity, Ref
 
 MODULES = ("__main__", "bulk", "limiter", "listpage", "pagination", "percall", "report",
-           "startup", "streaming", "structuring", "_calls", "_common", "_mini", "_server")  # fmt: skip
+           "startup", "streaming", "structuring", "verdicts", "_calls", "_common", "_mini", "_server")  # fmt: skip
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -95,13 +95,13 @@ def _results(info: tuple[float, float], growth: tuple[float, float], ms: float) 
 
 
 def test_goals_need_both_cpu_and_wall() -> None:
-    rows = report.goals(_results((0.96, 0.97), (1.1, 0.9), 30.0))
+    rows = verdicts.goals(_results((0.96, 0.97), (1.1, 0.9), 30.0))
     assert [r["status"] for r in rows] == ["MET"] * 5
-    rows = report.goals(_results((0.92, 0.75), (1.1, 1.3), 41.0))
+    rows = verdicts.goals(_results((0.92, 0.75), (1.1, 1.3), 41.0))
     assert [r["status"] for r in rows] == ["MISS", "MISS", "MISS", "MISS", "MISS"]
-    rows = report.goals(_results((0.92, 0.91), (1.1, 0.9), 30.0))
+    rows = verdicts.goals(_results((0.92, 0.91), (1.1, 0.9), 30.0))
     assert [r["status"] for r in rows] == ["MET", "MISS", "MET", "MET", "MET"]
-    assert [r["status"] for r in report.goals({})] == ["n/a"] * 5
+    assert [r["status"] for r in verdicts.goals({})] == ["n/a"] * 5
 
 
 def _every_field(cls: type, payload: dict[str, Any]) -> None:
