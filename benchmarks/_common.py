@@ -45,8 +45,10 @@ class Ctx:
     waited_busy: list[float] = field(default_factory=list)
     #: Seconds of waiting for quiet left for the whole run (keeps the run inside its budget).
     wait_budget: float = 90.0
-    #: Seconds the run may spend repeating samples disturbed by other load.
-    repeat_budget: float = 90.0
+    #: Seconds the current workload may still spend repeating samples disturbed by other load.
+    repeat_budget: float = 25.0
+    #: The workload running now (labels the samples).
+    workload: str = ""
     #: Per measured sample: how often it was repeated, and whether its kept reading was
     #: still over :data:`OTHER_LOAD_MAX` (see :func:`sample`).
     sampled: list[dict[str, Any]] = field(default_factory=list)
@@ -243,7 +245,13 @@ def sample(
         ctx.say(f"  repeating {label}: other load {res['other_load']:.0%} of the machine")
     best["repeats"] = repeats
     ctx.sampled.append(
-        {"label": label, "repeats": repeats, "over": best["other_load"] > OTHER_LOAD_MAX}
+        {
+            "label": label,
+            "workload": ctx.workload,
+            "repeats": repeats,
+            "over": best["other_load"] > OTHER_LOAD_MAX,
+            "budget_spent": ctx.repeat_budget <= 0,
+        }
     )
     return best
 

@@ -79,19 +79,21 @@ def _samples_note(meta: dict[str, Any]) -> str:
     s = meta.get("samples") or {}
     if not s.get("count"):
         return ""
-    warn = (
-        " **Other load disturbed samples beyond the threshold: treat the wall-clock figures "
-        "of this run as noisy.**"
-        if s["still_over"]
-        else ""
-    )
+    spent, budget = s.get("budget_spent") or [], s.get("repeat_budget_per_workload_s", 0)
     return (
         f"Stability: {s['count']} measured samples; a sample during which other processes "
         f"used more than {s['other_load_max']:.0%} of the machine's CPUs was taken again (at "
-        f"most twice, the least disturbed reading kept): {s['repeated']} sample(s) repeated "
-        f"({s['repeats']} repeats in all), {s['still_over']} still over the threshold after "
-        f"their repeats{' (repeat budget spent)' if s['repeat_budget_left_s'] <= 0 else ''}."
-        + warn
+        f"most twice, within {budget:g} s of repeats per workload, "
+        f"the least disturbed reading kept): {s['repeated']} sample(s) repeated "
+        f"({s['repeats']} repeats in all), {s['still_over']} still over the threshold"
+        + (f" (repeat budget spent in: {', '.join(spent)})" if spent else "")
+        + "."
+        + (
+            " **Other load disturbed samples beyond the threshold: treat the wall-clock "
+            "figures of this run as noisy.**"
+            if s["still_over"]
+            else ""
+        )
     )
 
 

@@ -45,7 +45,9 @@ def test_sample_repeats_a_disturbed_reading_and_keeps_the_least_disturbed(
     res = _common.sample(ctx, lambda: {"n": len(loads)}, label="t")
     assert len(loads) == 1 + _common.MAX_REPEATS
     assert res["other_load"] == 0.3 and res["n"] == 1 and res["repeats"] == 2
-    assert ctx.sampled == [{"label": "t", "repeats": 2, "over": True}]
+    assert ctx.sampled == [
+        {"label": "t", "workload": "", "repeats": 2, "over": True, "budget_spent": False}
+    ]
     quiet = iter([0.02])
     monkeypatch.setattr(_common, "other_load", lambda *_: next(quiet))
     assert _common.sample(ctx, dict, label="q")["repeats"] == 0
