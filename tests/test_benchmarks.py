@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sys
 from typing import Any
 
 import attrs
@@ -151,3 +152,25 @@ async def test_drive_counts_every_item_under_concurrency() -> None:
 
     elapsed, errors, items = await _calls._drive(unit, 100, 16)
     assert (errors, items) == (0, 300) and elapsed >= 0
+
+
+def test_a_shared_limit_module_is_run_judged_and_rendered(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.machinery
+    import types
+
+    from benchmarks import __main__ as main
+    from benchmarks import report
+
+    module = types.ModuleType("benchmarks.shared_limit")
+    module.__spec__ = importlib.machinery.ModuleSpec("benchmarks.shared_limit", None)
+    vars(module).update(
+        run=lambda ctx: {"wall": 1.5},
+        targets=lambda r: [{"name": "shared", "status": "MET", "value": str(r["wall"])}],
+        render=lambda r: [f"wall {r['wall']} s"],
+    )
+    assert "Not present" in report._shared_limit(None, False)[-1]
+    monkeypatch.setitem(sys.modules, "benchmarks.shared_limit", module)
+    result = main._shared_limit(_common.Ctx())
+    assert result == {"wall": 1.5}
+    assert verdicts.targets({"shared_limit": result})[-1]["value"] == "1.5"
+    assert report._shared_limit(result, True)[-1] == "wall 1.5 s"
