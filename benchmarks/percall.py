@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._calls import identifier as _identifier  # noqa: F401 (shared_limit.py imports it here)
 from ._calls import measure
 from ._common import Ctx, Server, available
 

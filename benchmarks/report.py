@@ -66,11 +66,11 @@ def render(r: dict[str, Any]) -> str:
     lines += _percall(r.get("percall"))
     lines += _listpage(r.get("listpage"), r.get("structuring"))
     lines += _pagination(r.get("pagination"))
-    lines += _shared_limit(r.get("shared_limit"), "shared_limit" in r)
     lines += _limiter(r.get("limiter"))
     lines += _bulk(r.get("bulk"))
     lines += _streaming(r.get("streaming"))
     lines += _startup(r.get("startup"))
+    lines += _shared_limit(r.get("shared_limit"), "shared_limit" in r)
     lines += ["", "Raw numbers, every sample and the run log: `latest.json`.", ""]
     return "\n".join(lines)
 
@@ -227,23 +227,52 @@ def _pagination(pg: Any) -> list[str]:
     return out
 
 
-def _shared_limit(sl: Any, ran: bool) -> list[str]:
-    out = ["", "## 4. Shared limit (`benchmarks/shared_limit.py`)", ""]
-    module = shared_limit_module()
-    if module is None:
+def _shared_limit(sh: Any, ran: bool) -> list[str]:
+    out = ["", "## 8. One account, many processes (`RedisLimiter`, `shared_limit.py`)", ""]
+    if shared_limit_module() is None:
         return [*out, "Not present: `benchmarks/shared_limit.py` does not exist in this tree."]
-    if not ran:
-        return [*out, "Not run."]
-    if _error(sl):
-        return out + _error(sl)[1:]
-    if hasattr(module, "render"):
-        lines: list[str] = module.render(sl)
-        return out + lines
-    return [*out, f"`{str(sl)[:1500]}`"]
+    if not ran or _error(sh):
+        return out + _error(sh if ran else None)[1:]
+    out += [
+        f"{sh['workers']} worker processes × {sh['per_worker']} `catalog.entities.info` calls "
+        f"(bulk fan-out each) against one account limited to {sh['limit']} per {sh['per']:g} s "
+        f"(FakeDX, true sliding window); ideal (ceil(N/L) − 1)·W = {sh['ideal']:.0f} s. "
+        "'redis': every process on one `RedisLimiter` key (Redis on loopback); 'local': a "
+        f"{sh['limit']}-per-{sh['per']:g}-s bucket in each process; 'one process': the same "
+        "calls and total concurrency in one process, through its bucket (the baseline for what "
+        "the machine allows) or through `RedisLimiter`. Elapsed: first request "
+        "the server saw → last answer; 'from start': from the common start signal.",
+        "",
+        "| limiter | elapsed s | range | × ideal | from start s | 429s | failed calls "
+        "| max in any window |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for mode, c in sh["modes"].items():
+        rng = c.get("range")
+        out.append(
+            f"| {mode} | {num(c['elapsed'])} | "
+            f"{'–' if not rng else f'{rng[0]:.2f}–{rng[1]:.2f}'} | "
+            f"{num(c['vs_ideal'], '{:.3f}')} | {num(c.get('from_start'))} | "
+            f"{num(c['server_429'], '{:.0f}')} | "
+            f"{num(c['errors'], '{:.0f}')} | {num(c['max_in_window'], '{:.0f}')} |"
+        )
+    o = sh.get("overhead") or {}
+    if "overhead_us" in o:
+        out += [
+            "",
+            f"Per grant (acquire + release) at concurrency {o['concurrency']}, {o['n']:,} grants, "
+            "limit never reached: `TokenBucket` "
+            f"{o['local']['us_per_grant']:.1f} µs, `RedisLimiter` "
+            f"{o['redis']['us_per_grant']:.1f} µs (client CPU "
+            f"{o['redis']['cpu_us_per_grant']:.1f} µs): {o['overhead_us']:.1f} µs more per grant.",
+        ]
+    elif o:
+        out += ["", f"Overhead run failed: `{str(o.get('error'))[:400]}`"]
+    return out
 
 
 def _limiter(lim: Any) -> list[str]:
-    out = ["", "## 5. Limiter efficiency", ""]
+    out = ["", "## 4. Limiter efficiency", ""]
     if _error(lim):
         return out + _error(lim)
     w = lim["window"]
@@ -284,7 +313,7 @@ def _limiter(lim: Any) -> list[str]:
 
 
 def _bulk(b: Any) -> list[str]:
-    out = ["", "## 6. Bulk export (`dxapi export catalog.entities.list --each "
+    out = ["", "## 5. Bulk export (`dxapi export catalog.entities.list --each "
            "catalog.entities.scorecards`)", ""]  # fmt: skip
     if _error(b):
         return out + _error(b)
@@ -305,7 +334,7 @@ def _bulk(b: Any) -> list[str]:
 
 
 def _streaming(s: Any) -> list[str]:
-    out = ["", "## 7. Streaming memory (`stream_csv`)", ""]
+    out = ["", "## 6. Streaming memory (`stream_csv`)", ""]
     if _error(s):
         return out + _error(s)
     out += [
@@ -332,7 +361,7 @@ def _streaming(s: Any) -> list[str]:
 
 
 def _startup(st: Any) -> list[str]:
-    out = ["", "## 8. Import, first typed call and codegen time", ""]
+    out = ["", "## 7. Import, first typed call and codegen time", ""]
     if _error(st):
         return out + _error(st)
     imp, cg = st["imports"], st["codegen"]

@@ -151,10 +151,14 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             imp["added_ms"] <= 50,
             f"+{imp['added_ms']:.1f} ms",
         )
-    shared = r.get("shared_limit")
-    module = shared_limit_module()
-    if isinstance(shared, dict) and "error" not in shared and hasattr(module, "targets"):
-        out += module.targets(shared)
+    sh = dig(r, "shared_limit", "modes", "redis")
+    if isinstance(sh, dict) and sh.get("vs_ideal") is not None:
+        add(
+            "shared limit: 8 processes via Redis ≤ 1.05 × ideal, zero 429s",
+            sh["vs_ideal"] <= 1.05 and sh["server_429"] == 0,
+            f"{num(sh['elapsed'])} s = {num(sh['vs_ideal'], '{:.3f}')} × ideal "
+            f"{r['shared_limit']['ideal']:.0f} s, {num(sh['server_429'], '{:.0f}')} 429s",
+        )
     return out
 
 

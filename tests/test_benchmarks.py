@@ -154,23 +154,26 @@ async def test_drive_counts_every_item_under_concurrency() -> None:
     assert (errors, items) == (0, 300) and elapsed >= 0
 
 
-def test_a_shared_limit_module_is_run_judged_and_rendered(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_shared_limit_result_is_run_judged_and_rendered(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.machinery
     import types
 
     from benchmarks import __main__ as main
     from benchmarks import report
 
+    mode = {"elapsed": 14.2, "range": [14.1, 14.3], "vs_ideal": 1.014, "from_start": 14.5,
+            "server_429": 0, "errors": 0, "max_in_window": 200}  # fmt: skip
+    shape = {"workers": 8, "per_worker": 200, "limit": 200, "per": 2.0, "ideal": 14.0,
+             "modes": {"redis": mode}, "overhead": {}}  # fmt: skip
     module = types.ModuleType("benchmarks.shared_limit")
     module.__spec__ = importlib.machinery.ModuleSpec("benchmarks.shared_limit", None)
-    vars(module).update(
-        run=lambda ctx: {"wall": 1.5},
-        targets=lambda r: [{"name": "shared", "status": "MET", "value": str(r["wall"])}],
-        render=lambda r: [f"wall {r['wall']} s"],
-    )
-    assert "Not present" in report._shared_limit(None, False)[-1]
+    vars(module).update(run=lambda ctx: shape)
+    if verdicts.shared_limit_module() is None:
+        assert "Not present" in report._shared_limit(None, False)[-1]
     monkeypatch.setitem(sys.modules, "benchmarks.shared_limit", module)
     result = main._shared_limit(_common.Ctx())
-    assert result == {"wall": 1.5}
-    assert verdicts.targets({"shared_limit": result})[-1]["value"] == "1.5"
-    assert report._shared_limit(result, True)[-1] == "wall 1.5 s"
+    assert result is shape
+    target = verdicts.targets({"shared_limit": result})[-1]
+    assert target["status"] == "MET" and "1.014" in target["value"]
+    rows = [ln for ln in report._shared_limit(result, True) if ln.startswith("| redis |")]
+    assert rows and "| 14.20 |" in rows[0] and "| 1.014 |" in rows[0]
