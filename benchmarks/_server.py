@@ -44,12 +44,13 @@ async def _serve(opts: argparse.Namespace) -> None:
     async with AsyncExitStack() as stack:
         info: dict[str, Any] = {"kind": opts.kind}
         if opts.kind == "mini":
-            server: Any = MiniServer(rate)
+            server: Any = MiniServer(rate, pages=opts.pages)
             await server.start()
             stack.push_async_callback(server.stop)
 
             def stats() -> dict[str, Any]:
-                return server.counters.snapshot()
+                snapshot: dict[str, Any] = server.counters.snapshot()
+                return snapshot
 
             reset = server.reset
         else:
@@ -88,6 +89,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="requests per window (0: off)")
     parser.add_argument("--per", type=float, default=1.0, help="window length, seconds")
     parser.add_argument("--entities", type=int, default=None)
+    parser.add_argument("--pages", type=int, default=20, help="mini: pages of a listing")
     parser.add_argument("--csv-rows", type=int, default=None)
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--cpu", type=int, default=None, help="pin to this CPU")

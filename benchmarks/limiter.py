@@ -1,7 +1,7 @@
 """Workload 2, limiter efficiency against a server enforcing a true sliding window.
 
 ``window``: 1200 ``catalog.entities.info`` calls against 200 per 2 s. dxapi runs them as a
-bulk fan-out (``dxapi._bulk.fan_out`` with its default concurrency) on a client built with
+bulk fan-out (``dx.bulk`` with its default concurrency) on a client built with
 ``rate_limit=(200, 2.0)`` and otherwise default settings; slack_sdk (with its
 ``AsyncRateLimitErrorRetryHandler``) and getdx (threads) run the same calls at the same
 concurrency. Reported: elapsed ÷ the ideal schedule ``(ceil(N/L) - 1) * W`` = 10 s, and the
@@ -22,6 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ._calls import identifier
 from ._common import Ctx, Server, available, child_main, median, run_child, spread
 
 METHOD = "catalog.entities.info"
@@ -44,12 +45,9 @@ async def _dxapi(args: dict[str, Any]) -> dict[str, Any]:
     errors = 0
     async with dxapi.Client(**kwargs) as dx:
         start = time.monotonic()
-        if args["mode"] == "bulk":
-            from dxapi._bulk import DEFAULT_CONCURRENCY, fan_out
-
-            conc = args.get("conc") or DEFAULT_CONCURRENCY
+        if args["mode"] == "bulk":  # dx.bulk at its default concurrency
             inputs = ({"identifier": ident} for _ in range(n))
-            async with fan_out(None, dx.catalog.entities.info, inputs, concurrency=conc) as out:
+            async with dx.bulk(dx.catalog.entities.info, inputs) as out:
                 async for outcome in out:
                     done.append(time.monotonic() - start)
                     errors += outcome.error is not None
@@ -173,24 +171,25 @@ def _one(ctx: Ctx, server: Server, args: dict[str, Any], per: float) -> dict[str
     return res
 
 
-def _identifier(server: Server) -> str:
-    from .percall import _identifier as ident
+def _bulk_concurrency() -> int:
+    """``dx.bulk``'s default concurrency (the peers run at the same)."""
+    import inspect
 
-    return ident(server)
+    import dxapi
+
+    default = inspect.signature(dxapi.Client.bulk).parameters["concurrency"].default
+    return default if isinstance(default, int) else 32
 
 
 def window(ctx: Ctx, kind: str) -> dict[str, Any]:
     n, limit, per = 1200, 200, 2.0
     clients = ["dxapi"] + [c for c in ("slack_sdk", "getdx") if available(c)]
-    try:
-        from dxapi._bulk import DEFAULT_CONCURRENCY as conc
-    except ImportError:
-        conc = 32
+    conc = _bulk_concurrency()
     runs = max(1, ctx.runs if not ctx.quick else 1)
     samples: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
     ctx.say(f"limiter: {n} calls at {limit}/{per:g}s against the {kind} server, c={conc}")
     with Server(ctx, kind, limit=limit, per=per, entities=100 if kind == "fake" else None) as srv:
-        ident = _identifier(srv)
+        ident = identifier(srv)
         for run in range(runs):
             for client in clients:
                 args = {
@@ -242,7 +241,7 @@ def burst(ctx: Ctx, kind: str) -> dict[str, Any]:
     n, limit, per = 1500, 1000, 60.0
     ctx.say(f"burst acceptance: {n} concurrent calls at {limit}/{per:g}s ({kind} server)")
     with Server(ctx, kind, limit=limit, per=per, entities=100 if kind == "fake" else None) as srv:
-        ident = _identifier(srv)
+        ident = identifier(srv)
         args = {"client": "dxapi", "mode": "gather", "n": n, "identifier": ident}
         res = _one(ctx, srv, args, per)
     ctx.say(f"  burst: {res}"[:400])

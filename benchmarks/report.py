@@ -1,4 +1,4 @@
-"""Turn the results dict into the targets verdicts and the Markdown report."""
+"""Turn the results dict into the Markdown report (``benchmarks/results/latest.md``)."""
 
 # The report is Markdown for people: it uses typographic signs (times, dashes) on purpose.
 # ruff: noqa: RUF001
@@ -7,123 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _get(d: Any, *keys: Any) -> Any:
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-
-def _verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("MET" if ok else "MISS")
-
-
-def _f(x: float | None, fmt: str = "{:.2f}") -> str:
-    return "–" if x is None else fmt.format(x)
-
-
-def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-
-    def add(name: str, ok: bool | None, value: str) -> None:
-        out.append({"name": name, "status": _verdict(ok), "value": value})
-
-    pc = r.get("percall") or {}
-    kinds = pc.get("servers") or []
-    if kinds and isinstance(pc.get(kinds[0]), dict):
-        cells = pc[kinds[0]]["clients"]
-        ratio = _get(cells, "dxapi", "64", "vs_floor")
-        cpu_ratio = _get(cells, "dxapi", "64", "cpu_vs_floor")
-        other = [
-            f"{k}: {_f(_get(pc, k, 'clients', 'dxapi', '64', 'vs_floor'))}" for k in kinds[1:]
-        ]
-        add(
-            "per-call: dxapi ≥ 0.8 × floor at concurrency 64",
-            None if ratio is None else ratio >= 0.8,
-            f"{_f(ratio)} × floor in calls/s ({kinds[0]} server"
-            + (f"; {', '.join(other)} server" if other else "")
-            + f"); {_f(cpu_ratio)} × floor in CPU per call",
-        )
-        mine = _get(cells, "dxapi", "64", "calls_per_s")
-        peers = {
-            p: _get(cells, p, "64", "calls_per_s")
-            for p in ("slack_sdk", "slack_sdk+session", "getdx")
-            if p in cells
-        }
-        ok = None if mine is None or not peers else all(mine > (v or 0) for v in peers.values())
-        add(
-            "per-call: dxapi ahead of slack_sdk and getdx at concurrency 64",
-            ok,
-            f"dxapi {_f(mine, '{:.0f}')}/s vs "
-            + ", ".join(f"{p} {_f(v, '{:.0f}')}/s" for p, v in peers.items()),
-        )
-    win = _get(r, "limiter", "window")
-    if isinstance(win, dict) and "clients" in win:
-        d = win["clients"].get("dxapi", {})
-        add(
-            "limiter: within 5% of the ideal schedule",
-            None if d.get("vs_ideal") is None else d["vs_ideal"] <= 1.05,
-            f"{_f(d.get('elapsed'))} s = {_f(d.get('vs_ideal'), '{:.3f}')} × ideal "
-            f"{win['ideal']:.0f} s",
-        )
-        add(
-            "limiter: zero 429s",
-            None if d.get("server_429") is None else d["server_429"] == 0,
-            f"{_f(d.get('server_429'), '{:.0f}')} 429s",
-        )
-        peers = {p: v.get("elapsed") for p, v in win["clients"].items() if p != "dxapi"}
-        mine = d.get("elapsed")
-        ok = None if mine is None or not peers else all(mine < (v or 1e9) for v in peers.values())
-        add(
-            "limiter: ahead of slack_sdk and getdx on time",
-            ok,
-            f"dxapi {_f(mine)} s vs " + ", ".join(f"{p} {_f(v)} s" for p, v in peers.items()),
-        )
-    sh = _get(r, "shared_limit", "modes", "redis")
-    if isinstance(sh, dict) and sh.get("vs_ideal") is not None:
-        add(
-            "shared limit: 8 processes via Redis ≤ 1.05 × ideal, zero 429s",
-            sh["vs_ideal"] <= 1.05 and sh["server_429"] == 0,
-            f"{_f(sh['elapsed'])} s = {_f(sh['vs_ideal'], '{:.3f}')} × ideal "
-            f"{r['shared_limit']['ideal']:.0f} s, {_f(sh['server_429'], '{:.0f}')} 429s",
-        )
-    i2 = _get(r, "limiter", "burst")
-    if isinstance(i2, dict) and "answered_by_8s" in i2:
-        add(
-            "burst: ≥ 970 of 1500 answered in the first 8 s at 1000/60 s, zero 429s",
-            i2["answered_by_8s"] >= 0.97 * i2["limit"] and i2["server_429"] == 0,
-            f"{i2['answered_by_8s']} answered by 8 s, {i2['server_429']} 429s, "
-            f"all done in {i2['elapsed']:.1f} s",
-        )
-    b = r.get("bulk")
-    if isinstance(b, dict) and "vs_minimum" in b:
-        add(
-            "bulk export within 1.05 × the rate-limit minimum",
-            b["vs_minimum"] <= 1.05 and b["server_429"] == 0,
-            f"{b['wall']:.1f} s = {b['vs_minimum']:.3f} × {b['minimum']:.0f} s, "
-            f"{b['server_429']} 429s",
-        )
-    s = _get(r, "streaming", "dxapi")
-    if isinstance(s, dict) and "peak_growth_kb" in s:
-        growth = max(s["peak_growth_kb"], s["rss_growth_kb"]) / 1024
-        add(
-            f"streaming: peak RSS growth ≤ 10 MB for {r['streaming']['rows']:,} rows",
-            growth <= 10,
-            f"{growth:.2f} MB",
-        )
-    imp = _get(r, "startup", "imports")
-    if isinstance(imp, dict) and imp.get("added_ms") is not None:
-        add(
-            "import dxapi adds ≤ 50 ms over import aiohttp",
-            imp["added_ms"] <= 50,
-            f"+{imp['added_ms']:.1f} ms",
-        )
-    return out
-
-
-# ------------------------------------------------------------------------- markdown
+from .verdicts import goals, num, shared_limit_module
 
 
 def render(r: dict[str, Any]) -> str:
@@ -135,6 +19,20 @@ def render(r: dict[str, Any]) -> str:
         f"Run {meta['started']} (`{meta['command'].strip()}`), git `{meta['git']}`, "
         f"{meta['elapsed_s']:.0f} s, {'quick' if meta['quick'] else 'full'}, "
         f"medians of {meta['runs']} run(s) unless noted.",
+        "",
+        "## Done when (issue 14)",
+        "",
+        "Ratios against a bare aiohttp loop measured side by side in this run, on the same "
+        "server; met when both the CPU-time figure and the wall-clock one meet the goal.",
+        "",
+        "| workload | measured | goal | met? |",
+        "| --- | --- | --- | --- |",
+    ]
+    for g in r.get("goals") or goals(r):
+        lines.append(f"| {g['workload']} | {g['measured']} | {g['goal']} | {g['status']} |")
+    lines += [
+        "",
+        _samples_note(meta),
         "",
         f"Machine: {m['cpu_model']}, {m['cores']} cores ({m['cores_usable']} usable), "
         f"{m['memory_gb']} GB, {m['os']}, {m['python_impl']} {m['python']}. "
@@ -150,7 +48,7 @@ def render(r: dict[str, Any]) -> str:
         + ". The machine has "
         + f"{m['cores']} cores; a 1-min load above {m['cores']} means other processes "
         "competed with the benchmark and its wall-clock numbers are pessimistic (the CPU-time "
-        "columns are not affected).",
+        "columns are affected less).",
         "",
         _busy_note(meta),
         "",
@@ -158,7 +56,7 @@ def render(r: dict[str, Any]) -> str:
         + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v is not None)
         + ".",
         "",
-        "## Targets",
+        "## Other targets",
         "",
         "| target | result | |",
         "| --- | --- | --- |",
@@ -166,13 +64,37 @@ def render(r: dict[str, Any]) -> str:
     for t in r.get("targets", []):
         lines.append(f"| {t['name']} | {t['value']} | {t['status']} |")
     lines += _percall(r.get("percall"))
+    lines += _listpage(r.get("listpage"), r.get("structuring"))
+    lines += _pagination(r.get("pagination"))
     lines += _limiter(r.get("limiter"))
     lines += _bulk(r.get("bulk"))
     lines += _streaming(r.get("streaming"))
     lines += _startup(r.get("startup"))
-    lines += _shared_limit(r.get("shared_limit"))
+    lines += _shared_limit(r.get("shared_limit"), "shared_limit" in r)
     lines += ["", "Raw numbers, every sample and the run log: `latest.json`.", ""]
     return "\n".join(lines)
+
+
+def _samples_note(meta: dict[str, Any]) -> str:
+    s = meta.get("samples") or {}
+    if not s.get("count"):
+        return ""
+    spent, budget = s.get("budget_spent") or [], s.get("repeat_budget_per_workload_s", 0)
+    return (
+        f"Stability: {s['count']} measured samples; a sample during which other processes "
+        f"used more than {s['other_load_max']:.0%} of the machine's CPUs was taken again (at "
+        f"most twice, within {budget:g} s of repeats per workload, "
+        f"the least disturbed reading kept): {s['repeated']} sample(s) repeated "
+        f"({s['repeats']} repeats in all), {s['still_over']} still over the threshold"
+        + (f" (repeat budget spent in: {', '.join(spent)})" if spent else "")
+        + "."
+        + (
+            " **Other load disturbed samples beyond the threshold: treat the wall-clock "
+            "figures of this run as noisy.**"
+            if s["still_over"]
+            else ""
+        )
+    )
 
 
 def _busy_note(meta: dict[str, Any]) -> str:
@@ -181,7 +103,7 @@ def _busy_note(meta: dict[str, Any]) -> str:
         return ""
     return (
         f"Before each of {b['count']} measurements the run waited for other work to leave the "
-        f"CPUs (≤ 15 % busy, 20 s at most, 90 s in all): median busy share then "
+        f"CPUs (≤ 15 % busy, 20 s at most per measurement): median busy share then "
         f"{b['median']:.0%}, max {b['max']:.0%}; {b['over_threshold']} measurement(s) started "
         "on a busier machine."
     )
@@ -195,53 +117,162 @@ def _error(section: Any) -> list[str]:
     return []
 
 
+_COLUMNS_NOTE = (
+    "Server in its own process on its own core. 'CPU µs' is the client process's CPU time "
+    "per request (user + system, all threads); 'CPU × floor' = the floor's CPU per request "
+    "÷ the client's, which other load skews less than wall time. 'server busy' is the share "
+    "of its core the server used (near 100 % would mean the server, not the client, is the "
+    "cap); 'other load' the share of the machine's CPUs that processes not ours used "
+    "meanwhile (0 on a quiet machine); 'rep.' how many samples were taken again for it."
+)
+
+
+def _calls_table(sec: dict[str, Any], concs: list[str], unit: str) -> list[str]:
+    head = "| client |"
+    rule = "| --- |"
+    for c in concs:
+        head += f" c={c} {unit}/s | × floor | CPU µs | CPU × floor |"
+        rule += " ---: | ---: | ---: | ---: |"
+    out = [head + " server busy | other load | rep. |", rule + " ---: | ---: | ---: |"]
+    for client, cells in sec["clients"].items():
+        row = f"| {client} |"
+        for c in concs:
+            x = cells[c]
+            row += (
+                f" {num(x.get('per_s'), '{:,.0f}')} | {num(x.get('vs_floor'))} | "
+                f"{num(x.get('cpu_us'), '{:,.0f}')} | {num(x.get('cpu_vs_floor'))} |"
+            )
+        x = cells[concs[-1]]
+        reps = sum(cells[c].get("repeats") or 0 for c in concs)
+        out.append(
+            row + f" {num(x.get('server_busy'), '{:.0%}')} | "
+            f"{num(x.get('other_load'), '{:.0%}')} | {reps} |"
+        )
+    if sec.get("errors"):
+        out += ["", f"Errors: `{str(sec['errors'])[:400]}`"]
+    return out
+
+
 def _percall(pc: Any) -> list[str]:
-    out = ["", "## 1. Per-call overhead (`catalog.entities.info`, limiter off)", ""]
+    out = ["", "## 1. Per-call overhead (`catalog.entities.info`, default client)", ""]
     if _error(pc):
         return out + _error(pc)
     n = pc["n"]
     out.append(
-        f"calls/s (median; range in `latest.json`), N = {n['1']:,} calls at concurrency 1 "
-        f"and {n['64']:,} at concurrency 64 after a warm-up (scaled down from 20,000 to fit "
-        "the 10-minute budget). Server in its own process on its own core; "
-        "'server busy' is the share of that core the server used at concurrency 64 "
-        "(near 100 % would mean the server, not the client, is the cap). 'CPU µs/call' is "
-        "the client process's CPU time per call (user + system, all threads); 'CPU × floor' "
-        "= floor's CPU per call ÷ the client's, which other load on the machine skews less. "
-        "'other load' = CPU cores used by processes not ours during the measurement "
-        "(0 on a quiet machine)."
+        f"{n['1']:,} calls at concurrency 1 and {n['64']:,} at 64 per sample, in blocks of "
+        "880 measured calls after 100 warm-up calls, each block a fresh client: dxapi is "
+        "`dxapi.Client(token, base_url=...)` with its default limiter (the open 1000-per-60-s "
+        "bucket) in the path, never waiting (the server enforces no limit). The entity has "
+        "every field of `Entity`. " + _COLUMNS_NOTE + " Server busy and other load at c=64."
     )
     for kind in pc["servers"]:
         sec = pc.get(kind)
         if not isinstance(sec, dict):
             continue
-        out += [
-            "",
-            f"**{kind} server**" + (" (cross-check)" if kind != pc["servers"][0] else ""),
-            "",
-            "| client | c=1 calls/s | × floor | c=64 calls/s | × floor "
-            "| c=64 CPU µs/call | CPU × floor | server busy (c=64) | other load (c=64) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for client, cells in sec["clients"].items():
-            c1, c64 = cells["1"], cells["64"]
-            out.append(
-                f"| {client} | {_f(c1['calls_per_s'], '{:,.0f}')} | "
-                f"{_f(c1.get('vs_floor'))} | {_f(c64['calls_per_s'], '{:,.0f}')} | "
-                f"{_f(c64.get('vs_floor'))} | {_f(c64.get('cpu_us_per_call'), '{:.0f}')} | "
-                f"{_f(c64.get('cpu_vs_floor'))} | {_f(c64.get('server_busy'), '{:.0%}')} | "
-                f"{_f(c64.get('other_load_cores'), '{:.2f}')} |"
-            )
-        if sec.get("errors"):
-            out.append("")
-            out.append(f"Errors: `{str(sec['errors'])[:400]}`")
+        out += ["", f"**{kind} server**" + (" (cross-check)" if kind != pc["servers"][0] else "")]
+        out += ["", *_calls_table(sec, ["1", "64"], "calls")]
     if pc.get("missing"):
         out += ["", f"Not installed, not measured: {', '.join(pc['missing'])}."]
     return out
 
 
+def _listpage(lp: Any, st: Any) -> list[str]:
+    out = ["", "## 2. List pages (`catalog.entities.list`, 100 entities per page)", ""]
+    if _error(lp):
+        return out + _error(lp)
+    plan = lp["plans"]["64"]
+    out += [
+        f"{plan['blocks'] * plan['per_block']:,} pages at concurrency 64 per sample "
+        f"(blocks of {plan['per_block']} after {plan['warmup']} warm-up pages, a fresh default "
+        "client each), mini server. dxapi: `await dx.catalog.entities.list(limit=100)` (typed); "
+        "dxapi-raw: `await dx.call('catalog.entities.list', limit=100)`; floor: GET + "
+        "`json.loads` of the same page. " + _COLUMNS_NOTE,
+        "",
+        *_calls_table(lp, ["64"], "pages"),
+    ]
+    if isinstance(st, dict):
+        out += [
+            "",
+            f"Structuring (`benchmarks/structuring.py`): typed page {st['typed_cpu_us']:.0f} µs "
+            f"CPU − raw page {st['raw_cpu_us']:.0f} µs = {st['per_page_us']:.0f} µs per page, "
+            f"{st['per_entity_us']:.1f} µs per entity ({st['share_of_typed']:.0%} of the typed "
+            "page's CPU).",
+        ]
+    return out
+
+
+def _pagination(pg: Any) -> list[str]:
+    out = ["", "## 3. Concurrent pagination (`async for` over multi-page listings)", ""]
+    if _error(pg):
+        return out + _error(pg)
+    plan = pg["plans"]["64"]
+    out += [
+        f"Per sample {plan['blocks']} block(s) of {plan['per_block']} listings of "
+        f"{pg['pages']} pages of 100 entities (a fresh default client per block), one listing "
+        "after another at c=1, all at once at c=64. dxapi: `async for entity in "
+        "dx.catalog.entities.list(limit=100)`; dxapi-raw: `async for item in "
+        "dx.paginate(...)`; floor: a bare aiohttp loop following `next_cursor`. Rates are "
+        "pages/s, CPU per page. " + _COLUMNS_NOTE,
+        "",
+        *_calls_table(pg, ["1", "64"], "pages"),
+        "",
+        "Cost per page at c=64 ÷ at c=1 (1.00: concurrency adds nothing per page; wall time "
+        "at c=1 also waits for each answer, so its ratio is the lower one):",
+        "",
+        "| client | CPU per page | wall per page |",
+        "| --- | ---: | ---: |",
+    ]
+    for client, g in (pg.get("growth") or {}).items():
+        out.append(f"| {client} | {num(g.get('cpu'))} × | {num(g.get('wall'))} × |")
+    return out
+
+
+def _shared_limit(sh: Any, ran: bool) -> list[str]:
+    out = ["", "## 8. One account, many processes (`RedisLimiter`, `shared_limit.py`)", ""]
+    if shared_limit_module() is None:
+        return [*out, "Not present: `benchmarks/shared_limit.py` does not exist in this tree."]
+    if not ran or _error(sh):
+        return out + _error(sh if ran else None)[1:]
+    out += [
+        f"{sh['workers']} worker processes × {sh['per_worker']} `catalog.entities.info` calls "
+        f"(bulk fan-out each) against one account limited to {sh['limit']} per {sh['per']:g} s "
+        f"(FakeDX, true sliding window); ideal (ceil(N/L) − 1)·W = {sh['ideal']:.0f} s. "
+        "'redis': every process on one `RedisLimiter` key (Redis on loopback); 'local': a "
+        f"{sh['limit']}-per-{sh['per']:g}-s bucket in each process; 'one process': the same "
+        "calls and total concurrency in one process, through its bucket (the baseline for what "
+        "the machine allows) or through `RedisLimiter`. Elapsed: first request "
+        "the server saw → last answer; 'from start': from the common start signal.",
+        "",
+        "| limiter | elapsed s | range | × ideal | from start s | 429s | failed calls "
+        "| max in any window |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for mode, c in sh["modes"].items():
+        rng = c.get("range")
+        out.append(
+            f"| {mode} | {num(c['elapsed'])} | "
+            f"{'–' if not rng else f'{rng[0]:.2f}–{rng[1]:.2f}'} | "
+            f"{num(c['vs_ideal'], '{:.3f}')} | {num(c.get('from_start'))} | "
+            f"{num(c['server_429'], '{:.0f}')} | "
+            f"{num(c['errors'], '{:.0f}')} | {num(c['max_in_window'], '{:.0f}')} |"
+        )
+    o = sh.get("overhead") or {}
+    if "overhead_us" in o:
+        out += [
+            "",
+            f"Per grant (acquire + release) at concurrency {o['concurrency']}, {o['n']:,} grants, "
+            "limit never reached: `TokenBucket` "
+            f"{o['local']['us_per_grant']:.1f} µs, `RedisLimiter` "
+            f"{o['redis']['us_per_grant']:.1f} µs (client CPU "
+            f"{o['redis']['cpu_us_per_grant']:.1f} µs): {o['overhead_us']:.1f} µs more per grant.",
+        ]
+    elif o:
+        out += ["", f"Overhead run failed: `{str(o.get('error'))[:400]}`"]
+    return out
+
+
 def _limiter(lim: Any) -> list[str]:
-    out = ["", "## 2. Limiter efficiency", ""]
+    out = ["", "## 4. Limiter efficiency", ""]
     if _error(lim):
         return out + _error(lim)
     w = lim["window"]
@@ -260,10 +291,10 @@ def _limiter(lim: Any) -> list[str]:
     for client, c in w["clients"].items():
         rng = c.get("range")
         out.append(
-            f"| {client} | {_f(c['elapsed'])} | "
+            f"| {client} | {num(c['elapsed'])} | "
             f"{'–' if not rng else f'{rng[0]:.2f}–{rng[1]:.2f}'} | "
-            f"{_f(c['vs_ideal'], '{:.3f}')} | {_f(c['server_429'], '{:.0f}')} | "
-            f"{_f(c['errors'], '{:.0f}')} | {_f(c['max_in_window'], '{:.0f}')} |"
+            f"{num(c['vs_ideal'], '{:.3f}')} | {num(c['server_429'], '{:.0f}')} | "
+            f"{num(c['errors'], '{:.0f}')} | {num(c['max_in_window'], '{:.0f}')} |"
         )
     i2 = lim.get("burst")
     out += ["", "**Burst acceptance** (1500 calls at once, default client, 1000 per 60 s)", ""]
@@ -282,7 +313,7 @@ def _limiter(lim: Any) -> list[str]:
 
 
 def _bulk(b: Any) -> list[str]:
-    out = ["", "## 3. Bulk export (`dxapi export catalog.entities.list --each "
+    out = ["", "## 5. Bulk export (`dxapi export catalog.entities.list --each "
            "catalog.entities.scorecards`)", ""]  # fmt: skip
     if _error(b):
         return out + _error(b)
@@ -303,7 +334,7 @@ def _bulk(b: Any) -> list[str]:
 
 
 def _streaming(s: Any) -> list[str]:
-    out = ["", "## 4. Streaming memory (`stream_csv`)", ""]
+    out = ["", "## 6. Streaming memory (`stream_csv`)", ""]
     if _error(s):
         return out + _error(s)
     out += [
@@ -330,7 +361,7 @@ def _streaming(s: Any) -> list[str]:
 
 
 def _startup(st: Any) -> list[str]:
-    out = ["", "## 5. Import and codegen time", ""]
+    out = ["", "## 7. Import, first typed call and codegen time", ""]
     if _error(st):
         return out + _error(st)
     imp, cg = st["imports"], st["codegen"]
@@ -348,20 +379,51 @@ def _startup(st: Any) -> list[str]:
         c = imp[mod]
         rng = c.get("range")
         out.append(
-            f"| {mod} | {_f(c['cumulative_ms'], '{:.1f}')} | "
+            f"| {mod} | {num(c['cumulative_ms'], '{:.1f}')} | "
             f"{'–' if not rng else f'{rng[0]:.1f}–{rng[1]:.1f}'} | {c['wall_ms']:.0f} | "
-            f"{_f(c.get('cpu_ms'), '{:.0f}')} |"
+            f"{num(c.get('cpu_ms'), '{:.0f}')} |"
         )
     out += [
         "",
-        f"dxapi adds {_f(imp['added_ms'], '{:.1f}')} ms over aiohttp "
+        f"dxapi adds {num(imp['added_ms'], '{:.1f}')} ms over aiohttp "
         f"(process wall: {imp['added_wall_ms']:.0f} ms; CPU time: "
-        f"{_f(imp.get('added_cpu_ms'), '{:.0f}')} ms; bare interpreter "
+        f"{num(imp.get('added_cpu_ms'), '{:.0f}')} ms; bare interpreter "
         f"{imp['python_bare_wall_ms']:.0f} ms). Largest self times in `import dxapi`: "
         + ", ".join(f"{name} {ms:.1f} ms" for name, ms in imp.get("top_self", [])[:6])
         + ".",
         "",
     ]
+    fc = st.get("first_call")
+    if isinstance(fc, dict) and isinstance(fc.get("dxapi"), dict):
+        out += [
+            "",
+            "**First typed call**: a fresh process imports dxapi and makes one "
+            "`catalog.entities.info` call through a default client (mini server, its own "
+            "process), against a fresh process importing aiohttp and making one GET + "
+            "`json.loads`; from before the first import to the answer (the interpreter's start "
+            f"is the same for both and left out), median of {fc['runs']} pairs.",
+            "",
+            "| process | imports ms | to the answer ms | range | CPU ms |",
+            "| --- | ---: | ---: | --- | ---: |",
+        ]
+        for who in ("dxapi", "aiohttp"):
+            c = fc[who]
+            rng = c.get("range")
+            out.append(
+                f"| {who} | {num(c.get('import_ms'), '{:.1f}')} | "
+                f"{num(c.get('wall_ms'), '{:.1f}')} | "
+                f"{'–' if not rng else f'{rng[0]:.1f}–{rng[1]:.1f}'} | "
+                f"{num(c.get('cpu_ms'), '{:.1f}')} |"
+            )
+        out += [
+            "",
+            f"dxapi adds {num(fc.get('added_wall_ms'), '{:+.1f}')} ms to the answer "
+            f"({num(fc.get('added_cpu_ms'), '{:+.1f}')} ms CPU), of which "
+            f"{num(fc.get('added_import_ms'), '{:+.1f}')} ms in the imports.",
+            "",
+        ]
+        if fc.get("errors"):
+            out += [f"Errors: `{str(fc['errors'])[:400]}`", ""]
     if "error" in cg:
         out.append(f"Codegen: {cg['error']}")
     else:
@@ -369,48 +431,6 @@ def _startup(st: Any) -> list[str]:
         out.append(
             f"Codegen: `python -m codegen --check` {cg['check_ms']:.0f} ms (exit "
             f"{cg['check_status']}); load + validate + render alone "
-            f"{_f(rnd.get('render_ms'), '{:.0f}')} ms for {rnd.get('files', '?')} files."
+            f"{num(rnd.get('render_ms'), '{:.0f}')} ms for {rnd.get('files', '?')} files."
         )
-    return out
-
-
-def _shared_limit(sh: Any) -> list[str]:
-    out = ["", "## 6. One account, many processes (`RedisLimiter`)", ""]
-    if _error(sh):
-        return out + _error(sh)
-    out += [
-        f"{sh['workers']} worker processes × {sh['per_worker']} `catalog.entities.info` calls "
-        f"(bulk fan-out each) against one account limited to {sh['limit']} per {sh['per']:g} s "
-        f"(FakeDX, true sliding window); ideal (ceil(N/L) − 1)·W = {sh['ideal']:.0f} s. "
-        "'redis': every process on one `RedisLimiter` key (Redis on loopback); 'local': a "
-        f"{sh['limit']}-per-{sh['per']:g}-s bucket in each process; 'one process': the same "
-        "calls and total concurrency in one process, through its bucket (the baseline for what "
-        "the machine allows) or through `RedisLimiter`. Elapsed: first request "
-        "the server saw → last answer; 'from start': from the common start signal.",
-        "",
-        "| limiter | elapsed s | range | × ideal | from start s | 429s | failed calls "
-        "| max in any window |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for mode, c in sh["modes"].items():
-        rng = c.get("range")
-        out.append(
-            f"| {mode} | {_f(c['elapsed'])} | "
-            f"{'–' if not rng else f'{rng[0]:.2f}–{rng[1]:.2f}'} | "
-            f"{_f(c['vs_ideal'], '{:.3f}')} | {_f(c.get('from_start'))} | "
-            f"{_f(c['server_429'], '{:.0f}')} | "
-            f"{_f(c['errors'], '{:.0f}')} | {_f(c['max_in_window'], '{:.0f}')} |"
-        )
-    o = sh.get("overhead") or {}
-    if "overhead_us" in o:
-        out += [
-            "",
-            f"Per grant (acquire + release) at concurrency {o['concurrency']}, {o['n']:,} grants, "
-            "limit never reached: `TokenBucket` "
-            f"{o['local']['us_per_grant']:.1f} µs, `RedisLimiter` "
-            f"{o['redis']['us_per_grant']:.1f} µs (client CPU "
-            f"{o['redis']['cpu_us_per_grant']:.1f} µs): {o['overhead_us']:.1f} µs more per grant.",
-        ]
-    elif o:
-        out += ["", f"Overhead run failed: `{str(o.get('error'))[:400]}`"]
     return out

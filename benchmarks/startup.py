@@ -1,4 +1,10 @@
-"""Workload 5, import time and codegen time.
+"""Workload 5, import time, the first typed call, and codegen time.
+
+First call: a fresh process imports dxapi and makes one typed ``catalog.entities.info`` call
+through a default client against the mini server (its own process), against a fresh process
+importing aiohttp and making one GET + ``json.loads``; the time from before the first import
+to the answer, wall and CPU, median of several pairs (the interpreter's own start-up, the same
+for both, is left out).
 
 Import: ``python -X importtime -c "import dxapi"`` in fresh processes (after one discarded run
 that writes the bytecode caches), the cumulative microseconds of the top-level ``dxapi``
@@ -11,6 +17,7 @@ process), median of several runs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import subprocess
 import time
 from typing import Any
@@ -19,13 +26,59 @@ from ._common import (
     PY,
     ROOT,
     Ctx,
+    Server,
     available,
     child_main,
     median,
+    pin_client,
     run_child,
+    sample,
     spread,
     wait_quiet,
 )
+
+# Each script prints: ms to the end of the imports, ms to the answer, CPU ms to the answer.
+_CLOCK = "import sys, time\nt0, c0 = time.perf_counter(), time.process_time()\n"
+_DONE = (
+    "t2, c2 = time.perf_counter(), time.process_time()\n"
+    "print((t1 - t0) * 1e3, (t2 - t0) * 1e3, (c2 - c0) * 1e3)\n"
+)
+FIRST_CALL = {
+    "dxapi": _CLOCK
+    + """import asyncio
+import dxapi
+t1 = time.perf_counter()
+
+
+async def main():
+    async with dxapi.Client(sys.argv[1], base_url=sys.argv[2]) as dx:
+        entity = await dx.catalog.entities.info(identifier="service-00000")
+    assert entity.entity.identifier == "service-00000"
+
+
+asyncio.run(main())
+"""
+    + _DONE,
+    "aiohttp": _CLOCK
+    + """import asyncio
+import json
+import aiohttp
+t1 = time.perf_counter()
+
+
+async def main():
+    headers = {"Authorization": "Bearer " + sys.argv[1]}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        url = sys.argv[2] + "/catalog.entities.info"
+        async with http.get(url, params={"identifier": "service-00000"}) as resp:
+            payload = json.loads(await resp.read())
+    assert payload["entity"]["identifier"] == "service-00000"
+
+
+asyncio.run(main())
+"""
+    + _DONE,
+}
 
 
 def _importtime(module: str) -> tuple[float | None, float]:
@@ -166,12 +219,57 @@ def codegen(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def _first_call(ctx: Ctx, who: str, server: Server) -> dict[str, Any]:
+    done = subprocess.run(
+        [PY, "-c", FIRST_CALL[who], server.token, server.url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=pin_client(ctx),
+    )
+    try:
+        imported, answered, cpu = (float(x) for x in done.stdout.split())
+    except ValueError:
+        return {"error": f"{who} first call exited {done.returncode}: {done.stderr[-800:]}"}
+    return {"import_ms": imported, "wall_ms": answered, "cpu_ms": cpu}
+
+
+def first_call(ctx: Ctx) -> dict[str, Any]:
+    """``import dxapi`` + one typed call vs ``import aiohttp`` + one GET, fresh processes."""
+    runs = 3 if ctx.quick else 9
+    keys = ("import_ms", "wall_ms", "cpu_ms")
+    samples: dict[str, dict[str, list[float | None]]] = {
+        who: {k: [] for k in keys} for who in FIRST_CALL
+    }
+    errors: list[str] = []
+    with Server(ctx, "mini") as server:
+        for who in FIRST_CALL:  # writes bytecode caches; not measured
+            _first_call(ctx, who, server)
+        for _ in range(runs):
+            for who in FIRST_CALL:
+                res = sample(ctx, functools.partial(_first_call, ctx, who, server), [server], who)
+                if "error" in res:
+                    errors.append(res["error"])
+                    continue
+                for k in keys:
+                    samples[who][k].append(res[k])
+    out: dict[str, Any] = {"runs": runs, "errors": errors}
+    for who, s in samples.items():
+        out[who] = {k: median(v) for k, v in s.items()} | {"range": spread(s["wall_ms"])}
+    for k in keys:
+        d, a = out["dxapi"][k], out["aiohttp"][k]
+        out["added_" + k] = d - a if d is not None and a is not None else None
+    return out
+
+
 def run(ctx: Ctx) -> dict[str, Any]:
-    ctx.say("import time and codegen time")
-    out = {"imports": imports(ctx), "codegen": codegen(ctx)}
+    ctx.say("import time, first typed call and codegen time")
+    out = {"imports": imports(ctx), "first_call": first_call(ctx), "codegen": codegen(ctx)}
     ctx.say(
         f"  import dxapi {out['imports']['dxapi']['cumulative_ms']:.1f} ms, aiohttp "
-        f"{out['imports']['aiohttp']['cumulative_ms']:.1f} ms; codegen --check "
+        f"{out['imports']['aiohttp']['cumulative_ms']:.1f} ms; first typed call adds "
+        f"{out['first_call'].get('added_wall_ms') or 0:.1f} ms; codegen --check "
         f"{out['codegen'].get('check_ms') or 0:.0f} ms"
     )
     return out

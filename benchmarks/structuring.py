@@ -1,69 +1,56 @@
-"""Structuring cost of a typed list page: ``python -m benchmarks.structuring``.
+"""Structuring cost of a typed list page: ``python -m benchmarks.structuring`` runs it alone.
 
-Times ``Session.structure`` of a ``catalog.entities.list`` page of 100 entities (the entity of
-the per-call workload) into ``CatalogEntitiesListResult``, and the first call's cost in a fresh
-interpreter (imports and hook building). Prints microseconds.
+Derived from the list-page workload (:mod:`benchmarks.listpage`): the client CPU per typed
+``catalog.entities.list`` page of 100 entities minus that of the same page through
+``dx.call`` (a dict), same run, same server, same default client. That difference is what
+typing the page costs (decoding into attrs ``Entity`` objects and whatever else the typed
+path adds), per page and per entity. It uses the public API only, so it measures whatever
+decoder the installed dxapi has. Inside ``python -m benchmarks`` it reads the list-page
+results; run alone it measures them first (about 30 s) and prints the figures.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-import subprocess
-import sys
-import timeit
+from typing import Any
 
-from benchmarks._mini import ENTITY
+from ._mini import PAGE_SIZE
 
-PAGE = {
-    "ok": True,
-    "entities": [{**copy.deepcopy(ENTITY["entity"]), "identifier": f"e{i}"} for i in range(100)],
-    "response_metadata": {"next_cursor": "abc"},
-}
-BODY = json.dumps(PAGE).encode()
 
-FIRST_CALL = """
-import json, sys, time
-t0 = time.perf_counter()
-import dxapi
-from dxapi._generated import specs
-from dxapi._generated.web.catalog import CatalogEntitiesListResult
-from dxapi._session import Session
-t1 = time.perf_counter()
-Session.structure(specs.CATALOG_ENTITIES_LIST, json.loads(sys.argv[1]), CatalogEntitiesListResult)
-t2 = time.perf_counter()
-print(round((t1 - t0) * 1e3, 1), round((t2 - t1) * 1e3, 1))
-"""
+def derive(listpage: Any) -> dict[str, Any] | None:
+    """Typed minus raw CPU per page, per entity; None without both measurements."""
+    cells = listpage.get("clients") if isinstance(listpage, dict) else None
+    if not cells:
+        return None
+    typed, raw, floor = (cells.get(c, {}).get("64", {}).get("cpu_us") for c in
+                         ("dxapi", "dxapi-raw", "floor"))  # fmt: skip
+    if typed is None or raw is None:
+        return None
+    return {
+        "typed_cpu_us": typed,
+        "raw_cpu_us": raw,
+        "floor_cpu_us": floor,
+        "per_page_us": typed - raw,
+        "per_entity_us": (typed - raw) / PAGE_SIZE,
+        "share_of_typed": (typed - raw) / typed,
+    }
 
 
 def main() -> None:
-    from dxapi._generated import specs
-    from dxapi._generated.web.catalog import CatalogEntitiesListResult
-    from dxapi._session import Session
+    from . import listpage
+    from ._common import Ctx, pinning
 
-    spec = specs.CATALOG_ENTITIES_LIST
-
-    def page() -> object:
-        return Session.structure(spec, json.loads(BODY), CatalogEntitiesListResult)
-
-    def decode_only() -> object:
-        return json.loads(BODY)
-
-    page()
-    number = 200
-    structure = min(timeit.repeat(page, number=number, repeat=7)) / number * 1e6
-    decode = min(timeit.repeat(decode_only, number=number, repeat=7)) / number * 1e6
-    print(f"page of 100 entities: {structure:.0f} µs (json.loads alone {decode:.0f} µs)")
-    small = json.dumps({"ok": True, "entities": [PAGE["entities"][0]]})
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", FIRST_CALL, small], capture_output=True, text=True, check=True
-        ).stdout.split()
-        for _ in range(5)
-    ]
-    imports = min(float(r[0]) for r in runs)
-    first = min(float(r[1]) for r in runs)
-    print(f"import dxapi and a result module: {imports} ms; first typed answer: {first} ms")
+    server_cpu, client_cpu = pinning()
+    ctx = Ctx(runs=3, server_cpu=server_cpu, client_cpu=client_cpu)
+    d = derive(listpage.run(ctx))
+    if d is None:
+        print("not measured: the list-page workload failed (see the log above)")
+        return
+    print(
+        f"typed page {d['typed_cpu_us']:.0f} µs CPU, raw {d['raw_cpu_us']:.0f} µs, floor "
+        f"{d['floor_cpu_us'] or 0:.0f} µs: typing costs {d['per_page_us']:.0f} µs per page of "
+        f"{PAGE_SIZE} ({d['per_entity_us']:.1f} µs per entity, {d['share_of_typed']:.0%} of "
+        "the typed page)"
+    )
 
 
 if __name__ == "__main__":
