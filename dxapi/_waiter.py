@@ -52,11 +52,14 @@ def classify(spec: WaiterSpec, state: Any) -> Verdict:
     return "unknown"
 
 
-def next_delay(spec: WaiterSpec, polls: int, retry_after: float | None) -> float:
-    """Seconds before the next poll: the server's Retry-After wins, else the spec's backoff."""
+def next_delay(
+    spec: WaiterSpec, polls: int, retry_after: float | None, cap: float = math.inf
+) -> float:
+    """Seconds before the next poll: the server's Retry-After wins, else the spec's backoff;
+    never over ``cap`` (the client's ``RetryPolicy.max_poll_interval``)."""
     if retry_after is not None and math.isfinite(retry_after) and retry_after >= 0:
-        return retry_after
-    return spec.delay.after(polls)
+        return min(retry_after, cap)
+    return min(spec.delay.after(polls), cap)
 
 
 def noun(spec: WaiterSpec) -> str:
@@ -250,8 +253,9 @@ class Waiter:
                 raise job_error(spec, job_id, known)
         poll = spec_of(self.poll_method)
         clock = self.session.clock
+        cap = self.session.retry.max_poll_interval  # a day's Retry-After is not waited out
         if first_delay:
-            await clock.sleep(first_delay)
+            await clock.sleep(min(first_delay, cap))
         polls = 0
         while True:
             polls += 1
@@ -260,11 +264,11 @@ class Waiter:
             except _errors.RateLimitError as exc:
                 # The session's retries are spent (another client shares the account): a
                 # wait has its own deadline, so keep the job and ask again later.
-                await clock.sleep(next_delay(spec, polls, exc.retry_after))
+                await clock.sleep(next_delay(spec, polls, exc.retry_after, cap))
                 continue
             verdict = classify(spec, dig(resp.payload, spec.status))
             if verdict == "success":
                 return resp.payload
             if verdict != "pending":
                 raise job_error(spec, job_id, resp.payload, status=resp.status)
-            await clock.sleep(next_delay(spec, polls, resp.retry_after))
+            await clock.sleep(next_delay(spec, polls, resp.retry_after, cap))

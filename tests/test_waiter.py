@@ -83,7 +83,9 @@ def test_delay_grows_to_its_cap_and_retry_after_wins() -> None:
     spec = attrs.evolve(QR, delay=WaitDelay(initial=1.0, max=4.0, multiplier=2.0))
     assert [next_delay(spec, n, None) for n in (1, 2, 3, 4, 5)] == [1.0, 2.0, 4.0, 4.0, 4.0]
     assert next_delay(spec, 5, 0.0) == 0.0
-    assert next_delay(spec, 1, 7.5) == 7.5  # the server's word, even above the cap
+    assert next_delay(spec, 1, 7.5) == 7.5  # the server's word, even above the backoff's cap
+    assert next_delay(spec, 1, 86_400.0, 60.0) == 60.0  # but never over max_poll_interval
+    assert next_delay(spec, 5, None, 3.0) == 3.0
     assert next_delay(spec, 2, float("nan")) == 2.0
     assert next_delay(spec, 2, -1.0) == 2.0
 
@@ -280,3 +282,28 @@ async def test_a_waiter_refuses_methods_its_spec_does_not_name(dx: dxapi.Client)
         Waiter(dx._session, QR, poll=ns.info, start=dx.workflow_runs.trigger)
     with pytest.raises(TypeError, match="no start method"):
         await Waiter(dx._session, QR, poll=ns.info).start({"sql": "SELECT 1"})
+
+
+async def test_a_pending_jobs_huge_retry_after_is_capped_by_max_poll_interval() -> None:
+    from dxapi.testing import MockResponse, MockTransport
+
+    answers = iter(["running", "running", "succeeded"])
+
+    def handler(request: Any) -> MockResponse:
+        return MockResponse(json=run(next(answers)), headers={"Retry-After": "86400"})
+
+    slept: list[float] = []
+
+    class Clock:
+        def now(self) -> float:
+            return time.monotonic()
+
+        async def sleep(self, seconds: float) -> None:
+            slept.append(seconds)
+
+    retries = dxapi.RetryPolicy(max_poll_interval=5.0)
+    async with dxapi.Client(token="t", transport=MockTransport(handler), retries=retries) as dx:
+        dx._session.clock = Clock()
+        done = await qr_waiter(dx).wait("r1", first_delay=86_400.0, timeout=10)
+    assert done["query_run"]["status"] == "succeeded"
+    assert slept == [5.0, 5.0, 5.0]  # the first wait and each poll's: a day asked, 5 s waited
