@@ -1,0 +1,97 @@
+"""CLI habits: --version, options in any position, -v logging, methods filters, inject."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+
+from dxapi import __version__
+from dxapi.cli.__main__ import amain
+from dxapi.testing import FakeDX
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDX]:
+    async with FakeDX(entities=30) as server:
+        yield server
+
+
+@pytest.mark.parametrize("module", ["dxapi", "dxapi.cli"])
+def test_version_of_the_command_and_the_module(module: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"dxapi {__version__}"
+
+
+async def test_options_after_the_command_and_its_arguments(
+    fake: FakeDX, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["call", "catalog.entities.list", "--raw", "limit=2", "--token", fake.token]
+    assert await amain([*argv, "--base-url", fake.url, "--quiet"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert len(payload["entities"]) == 2
+    assert "response_metadata" in payload or payload.get("ok") is True  # the raw payload
+
+
+async def test_verbose_logs_retries_without_the_token(
+    fake: FakeDX, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.inject("catalog.entities.list", status=429, headers={"Retry-After": "0"})
+    base = ["--base-url", fake.url, "--token", fake.token, "-q"]
+    try:
+        assert await amain([*base, "call", "catalog.entities.list", "limit=1", "-v"]) == 0
+        err = capsys.readouterr().err
+        assert "catalog.entities.list: retry 1" in err
+        assert "GET /catalog.entities.list" not in err  # requests need -vv
+        assert await amain([*base, "-vv", "call", "catalog.entities.list", "limit=1"]) == 0
+        err = capsys.readouterr().err
+        assert "catalog.entities.list: GET /catalog.entities.list" in err
+        assert fake.token not in err and "Bearer" not in err
+        assert await amain([*base, "call", "catalog.entities.list", "limit=1"]) == 0
+        assert capsys.readouterr().err == ""  # no -v: no log
+    finally:
+        logging.getLogger("dxapi").setLevel(logging.NOTSET)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [("--family", "catalg", "did you mean catalog?"), ("--scope", "catalog:raed", "catalog:read")],
+)
+async def test_unknown_methods_filter_is_an_error_naming_valid_values(
+    option: str, value: str, named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await amain(["methods", option, value]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert repr(value) in captured.err and named in captured.err
+    assert "valid:" in captured.err
+
+
+async def test_methods_mark_deprecated_and_name_the_api(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert await amain(["methods", "--family", "customMetrics"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all("[deprecated: " in line and " datacloud " in line for line in lines)
+    assert await amain(["methods", "--family", "catalog.entities.list", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["api"], row["deprecated"]) == ("web", None)
+    assert await amain(["methods", "--scope", "snapshots:read"]) == 0  # one of two scopes
+    assert "orgfiles.teamHierarchy.update" in capsys.readouterr().out
+
+
+async def test_inject_refuses_a_method_the_fake_does_not_serve(fake: FakeDX) -> None:
+    with pytest.raises(ValueError, match=r"'catalog\.entities\.lst'.*catalog\.entities\.list"):
+        fake.inject("catalog.entities.lst", status=500)
+    assert fake.server.faults.pending == []
+    fake.add_method("deployments.newThing", answer={"x": 1})
+    fake.inject("deployments.newThing", status=500)  # served once added
+    fake.inject("*", status=500)
+    assert len(fake.server.faults.pending) == 2
