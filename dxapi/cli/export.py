@@ -107,6 +107,7 @@ async def run(opts: argparse.Namespace) -> int:
         if opts.resume and checkpoint_path(opts.out).exists():
             note(opts, f"resuming from {checkpoint_path(opts.out)}")
         counters = client.stats
+        rate = getattr(client.limiter, "rate", None)  # a RateLimit, when the bucket is local
         progress = Progress(
             lambda: Snapshot(
                 items=stats.records,
@@ -118,6 +119,7 @@ async def run(opts: argparse.Namespace) -> int:
             ),
             sys.stderr,
             enabled=not opts.quiet,
+            allowed=rate.requests / (rate.per + rate.margin) if rate is not None else None,
         )
         try:
             async with anyio.create_task_group() as tg:
