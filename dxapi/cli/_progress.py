@@ -44,7 +44,7 @@ def eta(
     """Seconds until ``remaining`` items are done, None when nothing tells yet.
 
     The observed ``item_rate`` (items/s) is the estimate, but never sooner than the rate
-    limit permits: ``remaining × requests_per_item`` requests at ``allowed`` requests/s.
+    limit permits: ``remaining * requests_per_item`` requests at ``allowed`` requests/s.
     When the limiter is the bottleneck (after a burst its free tokens allowed), that bound
     is the ETA.
     """

@@ -59,9 +59,13 @@ async def test_live_line_on_a_terminal_and_nothing_when_quiet() -> None:
 def test_eta_is_never_sooner_than_the_rate_limit_allows() -> None:
     # 1,000 items left at 100 items/s observed: 10 s, unless the limit is the bottleneck
     assert eta(1000, item_rate=100.0, requests_per_item=1.0, allowed=None) == 10.0
-    assert eta(1000, item_rate=100.0, requests_per_item=1.0, allowed=1000 / 60) == pytest.approx(60.0)
+    assert eta(1000, item_rate=100.0, requests_per_item=1.0, allowed=1000 / 60) == pytest.approx(
+        60.0
+    )
     # two requests per item (a paginated per-item method) double the limiter's bound
-    assert eta(1000, item_rate=100.0, requests_per_item=2.0, allowed=1000 / 60) == pytest.approx(120.0)
+    assert eta(1000, item_rate=100.0, requests_per_item=2.0, allowed=1000 / 60) == pytest.approx(
+        120.0
+    )
     # a fast limiter does not shorten the observed estimate
     assert eta(1000, item_rate=10.0, requests_per_item=1.0, allowed=1000.0) == 100.0
     assert eta(1000, item_rate=0.0, requests_per_item=1.0, allowed=10.0) == 100.0
