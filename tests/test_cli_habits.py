@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 
+import anyio
 import pytest
 
-from dxapi import __version__
-from dxapi.cli.__main__ import amain
+from dxapi import Client, __version__
+from dxapi.cli.__main__ import amain, build_parser
 from dxapi.testing import FakeDX
+from dxapi.testing import __main__ as testing_main
 
 
 @pytest.fixture
@@ -95,3 +99,62 @@ async def test_inject_refuses_a_method_the_fake_does_not_serve(fake: FakeDX) -> 
     fake.inject("deployments.newThing", status=500)  # served once added
     fake.inject("*", status=500)
     assert len(fake.server.faults.pending) == 2
+
+
+def _flags(parser: argparse.ArgumentParser) -> set[str]:
+    return {s for a in parser._actions for s in a.option_strings} - {"-h", "--help"}
+
+
+def test_serve_fake_and_the_standalone_server_take_the_same_flags() -> None:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    serve_fake = sub.choices["serve-fake"]
+    standalone = _flags(testing_main._parser())
+    assert {"--teams", "--users", "--csv-port", "--query-rows", "--token"} <= standalone
+    assert _flags(serve_fake) - {"-q", "--quiet", "-v", "--verbose"} == standalone
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve-fake", "--token", "tok-1", "--rate-limit", "off", "--fake-entities", "3"],
+        ["--token", "tok-1", "--fake-entities", "3", "serve-fake", "-q"],  # global, before it
+    ],
+)
+async def test_serve_fake_uses_every_flag(argv: list[str]) -> None:
+    command = [sys.executable, "-m", "dxapi.cli", *argv]
+    async with await anyio.open_process(command, stdout=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        text = ""
+        with anyio.fail_after(20):
+            while text.count("\n") < 2:
+                text += (await proc.stdout.receive()).decode()
+        env = dict(line.removeprefix("export ").split("=", 1) for line in text.splitlines())
+        assert env["DX_API_TOKEN"] == "tok-1"
+        async with Client(token="tok-1", base_url=env["DX_BASE_URL"], rate_limit=None) as dx:
+            found = [e async for e in dx.paginate("catalog.entities.list")]
+        assert len(found) == 3
+        proc.send_signal(signal.SIGINT)
+        with anyio.fail_after(10):
+            assert await proc.wait() == 0
+
+
+@pytest.mark.parametrize(
+    "argv", [["--base-url", "http://x", "serve-fake"], ["serve-fake", "--base-url", "http://x"]]
+)
+async def test_serve_fake_refuses_what_it_would_ignore(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await amain(argv) == 2
+    assert "--base-url" in capsys.readouterr().err
+
+
+def test_server_options_given_win_over_the_fallback() -> None:
+    p = argparse.ArgumentParser()
+    testing_main.add_server_options(p, port=0, entities=5, suppress=True)
+    args = p.parse_args(["--rate-limit", "off", "--teams", "2"])
+    fallback = {"seed": 4, "rate_limit": (10, 1.0)}
+    assert testing_main.fake_options(args, fallback) == {"seed": 4, "rate_limit": None, "teams": 2}
+    defaults = argparse.ArgumentParser()
+    testing_main.add_server_options(defaults, port=8765, entities=1000)
+    got = testing_main.fake_options(defaults.parse_args([]), {})
+    assert (got["port"], got["entities"], got["rate_limit"]) == (8765, 1000, (1000, 60.0))

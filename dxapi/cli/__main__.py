@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_parser(sub)
     add_probe_parser(sub)
     for child in sub.choices.values():  # global options are accepted after the command too
-        _global_options(child, suppress=True)
+        if not child.get_default("own_options"):  # serve-fake: the fake server's options
+            _global_options(child, suppress=True)
     return parser
 
 
