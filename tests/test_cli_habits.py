@@ -14,6 +14,7 @@ import anyio
 import pytest
 
 from dxapi import Client, __version__
+from dxapi.cli import _server_options as server_options
 from dxapi.cli.__main__ import amain, build_parser
 from dxapi.testing import FakeDX
 from dxapi.testing import __main__ as testing_main
@@ -150,11 +151,15 @@ async def test_serve_fake_refuses_what_it_would_ignore(
 
 def test_server_options_given_win_over_the_fallback() -> None:
     p = argparse.ArgumentParser()
-    testing_main.add_server_options(p, port=0, entities=5, suppress=True)
+    server_options.add_server_options(p, port=0, entities=5, suppress=True)
     args = p.parse_args(["--rate-limit", "off", "--teams", "2"])
     fallback = {"seed": 4, "rate_limit": (10, 1.0)}
-    assert testing_main.fake_options(args, fallback) == {"seed": 4, "rate_limit": None, "teams": 2}
+    assert server_options.fake_options(args, fallback) == {
+        "seed": 4,
+        "rate_limit": None,
+        "teams": 2,
+    }
     defaults = argparse.ArgumentParser()
-    testing_main.add_server_options(defaults, port=8765, entities=1000)
-    got = testing_main.fake_options(defaults.parse_args([]), {})
+    server_options.add_server_options(defaults, port=8765, entities=1000)
+    got = server_options.fake_options(defaults.parse_args([]), {})
     assert (got["port"], got["entities"], got["rate_limit"]) == (8765, 1000, (1000, 60.0))

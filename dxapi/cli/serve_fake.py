@@ -12,8 +12,8 @@ from typing import Any
 
 import anyio
 
-from ..testing.__main__ import add_server_options, fake_options
 from ._env import FAKE_ENTITIES, UsageError, plain
+from ._server_options import add_server_options, fake_options
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
