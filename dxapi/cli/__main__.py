@@ -23,7 +23,7 @@ from .._bulk import sole_error
 from .._errors import ArgumentError, AuthError, DXError
 from .._generated.specs import METHODS
 from .._version import __version__
-from . import call, export, methods, query, serve_fake
+from . import call, completion, export, methods, query, serve_fake
 from ._env import FAKE_ENTITIES, MissingTokenError, UsageError, parse_rate, verbosity
 from .probe import add_parser as add_probe_parser
 
@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (methods, call, export, query, serve_fake):
         module.add_parser(sub)
     add_probe_parser(sub)
+    completion.add_parser(sub)
     for child in sub.choices.values():  # global options are accepted after the command too
         if not child.get_default("own_options"):  # serve-fake: the fake server's options
             _global_options(child, suppress=True)
