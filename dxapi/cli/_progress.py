@@ -39,14 +39,19 @@ def _duration(seconds: float) -> str:
 
 
 def eta(
-    remaining: int, *, item_rate: float, requests_per_item: float, allowed: float | None
+    remaining: int,
+    *,
+    item_rate: float,
+    requests_per_item: float,
+    allowed: float | None,
+    free: int = 0,
 ) -> float | None:
     """Seconds until ``remaining`` items are done, None when nothing tells yet.
 
     The observed ``item_rate`` (items/s) is the estimate, but never sooner than the rate
-    limit permits: ``remaining * requests_per_item`` requests at ``allowed`` requests/s.
-    When the limiter is the bottleneck (after a burst its free tokens allowed), that bound
-    is the ETA.
+    limit permits: of the ``remaining * requests_per_item`` requests, those beyond the
+    ``free`` tokens the window still holds go at ``allowed`` requests/s. When the limiter is
+    the bottleneck (its burst spent), that bound is the ETA.
     """
     if remaining <= 0:
         return 0.0
@@ -54,7 +59,7 @@ def eta(
     if item_rate > 0:
         bounds.append(remaining / item_rate)
     if allowed:
-        bounds.append(remaining * max(requests_per_item, 0.0) / allowed)
+        bounds.append(max(0.0, remaining * max(requests_per_item, 0.0) - free) / allowed)
     return max(bounds) if bounds else None
 
 
@@ -65,11 +70,13 @@ def render(
     item_rate: float,
     elapsed: float,
     allowed: float | None = None,
+    free: int = 0,
     width: int | None = None,
 ) -> str:
     """One status line, e.g. ``1,200/10,000 items 12%  24 pages  16.4 req/s  0 429s  ETA 9m``.
 
-    ``allowed`` is the rate limit in requests/s (it bounds the ETA); ``width`` fits the line.
+    ``allowed`` (requests/s) and ``free`` (tokens left in the window) bound the ETA by the rate
+    limit (:func:`eta`); ``width`` fits the line.
     """
     if snap.total:
         pct = min(100, 100 * snap.items // snap.total)
@@ -85,7 +92,7 @@ def render(
         per_item = snap.requests / snap.items if snap.items else 1.0
         left = eta(
             snap.total - snap.items, item_rate=item_rate, requests_per_item=per_item,
-            allowed=allowed,
+            allowed=allowed, free=free,
         )  # fmt: skip
         if left is not None:
             parts.append((f"ETA {_duration(left)}", 1))
@@ -116,11 +123,11 @@ class Progress:
         enabled: bool = True,
         interval: float = 0.2,
         plain_every: float = 5.0,
-        allowed: float | None = None,
+        rate_limit: tuple[int, float] | None = None,
     ) -> None:
-        """``allowed``: the rate limit in requests/s, which bounds the ETA."""
+        """``rate_limit``: the client's (requests, seconds), which bounds the ETA."""
         self._snapshot = snapshot
-        self._allowed = allowed
+        self._limit = rate_limit
         self._stream = stream
         self._enabled = enabled
         self._tty = stream.isatty()
@@ -129,6 +136,8 @@ class Progress:
         self._samples: deque[tuple[float, int, int]] = deque(maxlen=50)
         first = snapshot()
         self._samples.append((self._start, first.requests, first.items))
+        #: (time, requests) over the last rate-limit window: what is left of its burst.
+        self._window: deque[tuple[float, int]] = deque([(self._start, first.requests)])
         self._drawn = False
 
     def line(self) -> str:
@@ -139,12 +148,23 @@ class Progress:
         span = now - t0
         rate = (snap.requests - r0) / span if span > 0 else 0.0
         item_rate = (snap.items - i0) / span if span > 0 else 0.0
+        allowed, free = self._budget(now, snap.requests)
         # A live line one column short of the terminal never wraps (nor scrolls at the edge).
         width = shutil.get_terminal_size().columns - 1 if self._tty else None
         return render(
             snap, rate=rate, item_rate=item_rate, elapsed=now - self._start,
-            allowed=self._allowed, width=width,
+            allowed=allowed, free=free, width=width,
         )  # fmt: skip
+
+    def _budget(self, now: float, requests: int) -> tuple[float | None, int]:
+        """The limit's rate (requests/s) and the tokens its window has not spent yet."""
+        if self._limit is None:
+            return None, 0
+        limit, per = self._limit
+        self._window.append((now, requests))
+        while len(self._window) > 1 and self._window[1][0] <= now - per:
+            self._window.popleft()
+        return limit / per, max(0, limit - (requests - self._window[0][1]))
 
     def draw(self) -> None:
         if not self._enabled:

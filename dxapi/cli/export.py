@@ -191,7 +191,7 @@ async def _export(
             ),
             sys.stderr,
             enabled=not opts.quiet,
-            allowed=rate.requests / (rate.per + rate.margin) if rate is not None else None,
+            rate_limit=(rate.requests, rate.per + rate.margin) if rate is not None else None,
         )
         try:
             async with anyio.create_task_group() as tg:

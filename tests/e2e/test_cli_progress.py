@@ -71,6 +71,21 @@ def test_eta_is_never_sooner_than_the_rate_limit_allows() -> None:
     assert eta(1000, item_rate=0.0, requests_per_item=1.0, allowed=10.0) == 100.0
     assert eta(1000, item_rate=0.0, requests_per_item=1.0, allowed=None) is None
     assert eta(0, item_rate=0.0, requests_per_item=1.0, allowed=None) == 0.0
+    # tokens the window still holds go at once: only the requests beyond them wait
+    assert eta(1000, item_rate=100.0, requests_per_item=1.0, allowed=10.0, free=400) == 60.0
+    assert eta(100, item_rate=100.0, requests_per_item=1.0, allowed=10.0, free=400) == 1.0
+
+
+def test_progress_counts_the_burst_left_in_the_window() -> None:
+    requests = 0
+
+    def snapshot() -> Snapshot:
+        return Snapshot(items=requests, pages=2, requests=requests, refused=0, total=1500)
+
+    progress = Progress(snapshot, io.StringIO(), rate_limit=(1000, 60.0))
+    requests = 700  # a burst: 700 of the window's 1,000 tokens spent at once
+    # 800 left: 300 go at once, 500 wait for the window (1000/60 s), however fast the burst
+    assert "ETA 30s" in progress.line()
 
 
 def test_render_bounds_the_eta_by_the_rate_limit() -> None:
@@ -84,7 +99,7 @@ def test_narrow_terminal_line_never_wraps(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("COLUMNS", "40")
     snap = Snapshot(items=12_345, pages=124, requests=12_400, refused=7, errors=3, total=99_999)
     tty = FakeTTY()
-    Progress(lambda: snap, tty, allowed=10.0).draw()
+    Progress(lambda: snap, tty, rate_limit=(10, 1.0)).draw()
     line = tty.getvalue().removeprefix("\r").removesuffix("\x1b[K")
     assert len(line) <= 39
     assert line == "12,345/99,999 items 12%  ETA 2h26m"  # ~88,000 requests at 10/s
