@@ -25,7 +25,7 @@ from .._checkpoint import checkpoint_path
 from .._each import check_names
 from .._export import ExportJob, ExportStats, export
 from .._records import EXTENSIONS, format_for
-from .._spec import check_args
+from .._spec import MethodSpec, check_args
 from ._env import UsageError, note, open_env, out_path, parse_assignments, plain, spec_or_usage
 from ._progress import Progress, Snapshot
 
@@ -103,13 +103,21 @@ async def run(opts: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be at least 1")
     to_stdout = opts.out == STDOUT
     fmt = _check_format(opts, to_stdout)
+    job: dict[str, Any] = {
+        "method": spec.name,
+        "args": args,
+        "each": each.name if each else None,
+        "each_args": each_args,
+        "each_params": each_params,
+        "concurrency": opts.concurrency,
+    }
     if to_stdout:
         with tempfile.TemporaryDirectory(prefix="dxapi-export-") as folder:
             opts.out = Path(folder) / f"export.{fmt}"
-            status = await _export(opts, spec, each, args, each_args, each_params, to_stdout)
+            status = await _export(opts, spec, job, to_stdout)
             await anyio.to_thread.run_sync(_copy_to_stdout, opts.out)
         return status
-    return await _export(opts, spec, each, args, each_args, each_params, to_stdout)
+    return await _export(opts, spec, job, to_stdout)
 
 
 def _copy_to_stdout(path: Path) -> None:
@@ -148,13 +156,7 @@ def _check_format(opts: argparse.Namespace, to_stdout: bool) -> str:
 
 
 async def _export(
-    opts: argparse.Namespace,
-    spec: Any,
-    each: Any,
-    args: dict[str, Any],
-    each_args: dict[str, str] | None,
-    each_params: dict[str, Any],
-    to_stdout: bool,
+    opts: argparse.Namespace, spec: MethodSpec, job_args: dict[str, Any], to_stdout: bool
 ) -> int:
     stats = ExportStats()
     opts.on_interrupt = lambda: (
@@ -165,16 +167,7 @@ async def _export(
         "run the same command with --resume to continue"
     )
     async with open_env(opts, spec.api) as env:
-        job = ExportJob(
-            method=spec.name,
-            out=opts.out,
-            args=args,
-            each=each.name if each else None,
-            each_args=each_args,
-            each_params=each_params,
-            concurrency=opts.concurrency,
-            origin=env.origins[spec.api],
-        )
+        job = ExportJob(out=opts.out, origin=env.origins[spec.api], **job_args)
         client = env.client_for(spec)
         if opts.resume and checkpoint_path(opts.out).exists():
             note(opts, f"resuming from {checkpoint_path(opts.out)}")
