@@ -48,6 +48,7 @@ try x dxapi --token t export catalog.entities.list --each catalog.entities.sc
 try x dxapi export catalog.entities.list --format p
 try x dxapi call --r
 try x dxapi serve-fake --tok
+try x dxapi methods --family customMetr
 """
 
 
@@ -71,4 +72,5 @@ def test_bash_completes_commands_methods_and_options(
         "parquet",
         "--raw --rate-limit",
         "--token",
+        "customMetrics customMetrics.delete customMetrics.list customMetrics.push",
     ]

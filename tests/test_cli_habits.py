@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -36,13 +37,19 @@ def test_version_of_the_command_and_the_module(module: str) -> None:
 
 
 async def test_options_after_the_command_and_its_arguments(
-    fake: FakeDX, capsys: pytest.CaptureFixture[str]
+    fake: FakeDX, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["call", "catalog.entities.list", "--raw", "limit=2", "--token", fake.token]
     assert await amain([*argv, "--base-url", fake.url, "--quiet"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert len(payload["entities"]) == 2
     assert "response_metadata" in payload or payload.get("ok") is True  # the raw payload
+    out = tmp_path / "e.jsonl"
+    argv = ["export", "catalog.entities.list", "--out", str(out), "limit=7", "--token"]
+    assert await amain([*argv, fake.token, "--base-url", fake.url, "-q"]) == 0
+    assert out.read_text().count("\n") == 30
+    listed = [r for r in fake.requests if r.method == "catalog.entities.list"]
+    assert listed[-1].query.get("limit") == "7"  # the argument after --out was sent
 
 
 async def test_verbose_logs_retries_without_the_token(

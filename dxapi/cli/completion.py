@@ -17,6 +17,7 @@ import attrs
 
 from .._generated.specs import METHODS
 from ._env import out_path, plain
+from .methods import families, scopes
 
 __all__ = ["Command", "add_parser", "commands", "script"]
 
@@ -24,6 +25,8 @@ __all__ = ["Command", "add_parser", "commands", "script"]
 #: metavar such as FILE or FILE.md).
 _METHOD_DESTS = frozenset({"method", "methods", "each"})
 _FILE_TYPES = (out_path, Path)
+#: Option values completed from the registry: ``methods --family`` and ``--scope``.
+_NAMED = {"family": families, "scope": scopes}
 SHELLS = ("bash", "zsh", "fish")
 
 
@@ -64,6 +67,8 @@ def run(opts: argparse.Namespace) -> int:
 def _values(action: argparse.Action) -> str:
     if action.dest in _METHOD_DESTS:
         return "method"
+    if action.dest in _NAMED:
+        return " ".join(sorted(_NAMED[action.dest]()))
     if action.choices:
         return " ".join(str(c) for c in action.choices)
     if action.type in _FILE_TYPES or "FILE" in str(action.metavar or ""):
