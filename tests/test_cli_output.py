@@ -144,3 +144,16 @@ async def test_out_and_format_mistakes_exit_2(
     assert await amain(against(fake, "export", "catalog.entities.list", *args)) == 2
     assert message in capsys.readouterr().err
     assert fake.requests == []
+
+
+def test_count_records_of_each_format(tmp_path: Path) -> None:
+    from dxapi._arrow import write_parquet
+    from dxapi._records import count_records, write_csv
+    from dxapi.types import Entity
+
+    jsonl = tmp_path / "e.jsonl"
+    records = [{"identifier": "a", "name": "two\nlines"}, {"identifier": "b"}]
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_csv(jsonl, tmp_path / "e.csv")
+    write_parquet(records, tmp_path / "e.parquet", Entity)
+    assert [count_records(tmp_path / f"e.{x}") for x in ("jsonl", "csv", "parquet")] == [2, 2, 2]
