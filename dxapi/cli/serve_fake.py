@@ -36,8 +36,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 async def run(opts: argparse.Namespace) -> int:
     from ..testing import FakeDX
 
-    for option, given in (("--base-url", opts.base_url), ("--fake", opts.fake)):
-        if given:
+    client_only = ("--base-url", "base_url"), ("--fake", "fake"), ("--limiter", "limiter")
+    for option, dest in client_only:
+        if getattr(opts, dest, None):
             raise UsageError(f"serve-fake does not use {option}: it is the server")
     fallback: dict[str, Any] = {"seed": opts.seed, "entities": opts.fake_entities}
     if opts.token is not None:
