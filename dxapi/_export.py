@@ -1,12 +1,13 @@
 """Resumable exports: every page of a list method, optionally fanned out per item, to a file.
 
 An export writes records (``.jsonl``: one compact, key-sorted JSON object per line; a
-``.csv`` is written as JSONL while it runs and converted once complete, see
-:mod:`dxapi._records`) and keeps a checkpoint beside them (``FILE.checkpoint.json``) saying
-what they are (the job's identity and origin, see :mod:`dxapi._checkpoint`) and how far it
-got: the list position of the first page not yet fully written, the fan-out inputs already
-written from that page on, and how many bytes of the output those records fill. The order of
-writes is what makes it safe to kill at any instant:
+``.csv`` or ``.parquet`` is written as JSONL while it runs and converted once complete, see
+:mod:`dxapi._records`; Parquet is typed by :func:`dxapi._arrow.item_class`) and keeps a
+checkpoint beside them (``FILE.checkpoint.json``) saying what they are (the job's identity
+and origin, see :mod:`dxapi._checkpoint`) and how far it got: the list position of the first
+page not yet fully written, the fan-out inputs already written from that page on, and how
+many bytes of the output those records fill. The order of writes is what makes it safe to
+kill at any instant:
 
 1. nothing is created until the first record is ready (a failure before it leaves nothing);
    then a checkpoint saying the output is being emptied replaces any older one, the output
@@ -35,7 +36,7 @@ from ._checkpoint import Checkpoint, checkpoint_path, fsync_dir, lock_output
 from ._each import check_names
 from ._errors import ArgumentError
 from ._export_runs import EachRun, PlainRun, SupportsExport
-from ._records import Sink, format_for, open_sink, work_path, write_csv
+from ._records import Sink, count_records, format_for, open_sink, work_path, write_csv
 from ._spec import MethodSpec
 
 __all__ = ["ExportJob", "ExportResult", "ExportStats", "SupportsExport", "export"]
@@ -127,6 +128,7 @@ async def export(
     if each_spec is not None:
         check_names(each_spec, list(job.each_args or {}), "--each-arg")
         check_names(each_spec, list(job.each_params), "--each-param")
+    check_format(job, list_spec, each_spec)
     stats = stats if stats is not None else ExportStats()
     with lock_output(job.out, job.method):
         return await _export(client, job, list_spec, each_spec, resume, stats)
@@ -153,7 +155,7 @@ async def _export(
         if cp.complete:
             stats.records = stats.resumed = stats.inputs = cp.records
             stats.errors, stats.listing_done = cp.errors, True
-            return _finished(job, cp, work)
+            return _finished(job, cp, work, list_spec, each_spec)
     elif resume and (_has_data(job.out) or _has_data(work)):
         raise ArgumentError(
             job.method,
@@ -183,10 +185,56 @@ async def _export(
         if runner.sink is not None:
             runner.sink.close()
     if work != job.out:
-        write_csv(work, job.out)  # atomic; redone from the JSONL if killed before the unlink
-        work.unlink()
+        _convert(job, work, list_spec, each_spec)
         fsync_dir(work.parent)
     return ExportResult(job.out, stats.records, stats.errors, stats.resumed)
+
+
+def check_format(job: ExportJob, list_spec: MethodSpec, each_spec: MethodSpec | None) -> None:
+    """Refuse, before any request, an output whose format cannot be written: an unknown
+    suffix; Parquet without pyarrow, or of records with no typed shape."""
+    try:
+        fmt = format_for(job.out)
+    except ValueError as exc:
+        raise ArgumentError(job.method, [str(exc)]) from None
+    if fmt != "parquet":
+        return
+    try:
+        import pyarrow.parquet  # noqa: F401 - only whether it is there
+    except ImportError:
+        raise ArgumentError(
+            job.method, [f"{job.out.name}: Parquet needs pyarrow: pip install 'dxapi[arrow]'"]
+        ) from None
+    from ._arrow import item_class
+
+    try:
+        item_class(each_spec or list_spec, each=each_spec is not None)
+    except ValueError as exc:
+        raise ArgumentError(job.method, [f"{job.out.name}: no Parquet schema: {exc}"]) from None
+
+
+def _convert(
+    job: ExportJob, work: Path, list_spec: MethodSpec, each_spec: MethodSpec | None
+) -> None:
+    """The finished JSONL work file → the output's format (atomically), then drop the JSONL;
+    a kill before the unlink redoes it from the JSONL on resume."""
+    if format_for(job.out) == "parquet":
+        from ._arrow import export_parquet
+
+        try:
+            export_parquet(work, job.out, each_spec or list_spec, each=each_spec is not None)
+        except ValueError as exc:
+            raise ValueError(f"{job.out.name}: {exc}; the records stay in {work}") from None
+    else:
+        write_csv(work, job.out)
+    work.unlink()
+
+
+def _rows(path: Path) -> int | None:
+    try:
+        return count_records(path)
+    except (OSError, ValueError, ImportError):
+        return None  # unreadable: not what the export wrote
 
 
 def _complete(cp_path: Path) -> bool:
@@ -200,12 +248,20 @@ def _has_data(path: Path) -> bool:
     return path.exists() and path.stat().st_size > 0
 
 
-def _finished(job: ExportJob, cp: Checkpoint, work: Path) -> ExportResult:
-    """Resume of a complete export: finish the CSV if that was left, else check the output."""
+def _finished(
+    job: ExportJob,
+    cp: Checkpoint,
+    work: Path,
+    list_spec: MethodSpec,
+    each_spec: MethodSpec | None,
+) -> ExportResult:
+    """Resume of a complete export: finish the conversion if that was left, else check that
+    the output still holds what the checkpoint says."""
     if work != job.out and work.exists():
-        write_csv(work, job.out)
-        work.unlink()
-    elif not job.out.exists() or (work == job.out and job.out.stat().st_size != cp.offset):
+        _convert(job, work, list_spec, each_spec)
+    elif not job.out.exists() or (
+        job.out.stat().st_size != cp.offset if work == job.out else _rows(job.out) != cp.records
+    ):
         raise ArgumentError(
             job.method,
             [f"{job.out} is missing or changed since its export finished; "

@@ -1,13 +1,14 @@
-"""Record files of an export: an append-only ``.jsonl`` sink, and the final ``.csv`` view.
+"""Record files of an export: an append-only ``.jsonl`` sink, and the final ``.csv`` or
+``.parquet`` view (Parquet through :mod:`dxapi._arrow`, which needs pyarrow).
 
 A :class:`Sink` appends whole records and reports, after ``sync()`` (flush + fsync), how many
 bytes of the file are durable. :func:`open_sink` reopens a file at a claimed offset: it cuts
 off a partial last record and hands back the complete records found past the offset, so an
 export can count them as done instead of fetching them again.
 
-A CSV export is written as JSONL while it runs (that file is what resumes) and turned into
-CSV once every record is in: its columns are then the union of every record's keys, so a key
-that first appears late is never dropped.
+A CSV or Parquet export is written as JSONL while it runs (that file is what resumes) and
+turned into its format once every record is in: CSV columns are then the union of every
+record's keys, so a key that first appears late is never dropped.
 
 Output is always writable: a lone surrogate (``"\\udcff"`` in an answer, which UTF-8 cannot
 carry) stays a JSON escape in JSON text (:func:`dumps`, :func:`json_text`), so reading the
@@ -22,12 +23,14 @@ import csv
 import json
 import os
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
     "Sink",
+    "count_records",
     "csv_cell",
     "dumps",
     "format_for",
@@ -37,8 +40,13 @@ __all__ = [
     "write_csv",
 ]
 
-Format = Literal["jsonl", "csv"]
-EXTENSIONS: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+Format = Literal["jsonl", "csv", "parquet"]
+EXTENSIONS: dict[str, Format] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
 _FAN_OUT_COLUMNS = ["args", "result", "error"]
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -49,13 +57,14 @@ def format_for(path: Path) -> Format:
     fmt = EXTENSIONS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(
-            f"cannot tell the format of {path.name!r}: name the output .jsonl or .csv"
+            f"cannot tell the format of {path.name!r}: name the output .jsonl, .csv or .parquet"
         )
     return fmt
 
 
 def work_path(out: Path) -> Path:
-    """The JSONL file an export appends to: ``out`` itself, or ``FILE.csv.part.jsonl``."""
+    """The JSONL file an export appends to: ``out`` itself, or ``FILE.csv.part.jsonl``
+    (``FILE.parquet.part.jsonl``)."""
     return out if format_for(out) == "jsonl" else out.with_name(out.name + ".part.jsonl")
 
 
@@ -153,6 +162,21 @@ def write_csv(source: Path, out: Path) -> int:
         os.fsync(w.fileno())
     os.replace(tmp, out)
     return rows
+
+
+def count_records(path: Path) -> int:
+    """The records a finished output holds: JSONL lines, CSV rows (header excluded), or a
+    Parquet file's row count from its metadata (nothing else is read)."""
+    fmt = format_for(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    with open(path, encoding="utf-8", newline="") as f:
+        if fmt == "jsonl":
+            return sum(1 for line in f if line.strip())
+        csv.field_size_limit(sys.maxsize)  # a nested value is one (long) JSON cell
+        return max(0, sum(1 for _ in csv.reader(f)) - 1)
 
 
 def csv_cell(value: Any) -> str:

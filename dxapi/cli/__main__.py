@@ -22,8 +22,9 @@ import anyio
 from .._bulk import sole_error
 from .._errors import ArgumentError, AuthError, DXError
 from .._generated.specs import METHODS
-from . import call, export, methods, query, serve_fake
-from ._env import FAKE_ENTITIES, MissingTokenError, UsageError, parse_rate
+from .._version import __version__
+from . import call, completion, export, methods, query, serve_fake
+from ._env import FAKE_ENTITIES, MissingTokenError, UsageError, parse_rate, verbosity
 from .probe import add_parser as add_probe_parser
 
 __all__ = ["amain", "build_parser", "main"]
@@ -80,6 +81,31 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     g.add_argument(
         "--quiet", "-q", action="store_true", default=default(False), help="no progress output"
     )
+    g.add_argument(
+        "--verbose",
+        "-v",
+        action="count",
+        default=default(0),
+        help="log retries and rate-limit pauses (-vv: every request) to stderr",
+    )
+
+
+class _Intermixed(argparse.ArgumentParser):
+    """A command's parser: options may come between and after its positional arguments
+    (``dxapi call M --raw key=v``), as argparse's intermixed parsing allows."""
+
+    _nested = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._nested:  # parse_known_intermixed_args calls back in here
+            return super().parse_known_args(args, namespace)
+        self._nested = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._nested = False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,13 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"dxapi {__version__}")
     _global_options(parser, suppress=False)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Intermixed
+    )
     for module in (methods, call, export, query, serve_fake):
         module.add_parser(sub)
     add_probe_parser(sub)
+    completion.add_parser(sub)
     for child in sub.choices.values():  # global options are accepted after the command too
-        _global_options(child, suppress=True)
+        if not child.get_default("own_options"):  # serve-fake: the fake server's options
+            _global_options(child, suppress=True)
     return parser
 
 
@@ -110,6 +141,7 @@ async def amain(argv: Sequence[str] | None = None, state: dict[str, Any] | None 
         return int(exc.code or 0)
     if state is not None:
         state["opts"] = opts
+    verbosity(opts.verbose)
     try:
         try:
             outcome = opts.run(opts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -30,6 +31,7 @@ __all__ = [
     "parse_assignments",
     "parse_rate",
     "plain",
+    "verbosity",
 ]
 
 #: Entities the embedded fake server is seeded with unless ``--fake-entities`` says otherwise.
@@ -121,6 +123,35 @@ def wants_fake(opts: argparse.Namespace) -> bool:
     """``--fake``, or ``$DX_FAKE`` set to 1/true/yes."""
     flag = os.environ.get("DX_FAKE", "").strip().lower()
     return bool(opts.fake) or flag in ("1", "true", "yes")
+
+
+class _LogLine(logging.StreamHandler):  # type: ignore[type-arg]
+    """``dxapi: message`` on stderr; on a terminal it first clears a live progress line."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+        self.setFormatter(logging.Formatter("dxapi: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(sys.stderr)  # the stderr of now (tests swap it)
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\x1b[K")
+        super().emit(record)
+
+
+_handler = _LogLine()
+
+
+def verbosity(level: int) -> None:
+    """Show the runtime's ``dxapi`` log on stderr: ``-v`` retries and rate-limit pauses
+    (INFO), ``-vv`` every request too (DEBUG); none without ``-v``. The runtime's log never
+    holds the token or the request headers."""
+    logger = logging.getLogger("dxapi")
+    if level <= 0:
+        logger.removeHandler(_handler)
+        return
+    logger.addHandler(_handler)
+    logger.setLevel(logging.DEBUG if level > 1 else logging.INFO)
 
 
 def note(opts: argparse.Namespace, text: str) -> None:

@@ -1,4 +1,7 @@
-"""``dxapi export METHOD --out FILE``: every item of a list method to .jsonl or .csv.
+"""``dxapi export METHOD --out FILE``: every item of a list method to .jsonl, .csv or .parquet.
+
+The output's suffix names its format; ``--out - --format jsonl|csv|parquet`` writes it to
+stdout once the export is complete (a file, not stdout, is what --resume continues).
 
 With ``--each OTHER``, call OTHER once per listed item (arguments mapped from the item),
 concurrently within the rate limit, and write one ``{"args", "result" | "error"}`` record per
@@ -9,7 +12,11 @@ interrupted export resumable (``--resume``) and says what the output holds.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -17,8 +24,8 @@ from .._bulk import DEFAULT_CONCURRENCY
 from .._checkpoint import checkpoint_path
 from .._each import check_names
 from .._export import ExportJob, ExportStats, export
-from .._records import format_for
-from .._spec import check_args
+from .._records import EXTENSIONS, format_for
+from .._spec import MethodSpec, check_args
 from ._env import UsageError, note, open_env, out_path, parse_assignments, plain, spec_or_usage
 from ._progress import Progress, Snapshot
 
@@ -32,7 +39,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("method", help="a list method, e.g. catalog.entities.list")
     p.add_argument("args", nargs="*", metavar="key=value", help="arguments of the list method")
-    p.add_argument("--out", required=True, type=out_path, help="output file: .jsonl or .csv")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=_out,
+        metavar="FILE",
+        help="output file: .jsonl, .csv or .parquet (pyarrow); - for stdout (with --format)",
+    )
+    p.add_argument(
+        "--format",
+        choices=sorted(set(EXTENSIONS.values())),
+        help="the output's format: needed with --out -; a file's suffix must agree",
+    )
     p.add_argument("--each", metavar="METHOD", help="call METHOD for every listed item")
     p.add_argument(
         "--each-arg",
@@ -83,30 +101,78 @@ async def run(opts: argparse.Namespace) -> int:
         raise UsageError(f"--each {each.name} and {spec.name} belong to different APIs")
     if opts.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    to_stdout = opts.out == STDOUT
+    fmt = _check_format(opts, to_stdout)
+    job: dict[str, Any] = {
+        "method": spec.name,
+        "args": args,
+        "each": each.name if each else None,
+        "each_args": each_args,
+        "each_params": each_params,
+        "concurrency": opts.concurrency,
+    }
+    if to_stdout:
+        with tempfile.TemporaryDirectory(prefix="dxapi-export-") as folder:
+            opts.out = Path(folder) / f"export.{fmt}"
+            status = await _export(opts, spec, job, to_stdout)
+            await anyio.to_thread.run_sync(_copy_to_stdout, opts.out)
+        return status
+    return await _export(opts, spec, job, to_stdout)
+
+
+def _copy_to_stdout(path: Path) -> None:
+    sys.stdout.flush()
+    with open(path, "rb") as f:
+        shutil.copyfileobj(f, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+
+
+#: ``--out -``: the records go to stdout.
+STDOUT = Path("-")
+
+
+def _out(text: str) -> Path:
+    return STDOUT if text == "-" else out_path(text)
+
+
+def _check_format(opts: argparse.Namespace, to_stdout: bool) -> str:
+    """The output format: --format, or the file's suffix (they must agree when both given)."""
+    if to_stdout:
+        if opts.format is None:
+            raise UsageError("--out - needs --format jsonl, csv or parquet")
+        if opts.resume:
+            raise UsageError("--resume needs --out FILE: an export to stdout is not resumable")
+        return str(opts.format)
     try:
-        format_for(opts.out)
+        fmt = format_for(opts.out)
     except ValueError as exc:
         raise UsageError(f"--out: {exc}") from None
+    if opts.format is not None and opts.format != fmt:
+        raise UsageError(
+            f"--format {opts.format} but --out {opts.out.name} names {fmt}: "
+            f"name the file .{opts.format}"
+        )
+    return fmt
+
+
+async def _export(
+    opts: argparse.Namespace, spec: MethodSpec, job_args: dict[str, Any], to_stdout: bool
+) -> int:
     stats = ExportStats()
     opts.on_interrupt = lambda: (
-        f"stopped after {stats.records:,} records in {opts.out}; "
+        f"stopped after {stats.records:,} records; nothing was written to stdout "
+        "(--out FILE makes an export resumable)"
+        if to_stdout
+        else f"stopped after {stats.records:,} records in {opts.out}; "
         "run the same command with --resume to continue"
     )
     async with open_env(opts, spec.api) as env:
-        job = ExportJob(
-            method=spec.name,
-            out=opts.out,
-            args=args,
-            each=each.name if each else None,
-            each_args=each_args,
-            each_params=each_params,
-            concurrency=opts.concurrency,
-            origin=env.origins[spec.api],
-        )
+        job = ExportJob(out=opts.out, origin=env.origins[spec.api], **job_args)
         client = env.client_for(spec)
         if opts.resume and checkpoint_path(opts.out).exists():
             note(opts, f"resuming from {checkpoint_path(opts.out)}")
         counters = client.stats
+        rate = getattr(client.limiter, "rate", None)  # a RateLimit, when the bucket is local
         progress = Progress(
             lambda: Snapshot(
                 items=stats.records,
@@ -118,6 +184,7 @@ async def run(opts: argparse.Namespace) -> int:
             ),
             sys.stderr,
             enabled=not opts.quiet,
+            rate_limit=(rate.requests, rate.per + rate.margin) if rate is not None else None,
         )
         try:
             async with anyio.create_task_group() as tg:
@@ -130,7 +197,9 @@ async def run(opts: argparse.Namespace) -> int:
             progress.finish()  # ends the live line, so what follows starts on its own
     errors = f", {result.errors:,} of them failed items" if result.errors else ""
     resumed = f", {result.resumed:,} from the earlier run" if result.resumed else ""
-    print(f"wrote {result.records:,} records{errors}{resumed} to {result.path}")
+    where = "stdout" if to_stdout else result.path
+    summary = f"wrote {result.records:,} records{errors}{resumed} to {where}"
+    print(summary, file=sys.stderr if to_stdout else sys.stdout)  # stdout holds the records
     if result.errors:
         print(
             f'dxapi: {result.errors:,} items failed: their records hold an "error" '

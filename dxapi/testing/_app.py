@@ -96,7 +96,7 @@ class Server:
         self.clock = clock
         #: Changes every successful payload before it is sent (``FakeDX(drift=...)``).
         self.reshape = reshape
-        self.faults = Faults()
+        self.faults = Faults(served=lambda: {*METHODS, *(name for _, name in self.adhoc)})
         self.counters = Counters()
         self.requests: list[Recorded] = []
         self._keyed: dict[str, SlidingWindow] = {}

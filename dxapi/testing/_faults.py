@@ -1,18 +1,22 @@
 """Injected faults: error statuses, slow answers, dropped connections, malformed bodies.
 
 Each :class:`Fault` matches a method name (or ``"*"`` for every method) and is consumed by
-one matching request per ``times``; the oldest matching fault is used first.
+one matching request per ``times``; the oldest matching fault is used first. A fault for a
+method the fake does not serve is refused (it would never fire).
 """
 
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import attrs
 from aiohttp import web
+
+from .._generated.specs import METHODS
 
 __all__ = ["Fault", "Faults"]
 
@@ -92,10 +96,20 @@ class Faults:
     """The queue of pending faults."""
 
     pending: list[Fault] = attrs.field(factory=list)
+    #: The method names the fake serves now (the registry's, and those added since).
+    served: Callable[[], Collection[str]] = lambda: METHODS.keys()
 
     def add(self, fault: Fault) -> Fault:
         if fault.times < 1:
             raise ValueError("times must be 1 or more")
+        served = self.served()
+        if fault.method != "*" and fault.method not in served:
+            close = difflib.get_close_matches(fault.method, list(served), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise ValueError(
+                f"inject: the fake serves no method {fault.method!r}, so the fault would "
+                f"never fire{hint} (add_method() serves a new one)"
+            )
         self.pending.append(fault)
         return fault
 
