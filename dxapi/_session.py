@@ -240,6 +240,8 @@ class Session:
                         ends = loop.time() + read
                         timer.reschedule(ends if expires is None or ends < expires else expires)
                     self.stats["requests"] += 1
+                    if log.isEnabledFor(logging.DEBUG):
+                        log.debug("%s: %s %s", spec.name, request.method, _shown(request))
                     if download:
                         answer = await self._open(spec, request)
                     else:
@@ -412,6 +414,13 @@ class _TypedPages:
         return self._session.structure(
             self._spec, payload, self._result, status=last.status, headers=last.headers
         )
+
+
+def _shown(request: Request) -> str:
+    """Where a request goes, for a log line: a DX path, or only the host of a link (whose
+    query may carry a signature)."""
+    parts = urlsplit(request.url)
+    return f"link on {parts.hostname}" if request.presigned else parts.path
 
 
 def _same(payload: dict[str, Any]) -> dict[str, Any]:

@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     for child in sub.choices.values():  # global options are accepted after the command too
         if not child.get_default("own_options"):  # serve-fake: the fake server's options
             _global_options(child, suppress=True)
+    sub.choices["completion"].set_defaults(root_parser=parser)  # what the script completes
     return parser
 
 

@@ -58,9 +58,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(opts: argparse.Namespace) -> int:
-    from .__main__ import build_parser
-
-    print(script(opts.shell, build_parser()), end="")
+    print(script(opts.shell, opts.root_parser), end="")  # set by the parser that has us
     return 0
 
 
