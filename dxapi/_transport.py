@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import ssl as _ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, Protocol
 
@@ -23,13 +24,14 @@ import attrs
 import yarl
 
 from ._errors import DXError, RequestTimeoutError, ResponseTooLargeError, TransportError
-from ._redact import redact
+from ._redact import REDACTED, redact, remember_secret
 from ._retry import AttemptFailed, Verdict
 
 __all__ = [
     "AiohttpTransport",
     "Reply",
     "Request",
+    "SSLSetting",
     "Stream",
     "Transport",
     "check_size",
@@ -161,10 +163,20 @@ class AiohttpTransport:
     """
 
     def __init__(
-        self, session: aiohttp.ClientSession | None = None, *, max_connections: int = 100
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        max_connections: int = 100,
+        proxy: str | None = None,
+        ssl: SSLSetting = None,
     ) -> None:
         if session is not None:
             check_session(session)
+            if proxy is not None or ssl is not None:
+                raise ValueError(
+                    "proxy= and ssl= configure the connection pool dxapi creates; with your "
+                    "own aiohttp.ClientSession, set them on that session instead"
+                )
         if max_connections <= 0:
             raise ValueError(f"max_connections must be > 0, got {max_connections!r}")
         self._pool = session
@@ -172,9 +184,12 @@ class AiohttpTransport:
         self._urls: dict[str, yarl.URL] = {}  # parsed once per method, not once per call
         self._closed = False
         self.max_connections = max_connections
+        self._ssl = ssl_context(ssl)
+        self._proxy, self._proxy_auth, self._proxy_secret = _proxy(proxy)
 
     def __repr__(self) -> str:
-        return f"AiohttpTransport(max_connections={self.max_connections})"
+        proxy = "" if self._proxy is None else f", proxy={str(self._proxy)!r}"
+        return f"AiohttpTransport(max_connections={self.max_connections}{proxy})"
 
     def pool(self) -> aiohttp.ClientSession:
         # A closed client stays closed: a call still running when `async with` ended must not
@@ -187,12 +202,19 @@ class AiohttpTransport:
                 Verdict("fatal"),
                 TransportError("the client is closed; create a new one or re-enter it"),
             )
-        connector = aiohttp.TCPConnector(limit=self.max_connections, enable_cleanup_closed=True)
-        self._pool = pool = aiohttp.ClientSession(connector=connector)
+        self._pool = pool = self._new_pool(self.max_connections)
         # aiohttp silently resends a GET once when a kept-alive connection was closed under
         # it; that second arrival would be invisible to the limiter and the retry policy.
         pool._retry_connection = False
         return pool
+
+    def _new_pool(self, limit: int) -> aiohttp.ClientSession:
+        # trust_env: $HTTPS_PROXY/$HTTP_PROXY/$NO_PROXY (and ~/.netrc for proxy credentials)
+        # are honoured as curl and requests honour them; an explicit proxy= wins per request.
+        connector = aiohttp.TCPConnector(
+            limit=limit, enable_cleanup_closed=True, ssl=True if self._ssl is None else self._ssl
+        )
+        return aiohttp.ClientSession(connector=connector, trust_env=True)
 
     def reopen(self) -> None:
         self._closed = False
@@ -229,7 +251,7 @@ class AiohttpTransport:
         try:
             pool = self.pool()
             if request.presigned and _carries_credentials(pool):
-                pool = own = aiohttp.ClientSession()  # the caller's defaults stay at home
+                pool = own = self._new_pool(1)  # the caller's defaults stay at home
             resp = await self._start(request, pool, request.read)
             return _AiohttpStream(resp, request, own)
         except FAILURES as exc:
@@ -258,6 +280,8 @@ class AiohttpTransport:
             timeout=_timeout(request.connect, read),
             allow_redirects=False,
             raise_for_status=False,
+            proxy=self._proxy,
+            proxy_auth=self._proxy_auth,
         )
 
 
@@ -330,6 +354,59 @@ def check_session(session: aiohttp.ClientSession) -> None:
         problems.append("it is closed")
     if problems:
         raise ValueError("cannot use this aiohttp.ClientSession: " + "; ".join(problems))
+
+
+#: ``ssl=`` of a client: a context of your own, or the path of a CA bundle (PEM) to trust
+#: instead of the system's; ``None`` is the system's default verification.
+SSLSetting = _ssl.SSLContext | str | os.PathLike[str] | None
+
+
+def ssl_context(value: SSLSetting) -> _ssl.SSLContext | None:
+    """The context ``ssl=`` asks for; verification can be narrowed, never switched off here."""
+    if value is None or isinstance(value, _ssl.SSLContext):
+        return value
+    if isinstance(value, str | os.PathLike) and not isinstance(value, bool):
+        path = os.fspath(value)
+        if not os.path.isfile(path):
+            raise ValueError(f"ssl= names a CA bundle that is not a file: {path!r}")
+        try:
+            return _ssl.create_default_context(cafile=path)
+        except _ssl.SSLError as exc:
+            raise ValueError(
+                f"ssl= names a file that is not a PEM CA bundle: {path!r} ({exc})"
+            ) from None
+    raise TypeError(
+        "ssl must be an ssl.SSLContext or the path of a CA bundle, "
+        f"got {type(value).__name__} (verification cannot be switched off)"
+    )
+
+
+def _proxy(url: str | None) -> tuple[yarl.URL | None, aiohttp.BasicAuth | None, object]:
+    """An explicit proxy: its URL without credentials, the credentials, and their redaction."""
+    if url is None:
+        return None, None, None
+    if not isinstance(url, str):
+        raise TypeError(f"proxy must be a URL str, got {type(url).__name__}")
+    try:
+        parsed = yarl.URL(url)
+        host = parsed.host
+    except ValueError:
+        host = None
+    if host is None or parsed.scheme not in ("http", "https"):
+        shown = redact_userinfo(url)
+        raise ValueError(f"proxy must be an http(s)://host:port URL, got {shown!r}")
+    auth = aiohttp.BasicAuth.from_url(parsed)
+    secret = remember_secret(parsed.password) if parsed.password else None
+    return parsed.with_user(None), auth, secret
+
+
+def redact_userinfo(url: str) -> str:
+    """``url`` with anything before an ``@`` in its authority hidden."""
+    scheme, sep, rest = url.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = REDACTED + "@" + authority.rpartition("@")[2]
+    return f"{scheme}{sep}{authority}{slash}{path}"
 
 
 def _carries_credentials(pool: aiohttp.ClientSession) -> bool:
