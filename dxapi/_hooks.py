@@ -35,6 +35,8 @@ class HookEvent:
       answer or failed), ``"retry"`` (the loop waits ``wait`` seconds before asking again),
       ``"end"`` (the call returns or raises; ``duration`` is the whole call's).
     - ``method``: the DX method (``"teams.info"``); ``http``: the verb sent.
+    - ``call``: a number shared by every event of one call, and by no other call's (to
+      pair a call's ``end`` with its first ``request``, e.g. for one span per call).
     - ``attempt``: 1 for the first send of the call, counting every send (retries, polls of a
       job not ready yet, download hops).
     - ``status``: the HTTP status, or None when there was no answer (connection failure,
@@ -46,6 +48,7 @@ class HookEvent:
     kind: EventKind
     method: str
     http: str
+    call: int
     attempt: int
     status: int | None = None
     error: str | None = None

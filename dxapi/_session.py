@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import random
 import time
@@ -238,7 +239,9 @@ class Session:
         finally:
             duration = asyncio.get_running_loop().time() - started
             await self.hooks.emit(
-                HookEvent("end", spec.name, spec.http, trace.sends, status, error, duration)
+                HookEvent(
+                    "end", spec.name, spec.http, trace.call, trace.sends, status, error, duration
+                )
             )
 
     async def _attempts(
@@ -404,7 +407,7 @@ class Session:
         if kind == "retry" and error is None:
             error = "pending"
         event = HookEvent(
-            kind, spec.name, request.method, trace.sends, status, error, duration, wait
+            kind, spec.name, request.method, trace.call, trace.sends, status, error, duration, wait
         )
         await self.hooks.emit(event)
 
@@ -469,9 +472,11 @@ class Session:
 class _Trace:
     """What the hooks of one call need across its attempts."""
 
-    __slots__ = ("sends", "sent_at")
+    __slots__ = ("call", "sends", "sent_at")
+    _calls = itertools.count(1)
 
     def __init__(self) -> None:
+        self.call = next(_Trace._calls)
         self.sends = 0
         self.sent_at: float | None = None
 

@@ -245,12 +245,22 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and localhost, its own CA, made with openssl."""
     where = tmp_path_factory.mktemp("tls")
     cert, key = where / "cert.pem", where / "key.pem"
+    command = [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    ]
     subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ],  # fmt: skip
+        [*command, "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
     )
@@ -269,7 +279,7 @@ async def test_a_self_signed_server_is_refused_by_default(
     no_proxy_env: pytest.MonkeyPatch, https_origin: Origin, token: str
 ) -> None:
     async with Client(token, base_url=https_origin.url, retries=0) as dx:
-        with pytest.raises(TransportError, match="(?i)certificate"):
+        with pytest.raises(TransportError, match=r"(?i)certificate"):
             await dx.get("teams.list")
     assert https_origin.seen == []
 
@@ -402,13 +412,14 @@ def test_the_cli_reads_the_alias(monkeypatch: pytest.MonkeyPatch, origin_url: st
         cwd=ROOT,
     )
     assert "DX_API_TOKEN" not in done.stderr  # no "missing token" error
+    assert "Cannot connect to host 127.0.0.1:9" in done.stderr  # it got as far as sending
     assert "cli-alias-token" not in done.stdout + done.stderr
 
 
 @pytest.fixture
-def origin_url() -> Iterator[str]:
+def origin_url() -> str:
     """A loopback URL nothing listens on: the CLI gets past the token and fails to connect."""
-    yield "http://127.0.0.1:9"
+    return "http://127.0.0.1:9"
 
 
 # ------------------------------------------------------------------------- DX_LOG
