@@ -13,8 +13,10 @@ function, without sockets.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import ssl as _ssl
+import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, Protocol
 
@@ -186,6 +188,11 @@ class AiohttpTransport:
         self.max_connections = max_connections
         self._ssl = ssl_context(ssl)
         self._proxy, self._proxy_auth, self._proxy_secret = _proxy(proxy)
+        # $HTTP(S)_PROXY and $NO_PROXY as they were when the client was made; each host's
+        # route is decided once (aiohttp's trust_env would also read ~/.netrc per request,
+        # in a thread, and could send its credentials to a download link's host).
+        self._env = {} if proxy is not None else _env_proxies()
+        self._routes: dict[tuple[str, str], Route] = {}
 
     def __repr__(self) -> str:
         proxy = "" if self._proxy is None else f", proxy={str(self._proxy)!r}"
@@ -209,12 +216,10 @@ class AiohttpTransport:
         return pool
 
     def _new_pool(self, limit: int) -> aiohttp.ClientSession:
-        # trust_env: $HTTPS_PROXY/$HTTP_PROXY/$NO_PROXY (and ~/.netrc for proxy credentials)
-        # are honoured as curl and requests honour them; an explicit proxy= wins per request.
         connector = aiohttp.TCPConnector(
             limit=limit, enable_cleanup_closed=True, ssl=True if self._ssl is None else self._ssl
         )
-        return aiohttp.ClientSession(connector=connector, trust_env=True)
+        return aiohttp.ClientSession(connector=connector)
 
     def reopen(self) -> None:
         self._closed = False
@@ -270,6 +275,7 @@ class AiohttpTransport:
             url = yarl.URL(request.url)
             if len(self._urls) < 4096:
                 self._urls[request.url] = url
+        proxy, proxy_auth = self._route(url) if self._env else (self._proxy, self._proxy_auth)
         return pool.request(
             request.method,
             url,
@@ -280,9 +286,23 @@ class AiohttpTransport:
             timeout=_timeout(request.connect, read),
             allow_redirects=False,
             raise_for_status=False,
-            proxy=self._proxy,
-            proxy_auth=self._proxy_auth,
+            proxy=proxy,
+            proxy_auth=proxy_auth,
         )
+
+    def _route(self, url: yarl.URL) -> Route:
+        """The proxy the environment names for this URL's host, if any."""
+        key = (url.scheme, url.host or "")
+        route = self._routes.get(key)
+        if route is None:
+            proxy = self._env.get(url.scheme)
+            if proxy is None or bypass(key[1], self._env.get("no", "")):
+                route = (None, None)
+            else:
+                route = proxy[:2]
+            if len(self._routes) < 4096:
+                self._routes[key] = route
+        return route
 
 
 class _AiohttpStream:
@@ -379,6 +399,53 @@ def ssl_context(value: SSLSetting) -> _ssl.SSLContext | None:
         "ssl must be an ssl.SSLContext or the path of a CA bundle, "
         f"got {type(value).__name__} (verification cannot be switched off)"
     )
+
+
+Route = tuple[yarl.URL | None, aiohttp.BasicAuth | None]
+
+
+def bypass(host: str, no_proxy: str) -> bool:
+    """Whether ``$NO_PROXY`` sends ``host`` direct: ``*``, the host itself, a domain it is in
+    (``example.com`` or ``.example.com``), or a network it is in (``10.0.0.0/8``)."""
+    host = host.strip("[]").rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if "]:" in entry or entry.count(":") == 1:  # host:port, [v6]:port
+            entry = entry.rsplit(":", 1)[0]
+        entry = entry.strip("[]").rstrip(".")
+        if not entry:
+            continue
+        if entry == "*" or host == entry.lstrip("."):
+            return True
+        if address is None:
+            if host.endswith("." + entry.lstrip(".")):
+                return True
+            continue
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            pass
+    return False
+
+
+def _env_proxies() -> dict[str, Any]:
+    """``{"http": (url, auth, secret), "https": ..., "no": "..."}`` from the environment
+    (lower-case names first, as curl reads them); empty when no proxy is set."""
+    found = urllib.request.getproxies_environment()
+    proxies: dict[str, Any] = {}
+    for scheme in ("http", "https"):
+        if value := found.get(scheme):
+            try:
+                proxies[scheme] = _proxy(value)
+            except ValueError as exc:
+                raise ValueError(f"${scheme.upper()}_PROXY: {exc}") from None
+    if proxies and "no" in found:
+        proxies["no"] = found["no"]
+    return proxies
 
 
 def _proxy(url: str | None) -> tuple[yarl.URL | None, aiohttp.BasicAuth | None, object]:

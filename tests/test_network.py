@@ -26,7 +26,7 @@ import dxapi
 from dxapi import ArgumentError, Client, TransportError
 from dxapi._config import resolve_token
 from dxapi._hooks import _Handler, configure_log
-from dxapi._transport import AiohttpTransport, Request
+from dxapi._transport import AiohttpTransport, Request, bypass
 from dxapi.testing import MockResponse, MockTransport
 
 OK = json.dumps({"ok": True, "teams": []}).encode()
@@ -227,6 +227,34 @@ def test_a_bad_proxy_is_refused_with_its_password_hidden(
         Client(token, proxy=proxy)
     assert shown in str(caught.value)
     assert "hidden-pw" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "no_proxy", "direct"),
+    [
+        ("127.0.0.1", "127.0.0.1,localhost", True),
+        ("localhost", "127.0.0.1, localhost", True),
+        ("api.getdx.com", "getdx.com", True),
+        ("api.getdx.com", ".getdx.com", True),
+        ("getdx.com.evil.io", "getdx.com", False),
+        ("notgetdx.com", "getdx.com", False),
+        ("10.1.2.3", "10.0.0.0/8", True),
+        ("11.1.2.3", "10.0.0.0/8", False),
+        ("::1", "[::1]:8080", True),
+        ("api.getdx.com", "*", True),
+        ("api.getdx.com", "localhost:8080", False),
+        ("api.getdx.com", "", False),
+    ],
+)
+def test_no_proxy_entries(host: str, no_proxy: str, direct: bool) -> None:
+    assert bypass(host, no_proxy) is direct
+
+
+def test_an_unusable_proxy_variable_is_named(no_proxy_env: pytest.MonkeyPatch, token: str) -> None:
+    no_proxy_env.setenv("HTTPS_PROXY", "socks5://user:env-pw-123@proxy:1080")
+    with pytest.raises(ValueError, match=r"\$HTTPS_PROXY: proxy must be") as caught:
+        Client(token)
+    assert "env-pw-123" not in str(caught.value)
 
 
 def test_proxy_and_ssl_are_refused_with_a_transport_of_ones_own(token: str) -> None:
