@@ -221,11 +221,11 @@ class Session:
     ) -> Any:
         """Attempt until there is an answer to return (a Response, or a download's Stream),
         or an error to raise; with hooks, tell them when the call ends."""
-        if self.hooks is None:
-            return await self._attempts(spec, request, key, download, None)
-        trace = _Trace()
+        trace = None if self.hooks is None else _Trace()
         attempts = self._attempts(spec, request, key, download, trace)
         del request  # not held by this frame either: its headers carry the token
+        if trace is None:
+            return await attempts
         started = asyncio.get_running_loop().time()
         error: str | None = None
         status: int | None = None
@@ -238,6 +238,7 @@ class Session:
             raise
         finally:
             duration = asyncio.get_running_loop().time() - started
+            assert self.hooks is not None
             await self.hooks.emit(
                 HookEvent(
                     "end", spec.name, spec.http, trace.call, trace.sends, status, error, duration

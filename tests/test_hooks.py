@@ -230,3 +230,14 @@ async def test_the_recipe_marks_a_failed_call(token: str) -> None:
     (span,) = tracer.spans
     assert span.ended and span.attributes["error.type"] == "AuthError"
     assert span.attributes["http.response.status_code"] == 401
+
+
+async def test_with_hooks_an_error_still_reaches_no_token(token: str) -> None:
+    from tests.test_mock_transport import assert_unreachable
+
+    hooks, seen = recording()
+    async with Client(token, transport=flaky(9, 401), hooks=hooks) as dx:
+        with pytest.raises(dxapi.AuthError) as caught:
+            await dx.get("teams.list")
+    assert seen[-1].kind == "end"
+    assert_unreachable(caught.value, token)
