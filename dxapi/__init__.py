@@ -32,6 +32,7 @@ from ._errors import (
     WorkflowRunError,
     WorkflowRunTimeoutError,
 )
+from ._hooks import HookEvent, Hooks
 from ._limiter import Limiter, LimiterClosedError, LimiterUnavailableError, TokenBucket
 from ._pagination import CursorCall
 from ._response import Response
@@ -54,6 +55,8 @@ __all__ = [
     "CursorCall",
     "DXError",
     "DataCloudClient",
+    "HookEvent",
+    "Hooks",
     "JobError",
     "Limiter",
     "LimiterClosedError",

@@ -16,14 +16,16 @@ from ._config import resolve_token as _resolve_token
 from ._errors import ArgumentError
 from ._generated.datacloud import DataCloudAPI
 from ._generated.web import WebAPI
+from ._hooks import Hooks, configure_log
 from ._limiter import Limiter, TokenBucket
 from ._pagination import CursorCall
+from ._prepare import check_default_headers
 from ._redis_limiter import RedisLimiter
 from ._response import Response
 from ._retry import RetryPolicy
 from ._session import Session
 from ._spec import MethodSpec, adhoc_spec
-from ._transport import AiohttpTransport, Transport
+from ._transport import AiohttpTransport, SSLSetting, Transport
 from ._wire import Encoding
 
 if TYPE_CHECKING:
@@ -54,7 +56,15 @@ class _BaseClient(BulkMixin):
         max_connections: int,
         transport: Transport | None,
         limits: Limits | None,
+        proxy: str | None = None,
+        ssl: SSLSetting = None,
+        default_headers: Mapping[str, str] | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
+        configure_log()
+        if hooks is not None and not isinstance(hooks, Hooks):
+            raise TypeError(f"hooks must be a dxapi.Hooks, got {type(hooks).__name__}")
+        headers = check_default_headers(default_headers)
         if encoding not in ("json", "form"):
             raise ValueError(f"encoding must be 'json' or 'form', got {encoding!r}")
         base_url, token = resolve_base_url(base_url), _resolve_token(token, self._token_env)
@@ -65,9 +75,11 @@ class _BaseClient(BulkMixin):
         if session is not None:
             if transport is not None:
                 raise ValueError("pass session= or transport=, not both")
-            transport = AiohttpTransport(session)
+            transport = AiohttpTransport(session, proxy=proxy, ssl=ssl)
+        elif transport is not None and (proxy is not None or ssl is not None):
+            raise ValueError("proxy= and ssl= set up the default transport; not with transport=")
         if transport is None:
-            transport = AiohttpTransport(max_connections=max_connections)
+            transport = AiohttpTransport(max_connections=max_connections, proxy=proxy, ssl=ssl)
         if limiter is None and rate_limit is not None:
             shared = os.environ.get("DX_RATE_LIMIT_URL")
             rate = RateLimit.coerce(rate_limit)
@@ -85,6 +97,8 @@ class _BaseClient(BulkMixin):
             max_connections=max_connections,
             transport=transport,
             limits=limits,
+            default_headers=headers,
+            hooks=hooks,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -239,6 +253,12 @@ class Client(_BaseClient, WebAPI):
     ``max_connections`` caps the connection pool (ignored when you pass ``session``).
     ``transport`` replaces the HTTP layer (e.g. ``dxapi.testing.MockTransport``); ``limits``
     bounds the size of answers (:class:`Limits`).
+
+    Network: ``$HTTPS_PROXY``/``$HTTP_PROXY``/``$NO_PROXY`` are honoured, and ``proxy``
+    (``"http://[user:password@]host:port"``) overrides them. ``ssl`` is an
+    ``ssl.SSLContext`` or the path of a CA bundle (PEM) to trust instead of the system's.
+    ``default_headers`` go with every DX request (under a call's ``extra_headers``; never
+    the reserved ones). ``hooks`` (:class:`Hooks`) observe every attempt.
     """
 
     _api = "web"
@@ -257,6 +277,10 @@ class Client(_BaseClient, WebAPI):
         max_connections: int = 100,
         transport: Transport | None = None,
         limits: Limits | None = None,
+        proxy: str | None = None,
+        ssl: SSLSetting = None,
+        default_headers: Mapping[str, str] | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self._setup(
             token=token,
@@ -270,6 +294,10 @@ class Client(_BaseClient, WebAPI):
             max_connections=max_connections,
             transport=transport,
             limits=limits,
+            proxy=proxy,
+            ssl=ssl,
+            default_headers=default_headers,
+            hooks=hooks,
         )
 
 
@@ -300,6 +328,10 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
         max_connections: int = 100,
         transport: Transport | None = None,
         limits: Limits | None = None,
+        proxy: str | None = None,
+        ssl: SSLSetting = None,
+        default_headers: Mapping[str, str] | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         if base_url is None:
             instance = instance or os.environ.get("DX_DATACLOUD_INSTANCE")
@@ -323,4 +355,8 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
             max_connections=max_connections,
             transport=transport,
             limits=limits,
+            proxy=proxy,
+            ssl=ssl,
+            default_headers=default_headers,
+            hooks=hooks,
         )

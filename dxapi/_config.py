@@ -12,10 +12,12 @@ import attrs
 
 __all__ = [
     "DEFAULT_WEB_URL",
+    "TOKEN_ALIASES",
     "Limits",
     "RateLimit",
     "Timeout",
     "check_link",
+    "env_token",
     "resolve_base_url",
     "resolve_token",
 ]
@@ -106,11 +108,27 @@ class Limits:
     max_redirects: int = attrs.field(default=5, validator=attrs.validators.ge(0))
 
 
-def resolve_token(token: str | None, env_var: str, env: Mapping[str, str] | None = None) -> str:
+#: Other names of the token variables (those of DX's other SDK); the canonical name wins.
+TOKEN_ALIASES: dict[str, tuple[str, ...]] = {
+    "DX_API_TOKEN": ("DX_WEB_API_TOKEN",),
+    "DX_DATACLOUD_TOKEN": ("DX_DATA_CLOUD_TOKEN",),
+}
+
+
+def env_token(env_var: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The token in ``$env_var``, else in the first of its aliases that is set."""
     env = os.environ if env is None else env
-    value = token if token is not None else env.get(env_var)
+    for name in (env_var, *TOKEN_ALIASES.get(env_var, ())):
+        if value := env.get(name):
+            return value
+    return None
+
+
+def resolve_token(token: str | None, env_var: str, env: Mapping[str, str] | None = None) -> str:
+    value = token if token is not None else env_token(env_var, env)
     if not value:
-        raise ValueError(f"no token: pass token=... or set ${env_var}")
+        names = " or $".join((env_var, *TOKEN_ALIASES.get(env_var, ())))
+        raise ValueError(f"no token: pass token=... or set ${names}")
     if any(c in value for c in "\r\n"):
         raise ValueError("the token contains a line break")
     return value

@@ -17,20 +17,53 @@ from ._errors import ArgumentError
 from ._spec import MethodSpec, check_args
 from ._transport import Request
 from ._upload import check_upload
+from ._values import header_problems
 from ._version import CLIENT_HEADERS, USER_AGENT
 from ._wire import Encoding, check_json_body, encode_request, merge_headers
 
-__all__ = ["LINK_HEADERS", "check", "client_headers", "link", "prepare"]
+__all__ = ["LINK_HEADERS", "check", "check_default_headers", "client_headers", "link", "prepare"]
 
 #: Links are fetched as given: none of the client's headers, none of its credentials.
 LINK_HEADERS = {"Accept": "text/csv, */*;q=0.5", "User-Agent": USER_AGENT}
 
 
-def client_headers(token: str, auth: Auth = BEARER) -> tuple[dict[str, str], dict[str, str]]:
+def client_headers(
+    token: str, auth: Auth = BEARER, defaults: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
     """The headers of a JSON call and of a download's API request, made once per client
-    (the token as the API's ``auth`` scheme carries it)."""
+    (the token as the API's ``auth`` scheme carries it; a client's ``default_headers`` over
+    dxapi's own, under each call's ``extra_headers``)."""
     base = {**CLIENT_HEADERS, **auth_headers(auth, token)}
-    return {**base, "Accept": "application/json"}, {**base, "Accept": "*/*"}
+    json, file = {**base, "Accept": "application/json"}, {**base, "Accept": "*/*"}
+    if defaults:
+        extra = tuple(defaults.items())
+        secret = {name.lower() for name in auth_headers(auth, token)}
+        if clash := [name for name in defaults if name.lower() in secret]:
+            raise ArgumentError("default_headers", [f"{clash[0]!r} carries the credentials"])
+        json, file = merge_headers(json, extra), merge_headers(file, extra)
+    return json, file
+
+
+def check_default_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """A client's ``default_headers``, checked as a call's ``extra_headers`` are."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"default_headers must be a mapping, got {type(headers).__name__}")
+    problems = [
+        p.replace("extra_headers", "default_headers").replace(" per call", "")
+        for name, value in headers.items()
+        for p in (
+            header_problems(name, value)
+            if isinstance(name, str)
+            else [f"extra_headers has the key {name!r}, not a str"]
+        )
+    ]
+    lower = [str(k).lower() for k in headers]
+    problems += [f"default_headers sets {k!r} twice" for k in set(lower) if lower.count(k) > 1]
+    if problems:
+        raise ArgumentError("default_headers", problems)
+    return dict(headers)
 
 
 def check(spec: MethodSpec, args: Mapping[str, Any]) -> tuple[MethodSpec, dict[str, Any]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import random
 import time
@@ -28,6 +29,7 @@ from ._config import Limits, RateLimit, Timeout, check_link
 from ._dialect import BEARER, Auth, excerpt, rate_limit_pause
 from ._download import read_body
 from ._errors import ArgumentError, DXError, RequestTimeoutError, TransportError
+from ._hooks import HookEvent, Hooks
 from ._limiter import MONOTONIC, Clock, KeyedLimiter, Limiter, Permit
 from ._pagination import CursorCall
 from ._prepare import check, client_headers, link, prepare
@@ -66,6 +68,9 @@ class Session:
     limits: Limits = attrs.field(factory=Limits)
     #: How the token travels (a REST API's client may pick an API-key header).
     auth: Auth = BEARER
+    #: A client's own headers, sent with every DX request (never with a download link).
+    default_headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    hooks: Hooks | None = None
     _owns_transport: bool = attrs.field(default=True, alias="owns_transport")
     _keyed: dict[str, KeyedLimiter] = attrs.field(factory=dict, repr=False)
     #: Counters for progress displays and tests.
@@ -79,12 +84,14 @@ class Session:
         self._secret = remember_secret(self._token)  # redacted from logs while we live
         if self.transport is None:
             self.transport = AiohttpTransport(max_connections=self.max_connections)
-        self._headers, self._file_headers = client_headers(self._token, self.auth)
+        self._headers, self._file_headers = client_headers(
+            self._token, self.auth, self.default_headers
+        )
 
     def use_auth(self, auth: Auth) -> None:
         """Send the token as ``auth`` says (a REST API's API-key header, say) from now on."""
         self.auth = auth
-        self._headers, self._file_headers = client_headers(self._token, auth)
+        self._headers, self._file_headers = client_headers(self._token, auth, self.default_headers)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -213,7 +220,39 @@ class Session:
         self, spec: MethodSpec, request: Request, key: str, *, download: bool = False
     ) -> Any:
         """Attempt until there is an answer to return (a Response, or a download's Stream),
-        or an error to raise."""
+        or an error to raise; with hooks, tell them when the call ends."""
+        trace = None if self.hooks is None else _Trace()
+        attempts = self._attempts(spec, request, key, download, trace)
+        del request  # not held by this frame either: its headers carry the token
+        if trace is None:
+            return await attempts
+        started = asyncio.get_running_loop().time()
+        error: str | None = None
+        status: int | None = None
+        try:
+            answer = await attempts
+            status = answer.status
+            return answer
+        except BaseException as exc:
+            error, status = type(exc).__name__, getattr(exc, "status", None)
+            raise
+        finally:
+            duration = asyncio.get_running_loop().time() - started
+            assert self.hooks is not None
+            await self.hooks.emit(
+                HookEvent(
+                    "end", spec.name, spec.http, trace.call, trace.sends, status, error, duration
+                )
+            )
+
+    async def _attempts(
+        self,
+        spec: MethodSpec,
+        request: Request,
+        key: str,
+        download: bool,
+        trace: _Trace | None,
+    ) -> Any:
         loop = asyncio.get_running_loop()
         deadline = self.timeout.deadline
         expires = None if deadline is None else loop.time() + deadline
@@ -233,6 +272,9 @@ class Session:
             ends = loop.time() + read
             if expires is not None and expires < ends:
                 ends = expires
+            if trace is not None:
+                trace.sends, trace.sent_at = trace.sends + 1, None
+                await self._emit("request", spec, request, trace)
             try:
                 async with asyncio.timeout_at(expires if needs_permit else ends) as timer:
                     if needs_permit:
@@ -240,6 +282,8 @@ class Session:
                         ends = loop.time() + read
                         timer.reschedule(ends if expires is None or ends < expires else expires)
                     self.stats["requests"] += 1
+                    if trace is not None:
+                        trace.sent_at = loop.time()
                     if log.isEnabledFor(logging.DEBUG):
                         log.debug("%s: %s %s", spec.name, request.method, _shown(request))
                     if download:
@@ -274,6 +318,8 @@ class Session:
                     method=spec.name,
                 )
                 break
+            if trace is not None:
+                await self._emit("response", spec, request, trace, answer)
             if not isinstance(answer, AttemptFailed):
                 return answer  # a Response, or a download's open Stream
 
@@ -315,6 +361,8 @@ class Session:
                     )
                     break
                 log.debug("%s: not ready, asking again in %.2fs", spec.name, delay)
+                if trace is not None:
+                    await self._emit("retry", spec, request, trace, error, wait=delay)
                 await self.clock.sleep(delay)
                 continue
             if kind == "rate_limited":
@@ -328,11 +376,43 @@ class Session:
             if kind == "rate_limited" and self.bucket is not None:
                 self.bucket.pause_for(wait)
             log.info("%s: retry %d in %.2fs after %s", spec.name, attempt, wait, error)
+            if trace is not None:
+                await self._emit("retry", spec, request, trace, error, wait=wait)
             await self.clock.sleep(wait)
         # Raised outside any handler, so its chain holds nothing of the transport's; and with
         # the requests (their headers carry the token) dropped from this frame first.
         del request, first
         raise error.with_traceback(None)
+
+    async def _emit(
+        self,
+        kind: Any,
+        spec: MethodSpec,
+        request: Request,
+        trace: _Trace,
+        answer: Any = None,
+        *,
+        wait: float | None = None,
+    ) -> None:
+        """Tell the hooks (only called when there are some)."""
+        assert self.hooks is not None
+        status: int | None = None
+        error: str | None = None
+        duration: float | None = None
+        if isinstance(answer, AttemptFailed):
+            answer = answer.error
+        if isinstance(answer, BaseException):
+            error, status = type(answer).__name__, getattr(answer, "status", None)
+        elif answer is not None:
+            status = answer.status
+        if kind == "response" and trace.sent_at is not None:
+            duration = asyncio.get_running_loop().time() - trace.sent_at
+        if kind == "retry" and error is None:
+            error = "pending"
+        event = HookEvent(
+            kind, spec.name, request.method, trace.call, trace.sends, status, error, duration, wait
+        )
+        await self.hooks.emit(event)
 
     async def _open(self, spec: MethodSpec, request: Request) -> Stream | AttemptFailed:
         """One download attempt: a file left open for the caller, or what went wrong."""
@@ -390,6 +470,18 @@ class Session:
                 p.release()
             raise
         return permits
+
+
+class _Trace:
+    """What the hooks of one call need across its attempts."""
+
+    __slots__ = ("call", "sends", "sent_at")
+    _calls = itertools.count(1)
+
+    def __init__(self) -> None:
+        self.call = next(_Trace._calls)
+        self.sends = 0
+        self.sent_at: float | None = None
 
 
 class _TypedPages:

@@ -19,12 +19,13 @@ from ._config import DX_RATE_LIMIT, Limits, RateLimit, Timeout
 from ._errors import DXError
 from ._generated.sync.datacloud import SyncDataCloudAPI
 from ._generated.sync.web import SyncWebAPI
+from ._hooks import Hooks
 from ._limiter import Limiter
 from ._response import Response
 from ._retry import RetryPolicy
 from ._spec import MethodSpec
 from ._sync import LoopThread, SyncCursorCall, SyncNamespace, SyncStream
-from ._transport import Transport
+from ._transport import SSLSetting, Transport
 from ._wire import Encoding
 
 __all__ = ["SyncBulk", "SyncClient", "SyncDataCloudClient"]
@@ -241,6 +242,10 @@ class SyncClient(_SyncBase[Client], SyncWebAPI):
         max_connections: int = 100,
         transport: Transport | None = None,
         limits: Limits | None = None,
+        proxy: str | None = None,
+        ssl: SSLSetting = None,
+        default_headers: Mapping[str, str] | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self._start(
             lambda: Client(
@@ -253,6 +258,10 @@ class SyncClient(_SyncBase[Client], SyncWebAPI):
                 max_connections=max_connections,
                 transport=transport,
                 limits=limits,
+                proxy=proxy,
+                ssl=ssl,
+                default_headers=default_headers,
+                hooks=hooks,
             )
         )
 
@@ -281,6 +290,10 @@ class SyncDataCloudClient(_SyncBase[DataCloudClient], SyncDataCloudAPI):
         max_connections: int = 100,
         transport: Transport | None = None,
         limits: Limits | None = None,
+        proxy: str | None = None,
+        ssl: SSLSetting = None,
+        default_headers: Mapping[str, str] | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self._start(
             lambda: DataCloudClient(
@@ -295,5 +308,9 @@ class SyncDataCloudClient(_SyncBase[DataCloudClient], SyncDataCloudAPI):
                 max_connections=max_connections,
                 transport=transport,
                 limits=limits,
+                proxy=proxy,
+                ssl=ssl,
+                default_headers=default_headers,
+                hooks=hooks,
             )
         )

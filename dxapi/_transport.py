@@ -13,7 +13,10 @@ function, without sockets.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
+import ssl as _ssl
+import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, Protocol
 
@@ -23,13 +26,14 @@ import attrs
 import yarl
 
 from ._errors import DXError, RequestTimeoutError, ResponseTooLargeError, TransportError
-from ._redact import redact
+from ._redact import REDACTED, redact, remember_secret
 from ._retry import AttemptFailed, Verdict
 
 __all__ = [
     "AiohttpTransport",
     "Reply",
     "Request",
+    "SSLSetting",
     "Stream",
     "Transport",
     "check_size",
@@ -161,10 +165,20 @@ class AiohttpTransport:
     """
 
     def __init__(
-        self, session: aiohttp.ClientSession | None = None, *, max_connections: int = 100
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        max_connections: int = 100,
+        proxy: str | None = None,
+        ssl: SSLSetting = None,
     ) -> None:
         if session is not None:
             check_session(session)
+            if proxy is not None or ssl is not None:
+                raise ValueError(
+                    "proxy= and ssl= configure the connection pool dxapi creates; with your "
+                    "own aiohttp.ClientSession, set them on that session instead"
+                )
         if max_connections <= 0:
             raise ValueError(f"max_connections must be > 0, got {max_connections!r}")
         self._pool = session
@@ -172,9 +186,17 @@ class AiohttpTransport:
         self._urls: dict[str, yarl.URL] = {}  # parsed once per method, not once per call
         self._closed = False
         self.max_connections = max_connections
+        self._ssl = ssl_context(ssl)
+        self._proxy, self._proxy_auth, self._proxy_secret = _proxy(proxy)
+        # $HTTP(S)_PROXY and $NO_PROXY as they were when the client was made; each host's
+        # route is decided once (aiohttp's trust_env would also read ~/.netrc per request,
+        # in a thread, and could send its credentials to a download link's host).
+        self._env = {} if proxy is not None else _env_proxies()
+        self._routes: dict[tuple[str, str], Route] = {}
 
     def __repr__(self) -> str:
-        return f"AiohttpTransport(max_connections={self.max_connections})"
+        proxy = "" if self._proxy is None else f", proxy={str(self._proxy)!r}"
+        return f"AiohttpTransport(max_connections={self.max_connections}{proxy})"
 
     def pool(self) -> aiohttp.ClientSession:
         # A closed client stays closed: a call still running when `async with` ended must not
@@ -187,12 +209,17 @@ class AiohttpTransport:
                 Verdict("fatal"),
                 TransportError("the client is closed; create a new one or re-enter it"),
             )
-        connector = aiohttp.TCPConnector(limit=self.max_connections, enable_cleanup_closed=True)
-        self._pool = pool = aiohttp.ClientSession(connector=connector)
+        self._pool = pool = self._new_pool(self.max_connections)
         # aiohttp silently resends a GET once when a kept-alive connection was closed under
         # it; that second arrival would be invisible to the limiter and the retry policy.
         pool._retry_connection = False
         return pool
+
+    def _new_pool(self, limit: int) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=limit, enable_cleanup_closed=True, ssl=True if self._ssl is None else self._ssl
+        )
+        return aiohttp.ClientSession(connector=connector)
 
     def reopen(self) -> None:
         self._closed = False
@@ -229,7 +256,7 @@ class AiohttpTransport:
         try:
             pool = self.pool()
             if request.presigned and _carries_credentials(pool):
-                pool = own = aiohttp.ClientSession()  # the caller's defaults stay at home
+                pool = own = self._new_pool(1)  # the caller's defaults stay at home
             resp = await self._start(request, pool, request.read)
             return _AiohttpStream(resp, request, own)
         except FAILURES as exc:
@@ -248,6 +275,7 @@ class AiohttpTransport:
             url = yarl.URL(request.url)
             if len(self._urls) < 4096:
                 self._urls[request.url] = url
+        proxy, proxy_auth = self._route(url) if self._env else (self._proxy, self._proxy_auth)
         return pool.request(
             request.method,
             url,
@@ -258,7 +286,23 @@ class AiohttpTransport:
             timeout=_timeout(request.connect, read),
             allow_redirects=False,
             raise_for_status=False,
+            proxy=proxy,
+            proxy_auth=proxy_auth,
         )
+
+    def _route(self, url: yarl.URL) -> Route:
+        """The proxy the environment names for this URL's host, if any."""
+        key = (url.scheme, url.host or "")
+        route = self._routes.get(key)
+        if route is None:
+            proxy = self._env.get(url.scheme)
+            if proxy is None or bypass(key[1], self._env.get("no", "")):
+                route = (None, None)
+            else:
+                route = proxy[:2]
+            if len(self._routes) < 4096:
+                self._routes[key] = route
+        return route
 
 
 class _AiohttpStream:
@@ -330,6 +374,106 @@ def check_session(session: aiohttp.ClientSession) -> None:
         problems.append("it is closed")
     if problems:
         raise ValueError("cannot use this aiohttp.ClientSession: " + "; ".join(problems))
+
+
+#: ``ssl=`` of a client: a context of your own, or the path of a CA bundle (PEM) to trust
+#: instead of the system's; ``None`` is the system's default verification.
+SSLSetting = _ssl.SSLContext | str | os.PathLike[str] | None
+
+
+def ssl_context(value: SSLSetting) -> _ssl.SSLContext | None:
+    """The context ``ssl=`` asks for; verification can be narrowed, never switched off here."""
+    if value is None or isinstance(value, _ssl.SSLContext):
+        return value
+    if isinstance(value, str | os.PathLike) and not isinstance(value, bool):
+        path = os.fspath(value)
+        if not os.path.isfile(path):
+            raise ValueError(f"ssl= names a CA bundle that is not a file: {path!r}")
+        try:
+            return _ssl.create_default_context(cafile=path)
+        except _ssl.SSLError as exc:
+            raise ValueError(
+                f"ssl= names a file that is not a PEM CA bundle: {path!r} ({exc})"
+            ) from None
+    raise TypeError(
+        "ssl must be an ssl.SSLContext or the path of a CA bundle, "
+        f"got {type(value).__name__} (verification cannot be switched off)"
+    )
+
+
+Route = tuple[yarl.URL | None, aiohttp.BasicAuth | None]
+
+
+def bypass(host: str, no_proxy: str) -> bool:
+    """Whether ``$NO_PROXY`` sends ``host`` direct: ``*``, the host itself, a domain it is in
+    (``example.com`` or ``.example.com``), or a network it is in (``10.0.0.0/8``)."""
+    host = host.strip("[]").rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if "]:" in entry or entry.count(":") == 1:  # host:port, [v6]:port
+            entry = entry.rsplit(":", 1)[0]
+        entry = entry.strip("[]").rstrip(".")
+        if not entry:
+            continue
+        if entry == "*" or host == entry.lstrip("."):
+            return True
+        if address is None:
+            if host.endswith("." + entry.lstrip(".")):
+                return True
+            continue
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            pass
+    return False
+
+
+def _env_proxies() -> dict[str, Any]:
+    """``{"http": (url, auth, secret), "https": ..., "no": "..."}`` from the environment
+    (lower-case names first, as curl reads them); empty when no proxy is set."""
+    found = urllib.request.getproxies_environment()
+    proxies: dict[str, Any] = {}
+    for scheme in ("http", "https"):
+        if value := found.get(scheme):
+            try:
+                proxies[scheme] = _proxy(value)
+            except ValueError as exc:
+                raise ValueError(f"${scheme.upper()}_PROXY: {exc}") from None
+    if proxies and "no" in found:
+        proxies["no"] = found["no"]
+    return proxies
+
+
+def _proxy(url: str | None) -> tuple[yarl.URL | None, aiohttp.BasicAuth | None, object]:
+    """An explicit proxy: its URL without credentials, the credentials, and their redaction."""
+    if url is None:
+        return None, None, None
+    if not isinstance(url, str):
+        raise TypeError(f"proxy must be a URL str, got {type(url).__name__}")
+    try:
+        parsed = yarl.URL(url)
+        host = parsed.host
+    except ValueError:
+        host = None
+    if host is None or parsed.scheme not in ("http", "https"):
+        shown = redact_userinfo(url)
+        raise ValueError(f"proxy must be an http(s)://host:port URL, got {shown!r}")
+    auth = aiohttp.BasicAuth.from_url(parsed)
+    secret = remember_secret(parsed.password) if parsed.password else None
+    return parsed.with_user(None), auth, secret
+
+
+def redact_userinfo(url: str) -> str:
+    """``url`` with anything before an ``@`` in its authority hidden."""
+    scheme, sep, rest = url.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = REDACTED + "@" + authority.rpartition("@")[2]
+    return f"{scheme}{sep}{authority}{slash}{path}"
 
 
 def _carries_credentials(pool: aiohttp.ClientSession) -> bool:

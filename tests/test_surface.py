@@ -124,3 +124,11 @@ def test_every_runtime_module_has_its_test_file() -> None:
     assert missing - set(TESTED_ELSEWHERE) == set(), "add tests/test_<module>.py"
     stale = set(TESTED_ELSEWHERE) - missing
     assert stale == set(), "these now have their own test file (or are gone): drop them here"
+
+
+def test_peer_clients_take_every_option_of_the_dx_clients() -> None:
+    from dxapi.peers import DataGalaxyClient, DatalinxClient, SigmaClient
+
+    dx = set(inspect.signature(dxapi.Client).parameters)
+    for peer in (SigmaClient, DataGalaxyClient, DatalinxClient):
+        assert dx <= set(inspect.signature(peer).parameters), peer.__name__

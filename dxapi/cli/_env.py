@@ -17,7 +17,7 @@ import attrs
 
 from .._checkpoint import origin
 from .._client import Client, DataCloudClient
-from .._config import DX_RATE_LIMIT, RateLimit
+from .._config import DX_RATE_LIMIT, RateLimit, env_token
 from .._generated.specs import METHODS
 from .._redis_limiter import RedisLimiter
 from .._spec import MethodSpec
@@ -202,7 +202,7 @@ async def open_env(opts: argparse.Namespace, api: str = "web") -> AsyncIterator[
             for name in ("web", "datacloud"):
                 origins[name] = origin(where, fake.token, fake=True)
         elif api == "web":
-            token = opts.token or os.environ.get("DX_API_TOKEN")
+            token = opts.token or env_token("DX_API_TOKEN")
             if not token:
                 raise MissingTokenError("DX_API_TOKEN")
             kwargs: dict[str, Any] = {"token": token, "base_url": opts.base_url}
@@ -212,7 +212,7 @@ async def open_env(opts: argparse.Namespace, api: str = "web") -> AsyncIterator[
             web = Client(**kwargs)
             origins["web"] = origin(web.base_url, token)
         else:
-            dc_token = os.environ.get("DX_DATACLOUD_TOKEN")
+            dc_token = env_token("DX_DATACLOUD_TOKEN")
             if not dc_token:
                 raise MissingTokenError("DX_DATACLOUD_TOKEN")
             dc_kwargs: dict[str, Any] = {"token": dc_token, "limiter": limiter}

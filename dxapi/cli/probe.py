@@ -10,12 +10,12 @@ contradict and job states no waiter lists.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from .. import probe as probing
+from .._config import env_token
 from .._generated.specs import METHODS
 from ._env import UsageError, note, open_env, out_path, parse_value, plain, wants_fake
 
@@ -77,7 +77,7 @@ async def run(opts: argparse.Namespace) -> int:
     if opts.limit < 1:
         raise UsageError("--limit must be 1 or more")
     probing.select_methods(opts.methods, ["web", "datacloud"])  # refuse writes before anything
-    token = opts.token or os.environ.get("DX_API_TOKEN")
+    token = opts.token or env_token("DX_API_TOKEN")
     if opts.source is not None:
         report = probing.probe_records(probing.read_records(opts.source), opts.methods)
     elif not token and not wants_fake(opts):

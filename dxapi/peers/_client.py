@@ -16,10 +16,11 @@ from .._client import _BaseClient
 from .._config import Limits, RateLimit, Timeout
 from .._dialect import BEARER, Dialect
 from .._errors import ArgumentError
+from .._hooks import Hooks
 from .._limiter import Limiter
 from .._retry import RetryPolicy
 from .._spec import MethodSpec, Verb
-from .._transport import Transport
+from .._transport import SSLSetting, Transport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -32,8 +33,8 @@ _DEFAULT: Any = object()
 class PeerClient(_BaseClient):
     """Base of the REST API clients: ``token``, ``base_url``, ``auth`` (a scheme the API
     accepts: ``"bearer"`` or the API-key header's name), and the same ``timeout``,
-    ``rate_limit``, ``retries``, ``session``, ``limiter``, ``transport``, ``limits`` options
-    as :class:`dxapi.Client`.
+    ``rate_limit``, ``retries``, ``session``, ``limiter``, ``transport``, ``limits``,
+    ``proxy``, ``ssl``, ``default_headers`` and ``hooks`` options as :class:`dxapi.Client`.
     ``rate_limit`` defaults to the limit the API documents, if any; the limiter also holds
     every call while the API's rate headers say its budget is spent. ``rate_limit=None``
     (with no ``limiter``) turns both off.
@@ -57,6 +58,10 @@ class PeerClient(_BaseClient):
         max_connections: int = 100,
         transport: Transport | None = None,
         limits: Limits | None = None,
+        proxy: str | None = None,
+        ssl: SSLSetting = None,
+        default_headers: Mapping[str, str] | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         dialect = self.dialect()
         chosen = next(
@@ -85,6 +90,10 @@ class PeerClient(_BaseClient):
             max_connections=max_connections,
             transport=transport,
             limits=limits,
+            proxy=proxy,
+            ssl=ssl,
+            default_headers=default_headers,
+            hooks=hooks,
         )
         self._session.use_auth(chosen)
 
