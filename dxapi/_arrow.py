@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from msgspec.json import encode as _encode
 
-from ._records import dumps
+from ._export._records import dumps
 from ._spec import MethodSpec, TypeRef
 from ._timestamps import Mismatch, parse_date, parse_datetime
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dxapi import ArgumentError
-from dxapi._checkpoint import fingerprint, lock_output, origin
+from dxapi._export._checkpoint import fingerprint, lock_output, origin
 from dxapi.cli.__main__ import amain
 from dxapi.testing import FakeDX
 
@@ -203,7 +203,7 @@ async def test_a_kill_while_the_output_is_emptied_resumes_from_scratch(
     fake: FakeDX, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Between the first checkpoint and the emptied output, an older export's records remain."""
-    from dxapi import _export_runs
+    from dxapi._export import _runs
 
     out = tmp_path / "e.jsonl"
     argv = against(fake, *LIST, "--out", str(out))
@@ -214,7 +214,7 @@ async def test_a_kill_while_the_output_is_emptied_resumes_from_scratch(
         raise OSError("simulated crash")
 
     with monkeypatch.context() as m:
-        m.setattr(_export_runs, "open_sink", crash)
+        m.setattr(_runs, "open_sink", crash)
         assert await amain(argv) == 1
     assert out.read_bytes() == finished  # not emptied yet …
     checkpoint = json.loads((tmp_path / "e.jsonl.checkpoint.json").read_text())

@@ -148,7 +148,7 @@ async def test_out_and_format_mistakes_exit_2(
 
 def test_count_records_of_each_format(tmp_path: Path) -> None:
     from dxapi._arrow import write_parquet
-    from dxapi._records import count_records, write_csv
+    from dxapi._export._records import count_records, write_csv
     from dxapi.types import Entity
 
     jsonl = tmp_path / "e.jsonl"

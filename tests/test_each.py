@@ -1,11 +1,18 @@
-"""dxapi._each: per-item arguments from listed items, and outcomes as records (pure)."""
+"""dxapi._export._each: per-item arguments from listed items, and outcomes as records (pure)."""
 
 from __future__ import annotations
 
 import pytest
 
 from dxapi import APIError, ArgumentError, RequestTimeoutError, TransportError
-from dxapi._each import auto_mapping, check_names, clean_result, error_record, input_key, map_args
+from dxapi._export._each import (
+    auto_mapping,
+    check_names,
+    clean_result,
+    error_record,
+    input_key,
+    map_args,
+)
 from dxapi._generated.specs import METHODS
 
 SCORECARDS = METHODS["catalog.entities.scorecards"]  # identifier required, cursor-paged

@@ -15,9 +15,9 @@ import pytest
 
 from dxapi import AuthError, PaginationError
 from dxapi._errors import error_from_response
+from dxapi._export._records import csv_cell, dumps, write_csv
 from dxapi._generated.specs import METHODS
 from dxapi._pagination import next_position
-from dxapi._records import csv_cell, dumps, write_csv
 from dxapi.cli.__main__ import amain
 from dxapi.testing import FakeDX
 

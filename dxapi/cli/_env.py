@@ -15,9 +15,9 @@ from typing import Any
 
 import attrs
 
-from .._checkpoint import origin
 from .._client import Client, DataCloudClient
 from .._config import DX_RATE_LIMIT, RateLimit, env_token
+from .._export._checkpoint import origin
 from .._generated.specs import METHODS
 from .._redis_limiter import RedisLimiter
 from .._spec import MethodSpec

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from .._convert import converter
-from .._records import json_text
+from .._export._records import json_text
 from .._session import Session
 from .._spec import MethodSpec, check_args
 from ..types import result_type

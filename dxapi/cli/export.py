@@ -21,10 +21,10 @@ from typing import Any
 import anyio
 
 from .._bulk import DEFAULT_CONCURRENCY
-from .._checkpoint import checkpoint_path
-from .._each import check_names
 from .._export import ExportJob, ExportStats, export
-from .._records import EXTENSIONS, format_for
+from .._export._checkpoint import checkpoint_path
+from .._export._each import check_names
+from .._export._records import EXTENSIONS, format_for
 from .._spec import MethodSpec, check_args
 from ._env import UsageError, note, open_env, out_path, parse_assignments, plain, spec_or_usage
 from ._progress import Progress, Snapshot

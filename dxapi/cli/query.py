@@ -11,7 +11,7 @@ from typing import Any
 
 import anyio
 
-from .._records import json_text
+from .._export._records import json_text
 from ._env import open_env, out_path, plain
 
 

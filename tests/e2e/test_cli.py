@@ -365,7 +365,7 @@ async def test_resume_of_a_finished_export_sends_nothing(
     fake: FakeDX, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Killed after the last record (here: before the CSV was made): resuming only finishes."""
-    from dxapi import _export
+    from dxapi._export import _job
 
     out = tmp_path / "scorecards.csv"
     argv = against(fake, "export", "catalog.entities.list", *EACH, "--out", str(out))
@@ -374,7 +374,7 @@ async def test_resume_of_a_finished_export_sends_nothing(
         raise OSError("simulated crash")
 
     with monkeypatch.context() as m:
-        m.setattr(_export, "write_csv", crash)
+        m.setattr(_job, "write_csv", crash)
         assert await amain(argv) == 1
     assert not out.exists()
     sent = len(fake.requests)
@@ -432,7 +432,7 @@ async def test_serve_fake_runs_until_ctrl_c(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_csv_columns_are_the_union_of_every_records_keys(tmp_path: Path) -> None:
-    from dxapi._records import write_csv
+    from dxapi._export._records import write_csv
 
     source = tmp_path / "x.csv.part.jsonl"
     source.write_text('{"a":1,"b":"x"}\n{"a":2,"c":{"deep":true}}\n')

@@ -31,13 +31,13 @@ from typing import Any
 
 import attrs
 
-from ._bulk import DEFAULT_CONCURRENCY
+from .._bulk import DEFAULT_CONCURRENCY
+from .._errors import ArgumentError
+from .._spec import MethodSpec
 from ._checkpoint import Checkpoint, checkpoint_path, fsync_dir, lock_output
 from ._each import check_names
-from ._errors import ArgumentError
-from ._export_runs import EachRun, PlainRun, SupportsExport
 from ._records import Sink, count_records, format_for, open_sink, work_path, write_csv
-from ._spec import MethodSpec
+from ._runs import EachRun, PlainRun, SupportsExport
 
 __all__ = ["ExportJob", "ExportResult", "ExportStats", "SupportsExport", "export"]
 
@@ -205,7 +205,7 @@ def check_format(job: ExportJob, list_spec: MethodSpec, each_spec: MethodSpec | 
         raise ArgumentError(
             job.method, [f"{job.out.name}: Parquet needs pyarrow: pip install 'dxapi[arrow]'"]
         ) from None
-    from ._arrow import item_class
+    from .._arrow import item_class
 
     try:
         item_class(each_spec or list_spec, each=each_spec is not None)
@@ -219,7 +219,7 @@ def _convert(
     """The finished JSONL work file → the output's format (atomically), then drop the JSONL;
     a kill before the unlink redoes it from the JSONL on resume."""
     if format_for(job.out) == "parquet":
-        from ._arrow import export_parquet
+        from .._arrow import export_parquet
 
         try:
             export_parquet(work, job.out, each_spec or list_spec, each=each_spec is not None)

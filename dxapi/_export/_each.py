@@ -11,9 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import APIError, ArgumentError, RequestTimeoutError, TransportError
-from ._spec import MethodSpec
-from ._wire import dig
+from .._errors import APIError, ArgumentError, RequestTimeoutError, TransportError
+from .._spec import MethodSpec
+from .._wire import dig
 
 __all__ = [
     "auto_mapping",

@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from ._errors import ArgumentError
+from .._errors import ArgumentError
 
 __all__ = [
     "CHECKPOINT_VERSION",

@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from ._bulk import SupportsCall, fan_out
+from .._bulk import SupportsCall, fan_out
+from .._errors import AuthError, DXError, PaginationError
+from .._pagination import CursorCall
+from .._spec import MethodSpec
 from ._checkpoint import Checkpoint
 from ._each import auto_mapping, clean_result, error_record, input_key, map_args
-from ._errors import AuthError, DXError, PaginationError
-from ._pagination import CursorCall
 from ._records import Sink, open_sink, work_path
-from ._spec import MethodSpec
 
 if TYPE_CHECKING:
-    from ._export import ExportJob, ExportStats
+    from ._job import ExportJob, ExportStats
 
 __all__ = ["EachRun", "PlainRun", "Run", "SupportsExport", "page_items"]
 
