@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ._dialect import decode_answer
 from ._errors import APIError, DXError, RateLimitError, TransportError
@@ -31,14 +32,15 @@ def classify(
     *,
     max_retry_after: float = 120.0,
     download: bool = False,
+    lazy: bool = False,
 ) -> Response | AttemptFailed:
     """The answer to return, or what went wrong with it; a redirect is an answer only for a
-    ``download``."""
+    ``download``. A ``lazy`` success may be an :class:`Undecoded` answer, for a typed call
+    that decodes its result class straight from the body."""
     if 200 <= status < 300 and spec.dialect is None:  # DX's common case, decided at once
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            payload = None
+        if lazy and spec.bare_array is None and (head := _head(spec, body)) is not None:
+            return Undecoded(status, headers, body, head)
+        payload = loads(body)
         if type(payload) is list and spec.bare_array is not None:
             payload = {spec.bare_array: payload}
         if type(payload) is dict and payload.get("ok") is not False:
@@ -69,6 +71,104 @@ def classify(
         kind = "status" if status in RETRYABLE_STATUSES else "fatal"
         return AttemptFailed(Verdict(kind, retry_after), exc)
     return Response(status, headers, payload)
+
+
+class Undecoded(Response):
+    """A success whose payload is decoded from ``body`` when first read: a typed call builds
+    its result from the body, and :func:`dxapi.raw` still gets the whole payload.
+
+    ``head`` holds the payload's ``ok`` and pagination keys (what the loop and a page
+    generator read), decoded at once.
+    """
+
+    __slots__ = ("_payload", "body", "head")
+    body: bytes
+    head: dict[str, Any]
+    _payload: dict[str, Any] | None
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], body: bytes, head: dict[str, Any]
+    ) -> None:
+        for name, value in (("status", status), ("headers", headers), ("body", body)):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "head", head)
+        object.__setattr__(self, "_payload", None)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload = self._payload
+        if payload is None:  # the head check proved the body a JSON object
+            payload = loads(self.body)
+            object.__setattr__(self, "_payload", payload)
+        return payload
+
+    @property
+    def decoded(self) -> bool:
+        return self._payload is not None
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copied or pickled as the Response it stands for
+        return Response, (self.status, self.headers, self.payload)
+
+
+def _head(spec: MethodSpec, body: bytes) -> dict[str, Any] | None:
+    """``ok`` and the pagination keys of a JSON object body whose ``ok`` is not false, or
+    None (then the body is read whole). Valid UTF-8 and JSON syntax are checked here, so
+    reading the payload later cannot fail where :func:`loads` would not have."""
+    decoder = _HEADS.get(spec.name)
+    if decoder is None:
+        decoder = _HEADS[spec.name] = _head_decoder(spec)
+    try:
+        str(body, "utf-8")  # any buffer a transport returns
+        head = decoder(body)
+    except ValueError:  # a UnicodeDecodeError, msgspec's DecodeError or ValidationError
+        return None
+    if head.ok is False:
+        return None
+    return {k: v for f, k in _KEYS[spec.name] if (v := getattr(head, f)) is not _MISSING}
+
+
+_HEADS: dict[str, Callable[[bytes], Any]] = {}
+_KEYS: dict[str, list[tuple[str, str]]] = {}
+_MISSING: Any = object()
+
+
+def _head_decoder(spec: MethodSpec) -> Callable[[bytes], Any]:
+    import msgspec
+
+    keys = dict.fromkeys(
+        p.split(".", 1)[0] for p in (spec.page and (spec.page.output, spec.page.total)) or () if p
+    )
+    keys.pop("ok", None)
+    rename = {f"f{i}": k for i, k in enumerate(keys)}
+    _KEYS[spec.name] = list(rename.items())
+    fields = [(f, Any, _MISSING) for f in rename]
+    head = msgspec.defstruct("Head", [("ok", Any, None), *fields], rename=rename)
+    return msgspec.json.Decoder(head).decode
+
+
+def loads(body: bytes) -> Any:
+    """``json.loads(body)``, or None where it refuses; msgspec first, as it is faster and
+    gives the same values wherever it accepts (it refuses NaN, a BOM, a lone surrogate…)."""
+    try:
+        return (_decode or _load_decoder())(body)
+    except ValueError:  # msgspec.DecodeError
+        pass
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+_decode: Callable[[bytes], Any] | None = None
+
+
+def _load_decoder() -> Callable[[bytes], Any]:
+    """msgspec is imported with the first answer, so `import dxapi` stays cheap."""
+    global _decode
+    import msgspec
+
+    _decode = msgspec.json.Decoder().decode
+    return _decode
 
 
 def _redirect(

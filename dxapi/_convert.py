@@ -6,8 +6,10 @@ same refusals: msgspec, tried first because it is fast, and the strict cattrs co
 :mod:`dxapi._strict`, which decides whenever msgspec refuses (a numeric timestamp, an enum
 value DX added later, a renamed field) and explains a payload neither accepts as a
 :class:`~dxapi.ResponseValidationError`. Unknown keys are ignored, and kept in the payload
-every result carries (:func:`dxapi.raw`). Loaded with the first typed answer; cattrs only
-when msgspec refuses something, or a shape is unstructured.
+every result carries (:func:`dxapi.raw`). A typed call's answer is decoded by msgspec
+straight from its body (:func:`structure_answer`), its payload only when asked for. Loaded
+with the first typed answer; cattrs only when msgspec refuses something, or a shape is
+unstructured.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
     from ._strict import converter as converter
 
-__all__ = ["decode", "structure", "structure_result"]
+__all__ = ["decode", "structure", "structure_answer", "structure_result"]
 
 T = TypeVar("T")
 
@@ -57,12 +59,44 @@ def structure_result(
     return result
 
 
-def decode(payload: Any, cls: type[T]) -> T:
-    """``payload`` (decoded JSON) as ``cls``: msgspec when it accepts, else the strict rules."""
+def structure_answer(spec: MethodSpec, cls: type[T], response: Response) -> T:
+    """A successful answer as ``cls``, keeping ``response``: like :func:`structure_result`,
+    but an answer whose payload was not decoded yet (``_classify.Undecoded``) is decoded by
+    msgspec straight from its body into ``cls``; whatever msgspec refuses there takes the
+    payload's way, so results and refusals stay those of :func:`decode`."""
+    body = getattr(response, "body", None)
+    if body is not None and not response.decoded and _fast(cls):  # type: ignore[attr-defined]
+        decoder = _DECODERS.get(cls)
+        try:
+            if decoder is None:
+                decoder = _DECODERS[cls] = msgspec.json.Decoder(cls).decode
+            result: T = decoder(body)
+        except msgspec.DecodeError:  # and its ValidationError
+            pass  # the payload's way decides
+        except TypeError:  # a type msgspec cannot express
+            _FAST[cls] = False
+        else:
+            if isinstance(result, Result):
+                object.__setattr__(result, "_dx_response", response)
+                return result
+    return structure_result(
+        spec, cls, response.payload, status=response.status, headers=response.headers
+    )
+
+
+def _fast(cls: Any) -> bool:
     fast = _FAST.get(cls)
     if fast is None:
         fast = _FAST[cls] = not _has_renames(cls, set())
-    if fast:
+    return fast
+
+
+_DECODERS: dict[Any, Any] = {}
+
+
+def decode(payload: Any, cls: type[T]) -> T:
+    """``payload`` (decoded JSON) as ``cls``: msgspec when it accepts, else the strict rules."""
+    if _fast(cls):
         try:
             return msgspec.convert(payload, cls)
         except msgspec.ValidationError:

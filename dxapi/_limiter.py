@@ -191,12 +191,15 @@ class TokenBucket:
         """Fail every queued ``acquire`` now; tokens in flight still come back as usual."""
         fail_all(self._queue, closed_error())
 
+    def try_acquire(self) -> _Token | None:
+        """A token at once, if one is free and nobody is queued; else None (then ``acquire``)."""
+        return None if self._queue else self._grant(self._clock.now())
+
     async def acquire(self) -> _Token:
         """Wait for a token, first come first served. Cancelling the wait takes nothing."""
-        if not self._queue:  # nobody queued: a free token goes at once
-            token = self._grant(self._clock.now())
-            if token is not None:
-                return token
+        token = self.try_acquire()  # nobody queued: a free token goes at once
+        if token is not None:
+            return token
         waiter = Ticket()
         self._queue.append(waiter)
         try:

@@ -22,7 +22,12 @@ __all__ = ["CursorCall", "next_position"]
 R = TypeVar("R")
 I = TypeVar("I")  # noqa: E741
 
-Fetch = Callable[[MethodSpec, Mapping[str, Any]], Awaitable[dict[str, Any]]]
+#: Fetches one page's answer: its payload, or what ``payload_of`` and ``head_of`` read it from.
+Fetch = Callable[[MethodSpec, Mapping[str, Any]], Awaitable[Any]]
+
+
+def _same(answer: Any) -> Any:
+    return answer
 
 
 def next_position(page: PageSpec, payload: Mapping[str, Any], current: Any) -> Any:
@@ -63,10 +68,15 @@ class CursorCall(Generic[R, I]):
         fetch: Fetch,
         spec: MethodSpec,
         args: Mapping[str, Any],
-        structure: Callable[[dict[str, Any]], R],
+        structure: Callable[[Any], R],
+        *,
+        payload_of: Callable[[Any], dict[str, Any]] = _same,
+        head_of: Callable[[Any], Mapping[str, Any]] = _same,
     ) -> None:
         assert spec.page is not None, spec.name
         self._fetch = fetch
+        self._payload_of = payload_of
+        self._head_of = head_of
         self._spec = spec
         self._page: PageSpec = spec.page
         self._args = {k: v for k, v in args.items() if v is not UNSET}
@@ -80,10 +90,11 @@ class CursorCall(Generic[R, I]):
         return self._first().__await__()
 
     async def _first(self) -> R:
-        payload = await self._fetch(self._spec, self._args)
+        answer = await self._fetch(self._spec, self._args)
         self.pages_fetched += 1
-        self.cursor = next_position(self._page, payload, self._args.get(self._page.input))
-        return self._structure(payload)
+        head = self._head_of(answer)
+        self.cursor = next_position(self._page, head, self._args.get(self._page.input))
+        return self._structure(answer)
 
     async def raw_pages(
         self, *, max_pages: int | None = None
@@ -92,17 +103,25 @@ class CursorCall(Generic[R, I]):
 
         No page is kept alive while the next one is fetched: only the caller holds it.
         """
+        async with aclosing(self._answers(max_pages)) as answers:
+            async for answer in answers:
+                payload = self._payload_of(answer)
+                del answer
+                yield payload
+                del payload
+
+    async def _answers(self, max_pages: int | None) -> AsyncGenerator[Any, None]:
         args = dict(self._args)
         position = args.get(self._page.input)
         seen: set[Any] = set()
         fetched = 0
         while max_pages is None or fetched < max_pages:
-            payload = await self._fetch(self._spec, args)
+            answer = await self._fetch(self._spec, args)
             fetched += 1
             self.pages_fetched += 1
-            nxt = self.cursor = next_position(self._page, payload, position)
-            yield payload
-            del payload
+            nxt = self.cursor = next_position(self._page, self._head_of(answer), position)
+            yield answer
+            del answer
             if nxt is None:
                 return
             if nxt in seen or nxt == position:
@@ -115,10 +134,10 @@ class CursorCall(Generic[R, I]):
 
     async def pages(self, *, max_pages: int | None = None) -> AsyncGenerator[R, None]:
         """Yield each page, typed."""
-        async with aclosing(self.raw_pages(max_pages=max_pages)) as raw:
-            async for payload in raw:
-                page = self._structure(payload)
-                del payload
+        async with aclosing(self._answers(max_pages)) as answers:
+            async for answer in answers:
+                page = self._structure(answer)
+                del answer
                 yield page
                 del page
 

@@ -30,11 +30,12 @@ from ._dialect import BEARER, Auth, excerpt, rate_limit_pause
 from ._download import read_body
 from ._errors import ArgumentError, DXError, RequestTimeoutError, TransportError
 from ._hooks import HookEvent, Hooks
-from ._limiter import MONOTONIC, Clock, KeyedLimiter, Limiter, Permit
+from ._limiter import MONOTONIC, Clock, KeyedLimiter, Limiter, Permit, TokenBucket
 from ._pagination import CursorCall
 from ._prepare import check, client_headers, link, prepare
 from ._redact import RedactFilter, remember_secret
 from ._response import Response
+from ._result import Result
 from ._retry import AttemptFailed, RetryPolicy, Verdict
 from ._spec import MethodSpec, check_args
 from ._transport import AiohttpTransport, Request, Stream, Transport, translate
@@ -123,10 +124,11 @@ class Session:
         if spec.upload is not None and spec.upload in given:
             given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
         # No local holds the request: its headers carry the token (see _run).
-        response: Response = await self._run(spec, *self._prepare(spec, given, None))
-        return self.structure(
-            spec, response.payload, result, status=response.status, headers=response.headers
+        response: Response = await self._run(
+            spec, *self._prepare(spec, given, None), lazy=_is_result(result)
         )
+        typed: R = _structure_answer()(spec, result, response)
+        return typed
 
     async def send(
         self, spec: MethodSpec, args: Mapping[str, Any], *, encoding: Encoding | None = None
@@ -143,7 +145,9 @@ class Session:
     ) -> CursorCall[R, Any]:
         check_args(spec, args)
         pages = _TypedPages(self, spec, result)
-        return CursorCall(pages.fetch, spec, args, pages.structure)
+        return CursorCall(
+            pages.fetch, spec, args, pages.structure, payload_of=_payload_of, head_of=_head_of
+        )
 
     def paginate_raw(
         self, spec: MethodSpec, args: Mapping[str, Any]
@@ -188,9 +192,11 @@ class Session:
     async def _fetch(self, spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
         return (await self._answer(spec, args)).payload
 
-    async def _answer(self, spec: MethodSpec, args: Mapping[str, Any]) -> Response:
+    async def _answer(
+        self, spec: MethodSpec, args: Mapping[str, Any], *, lazy: bool = False
+    ) -> Response:
         spec, given = check(spec, args)
-        response: Response = await self._run(spec, *self._prepare(spec, given, None))
+        response: Response = await self._run(spec, *self._prepare(spec, given, None), lazy=lazy)
         return response
 
     async def _download(
@@ -217,12 +223,18 @@ class Session:
     # ----------------------------------------------------------------- the loop
 
     async def _run(
-        self, spec: MethodSpec, request: Request, key: str, *, download: bool = False
+        self,
+        spec: MethodSpec,
+        request: Request,
+        key: str,
+        *,
+        download: bool = False,
+        lazy: bool = False,
     ) -> Any:
         """Attempt until there is an answer to return (a Response, or a download's Stream),
         or an error to raise; with hooks, tell them when the call ends."""
         trace = None if self.hooks is None else _Trace()
-        attempts = self._attempts(spec, request, key, download, trace)
+        attempts = self._attempts(spec, request, key, download, trace, lazy)
         del request  # not held by this frame either: its headers carry the token
         if trace is None:
             return await attempts
@@ -252,6 +264,7 @@ class Session:
         key: str,
         download: bool,
         trace: _Trace | None,
+        lazy: bool,
     ) -> Any:
         loop = asyncio.get_running_loop()
         deadline = self.timeout.deadline
@@ -269,6 +282,10 @@ class Session:
             answer: Any
             permits: list[Permit] | None = None
             needs_permit = limited and not request.presigned
+            if needs_permit and spec.rate_limit is None and type(self.bucket) is TokenBucket:
+                token = self.bucket.try_acquire()  # the uncontended path: no wait, no timer
+                if token is not None:
+                    permits, needs_permit = [token], False
             ends = loop.time() + read
             if expires is not None and expires < ends:
                 ends = expires
@@ -300,6 +317,7 @@ class Session:
                             reply.headers,
                             reply.body,
                             max_retry_after=self.retry.max_retry_after,
+                            lazy=lazy,
                         )
             except AttemptFailed as failure:  # a copy: the original's traceback holds frames
                 answer = AttemptFailed(failure.outcome, failure.error)
@@ -485,27 +503,30 @@ class _Trace:
 
 
 class _TypedPages:
-    """One paginated call's pages as results: each keeps its own page's Response, and none
-    is held across the next fetch."""
+    """One paginated call's pages as results, each keeping its own page's Response."""
 
-    __slots__ = ("_last", "_result", "_session", "_spec")
+    __slots__ = ("_lazy", "_result", "_session", "_spec")
 
     def __init__(self, session: Session, spec: MethodSpec, result: type[Any]) -> None:
         self._session, self._spec, self._result = session, spec, result
-        self._last: Response | None = None
+        self._lazy = _is_result(result)
 
-    async def fetch(self, spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
-        self._last = None
-        self._last = await self._session._answer(spec, args)
-        return self._last.payload
+    async def fetch(self, spec: MethodSpec, args: Mapping[str, Any]) -> Response:
+        return await self._session._answer(spec, args, lazy=self._lazy)
 
-    def structure(self, payload: dict[str, Any]) -> Any:
-        last, self._last = self._last, None
-        if last is None or last.payload is not payload:
-            return self._session.structure(self._spec, payload, self._result)
-        return self._session.structure(
-            self._spec, payload, self._result, status=last.status, headers=last.headers
-        )
+    def structure(self, response: Response) -> Any:
+        return _structure_answer()(self._spec, self._result, response)
+
+
+def _payload_of(response: Response) -> dict[str, Any]:
+    return response.payload
+
+
+def _head_of(response: Response) -> Mapping[str, Any]:
+    """What a page generator reads the next position from (not the whole payload, if the
+    answer is still undecoded)."""
+    head: Mapping[str, Any] | None = getattr(response, "head", None)
+    return response.payload if head is None else head
 
 
 def _shown(request: Request) -> str:
@@ -517,6 +538,18 @@ def _shown(request: Request) -> str:
 
 def _same(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
+
+
+def _is_result(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, Result)
+
+
+@functools.cache
+def _structure_answer() -> Callable[..., Any]:
+    """Imported with the first typed answer, so `import dxapi` stays cheap."""
+    from ._convert import structure_answer
+
+    return structure_answer
 
 
 @functools.cache

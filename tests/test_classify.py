@@ -64,3 +64,35 @@ def test_a_redirect_is_an_error_unless_downloading() -> None:
     hop = classify(INFO, 303, {"location": "https://files.example/x"}, b"", download=True)
     assert isinstance(hop, AttemptFailed) and hop.outcome.kind == "redirect"
     assert hop.outcome.location == "https://files.example/x"
+
+
+def test_the_fast_decoder_reads_what_json_loads_reads() -> None:
+    # msgspec decodes first; what it refuses (NaN, a BOM, a lone surrogate, a huge exponent)
+    # is read by json.loads, so no answer is read differently or refused where it was not.
+    bodies = [
+        b'{"ok": true, "n": 123456789012345678901234567890, "f": -0.0, "a": 1, "a": 2}',
+        b'{"ok": true, "x": NaN}',
+        b'\xef\xbb\xbf{"ok": true}',
+        b'{"ok": true, "s": "\\ud800"}',
+        b'{"ok": true, "big": 1e400}',
+    ]
+    for body in bodies:
+        got = classify(INFO, 200, {}, body)
+        assert isinstance(got, Response), body
+        assert repr(got.payload) == repr(json.loads(body)), body
+    assert isinstance(classify(INFO, 200, {}, b'{"ok": true, "s": "\xff"}'), AttemptFailed)
+
+
+def test_an_undecoded_answer_copies_and_pickles_as_its_response() -> None:
+    import copy
+    import pickle
+
+    from dxapi._classify import Undecoded
+
+    answer = classify(
+        INFO, 200, {"x": "1"}, _body({"ok": True, "entity": {"identifier": "a"}}), lazy=True
+    )
+    assert isinstance(answer, Undecoded)
+    plain = Response(200, {"x": "1"}, {"ok": True, "entity": {"identifier": "a"}})
+    assert copy.copy(answer) == plain and pickle.loads(pickle.dumps(answer)) == plain
+    assert answer.payload == plain.payload and answer.status == 200

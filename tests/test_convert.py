@@ -491,3 +491,54 @@ def test_import_stays_cheap_and_cattrs_waits_for_a_refusal() -> None:
     """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:3] == ["False False", "True False", "True True"]
+
+
+_LIST_PAYLOADS = [
+    {"ok": True, "entities": [{"identifier": "a", "created_at": "2025-01-02 03:04:05.123456"}]},
+    {"ok": True, "entities": [{"identifier": "a", "created_at": 1735787045}], "new_key": [1]},
+    {"ok": True, "entities": [{"identifier": "a", "name": None, "future": {"x": 1}}]},
+    {"ok": True, "entities": [{"identifier": 3}]},  # refused by both ways
+    {"ok": True, "entities": [], "response_metadata": {"next_cursor": "c1"}},
+]
+
+
+@pytest.mark.parametrize("payload", _LIST_PAYLOADS)
+def test_an_answer_decoded_from_its_body_is_the_payloads_result(payload: dict[str, Any]) -> None:
+    # A typed call builds its result straight from the body; results, refusals and raw()
+    # are those of structuring the decoded payload.
+    import json
+
+    from dxapi._classify import Undecoded, classify
+    from dxapi._convert import structure_answer
+
+    spec, body = specs.CATALOG_ENTITIES_LIST, json.dumps(payload).encode()
+    answer = classify(spec, 200, {"x-request-id": "r"}, body, lazy=True)
+    assert isinstance(answer, Undecoded) and not answer.decoded
+    assert answer.head == {k: payload[k] for k in ("response_metadata",) if k in payload}
+
+    def outcome(build: Any) -> Any:
+        try:
+            return build()
+        except dxapi.ResponseValidationError as exc:
+            return ("refused", str(exc))
+
+    want = outcome(
+        lambda: structure_result(spec, CatalogEntitiesListResult, payload, status=200, headers={})
+    )
+    got = outcome(lambda: structure_answer(spec, CatalogEntitiesListResult, answer))
+    assert got == want
+    if isinstance(got, tuple):
+        return
+    assert dxapi.raw(got) == payload and dxapi.response_of(got).headers["x-request-id"] == "r"
+
+
+def test_an_answer_msgspec_cannot_read_whole_is_read_as_before() -> None:
+    from dxapi._classify import Undecoded, classify
+
+    spec = specs.CATALOG_ENTITIES_LIST
+    for body in (b'{"ok": true, "entities": [], "x": NaN}', b'{"ok": true, "e": "\xff"}'):
+        assert not isinstance(classify(spec, 200, {}, body, lazy=True), Undecoded)
+    refused = classify(spec, 200, {}, b'{"ok": false, "error": "x"}', lazy=True)
+    assert not isinstance(refused, Undecoded | dxapi.Response)
+    big = classify(spec, 200, {}, b'{"ok": true, "entities": [], "n": 1e400}', lazy=True)
+    assert isinstance(big, Undecoded) and big.payload["n"] == float("inf")
