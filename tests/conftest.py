@@ -43,9 +43,10 @@ def _stream_reader(loop: asyncio.AbstractEventLoop | None = None) -> StreamReade
     return StreamReader(_InMemory(loop=loop), limit=2**16, loop=loop)  # type: ignore[arg-type]
 
 
+# aioresponses 0.7.x predates aiohttp 3.14; both changes arrived with it.
 if "stream_writer" in inspect.signature(ClientResponse.__init__).parameters:
-    aioresponses_core.ClientResponse = _SentResponse  # type: ignore[misc]
-    aioresponses_core.stream_reader_factory = _stream_reader
+    aioresponses_core.ClientResponse = _SentResponse  # type: ignore[attr-defined]
+    aioresponses_core.stream_reader_factory = _stream_reader  # type: ignore[attr-defined]
 
 
 @pytest.fixture
