@@ -47,7 +47,7 @@ DEPS_BOUNDS = {"lowest": ("3.11", "lowest-direct"), "newest": ("3.13", "highest"
 
 
 @nox.session(venv_backend="none")
-@nox.parametrize("bound", list(DEPS_BOUNDS))
+@nox.parametrize("bound", list(DEPS_BOUNDS), ids=list(DEPS_BOUNDS))
 def deps(session: nox.Session, bound: str) -> None:
     """The whole suite on the lowest (or newest) versions pyproject.toml allows.
 
