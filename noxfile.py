@@ -1,16 +1,18 @@
-"""Developer tasks: ``nox -s codegen lint typecheck tests dist docs`` is what CI runs."""
+"""Developer tasks: ``nox -s codegen lint typecheck tests dist docs deps`` is what CI runs."""
 
 from __future__ import annotations
 
 import glob
 import os
+import re
+import shutil
 import tarfile
 import tempfile
 import tomllib
 
 import nox
 
-nox.options.sessions = ["codegen", "lint", "typecheck", "tests", "dist", "docs"]
+nox.options.sessions = ["codegen", "lint", "typecheck", "tests", "dist", "docs", "deps"]
 
 # The check sessions run in the environment nox was started from (installed with
 # `pip install -e '.[dev]'`), so CI installs once. Benchmarks get their own environment.
@@ -36,6 +38,51 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     session.run("pytest", "-q", *session.posargs)
+
+
+# The declared range, proven at both ends: every direct dependency at its floor on the oldest
+# Python we support, and at its newest on the newest. Keep in step with requires-python and
+# the classifiers in pyproject.toml.
+DEPS_BOUNDS = {"lowest": ("3.11", "lowest-direct"), "newest": ("3.13", "highest")}
+
+
+@nox.session(venv_backend="none")
+@nox.parametrize("bound", list(DEPS_BOUNDS), ids=list(DEPS_BOUNDS))
+def deps(session: nox.Session, bound: str) -> None:
+    """The whole suite on the lowest (or newest) versions pyproject.toml allows.
+
+    Needs ``uv`` and the Python of that bound (from pyenv or on PATH); fails if either is
+    missing rather than proving nothing.
+    """
+    minor, resolution = DEPS_BOUNDS[bound]
+    if shutil.which("uv") is None:
+        session.error("deps needs uv: pip install uv")
+    python = _find_python(minor)
+    if python is None:
+        session.error(f"deps-{bound} needs Python {minor}: not in pyenv, no python{minor} on PATH")
+    env = os.path.abspath(os.path.join(".nox", f"deps-{bound}"))
+    session.run("uv", "venv", "-q", "--clear", "-p", python, env)
+    session.run(
+        "uv", "pip", "install", "-q", "-p", env, "--resolution", resolution, "-e", ".[dev]"
+    )
+    session.run("uv", "pip", "freeze", "-p", env)  # the versions this run proves
+    py = os.path.join(env, "bin", "python")
+    session.run(py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+def _find_python(minor: str) -> str | None:
+    """The newest pyenv-installed ``minor`` (e.g. 3.11.7 for "3.11"), else python3.11."""
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    versions = os.path.join(root, "versions")
+    found = [
+        v
+        for v in (os.listdir(versions) if os.path.isdir(versions) else [])
+        if re.fullmatch(re.escape(minor) + r"\.\d+", v)
+    ]
+    if found:
+        newest = max(found, key=lambda v: int(v.rsplit(".", 1)[1]))
+        return os.path.join(versions, newest, "bin", "python")
+    return shutil.which(f"python{minor}")
 
 
 @nox.session
