@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from ._bulk import BulkMixin
 from ._config import DEFAULT_WEB_URL, DX_RATE_LIMIT, Limits, RateLimit, Timeout, resolve_base_url
@@ -25,11 +25,8 @@ from ._response import Response
 from ._retry import RetryPolicy
 from ._session import Session
 from ._spec import MethodSpec, adhoc_spec
-from ._transport import AiohttpTransport, SSLSetting, Transport
+from ._transport import AiohttpTransport, CallerSession, SSLSetting, Transport
 from ._wire import Encoding
-
-if TYPE_CHECKING:
-    import aiohttp
 
 __all__ = ["Client", "DataCloudClient"]
 
@@ -50,7 +47,7 @@ class _BaseClient(BulkMixin):
         timeout: Timeout | float,
         rate_limit: RateLimit | tuple[int, float] | None,
         retries: RetryPolicy | int,
-        session: aiohttp.ClientSession | None,
+        session: CallerSession | None,
         limiter: Limiter | None,
         encoding: Encoding,
         max_connections: int,
@@ -272,7 +269,7 @@ class Client(_BaseClient, WebAPI):
         timeout: Timeout | float = Timeout(),
         rate_limit: RateLimit | tuple[int, float] | None = DX_RATE_LIMIT,
         retries: RetryPolicy | int = RetryPolicy(),
-        session: aiohttp.ClientSession | None = None,
+        session: CallerSession | None = None,
         limiter: Limiter | None = None,
         max_connections: int = 100,
         transport: Transport | None = None,
@@ -323,7 +320,7 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
         timeout: Timeout | float = Timeout(),
         rate_limit: RateLimit | tuple[int, float] | None = DX_RATE_LIMIT,
         retries: RetryPolicy | int = RetryPolicy(),
-        session: aiohttp.ClientSession | None = None,
+        session: CallerSession | None = None,
         limiter: Limiter | None = None,
         max_connections: int = 100,
         transport: Transport | None = None,

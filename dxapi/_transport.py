@@ -31,6 +31,7 @@ from ._retry import AttemptFailed, Verdict
 
 __all__ = [
     "AiohttpTransport",
+    "CallerSession",
     "Reply",
     "Request",
     "SSLSetting",
@@ -39,6 +40,10 @@ __all__ = [
     "check_size",
     "translate",
 ]
+
+#: A caller's own aiohttp session (``Client(session=...)``), named here so that no other
+#: module needs to import aiohttp.
+CallerSession = aiohttp.ClientSession
 
 
 @attrs.define(slots=True)

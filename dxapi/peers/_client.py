@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from .._client import _BaseClient
 from .._config import Limits, RateLimit, Timeout
@@ -20,10 +20,7 @@ from .._hooks import Hooks
 from .._limiter import Limiter
 from .._retry import RetryPolicy
 from .._spec import MethodSpec, Verb
-from .._transport import SSLSetting, Transport
-
-if TYPE_CHECKING:
-    import aiohttp
+from .._transport import CallerSession, SSLSetting, Transport
 
 __all__ = ["PeerClient"]
 
@@ -53,7 +50,7 @@ class PeerClient(_BaseClient):
         timeout: Timeout | float = Timeout(),
         rate_limit: RateLimit | tuple[int, float] | None = _DEFAULT,
         retries: RetryPolicy | int = RetryPolicy(),
-        session: aiohttp.ClientSession | None = None,
+        session: CallerSession | None = None,
         limiter: Limiter | None = None,
         max_connections: int = 100,
         transport: Transport | None = None,
