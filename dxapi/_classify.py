@@ -120,7 +120,7 @@ def _head(spec: MethodSpec, body: bytes) -> dict[str, Any] | None:
     try:
         str(body, "utf-8")  # any buffer a transport returns
         head = decoder(body)
-    except ValueError:  # a UnicodeDecodeError, msgspec's DecodeError or ValidationError
+    except Exception:  # UnicodeDecodeError, or msgspec's refusal (no ValueError in 0.18)
         return None
     if head.ok is False:
         return None
@@ -151,7 +151,7 @@ def loads(body: bytes) -> Any:
     gives the same values wherever it accepts (it refuses NaN, a BOM, a lone surrogate…)."""
     try:
         return (_decode or _load_decoder())(body)
-    except ValueError:  # msgspec.DecodeError
+    except Exception:  # msgspec's DecodeError (not a ValueError in msgspec 0.18)
         pass
     try:
         return json.loads(body)
