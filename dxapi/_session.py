@@ -2,11 +2,12 @@
 
 Every call of every method, typed or raw, every page, every "not ready yet" poll and every
 download goes through :meth:`Session._run`. One attempt is sent by the transport
-(:mod:`dxapi._transport`) under one timer: the sooner of the attempt's ``Timeout.read`` and
-the call's deadline. :func:`~dxapi._classify.classify` says what the answer means; the loop
-decides: return it, wait and ask again (429, a safe retry, "not ready yet"), follow a
-download's redirect, ask for a fresh download link, or raise. Log lines name the method, the
-attempt and the status; they never contain headers, so they never contain the token.
+(:mod:`dxapi._transport`), bounded by the sooner of its ``Timeout.read`` and the call's
+deadline (the loop's one timer for all attempts: :mod:`dxapi._watchdog`).
+:func:`~dxapi._classify.classify` says what the answer means; the loop decides: return it,
+wait and ask again (429, a safe retry, "not ready yet"), follow a download's redirect, ask for
+a fresh download link, or raise. Log lines name the method, the attempt and the status; they
+never contain headers, so they never contain the token.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ._retry import AttemptFailed, RetryPolicy, Verdict
 from ._spec import MethodSpec, check_args
 from ._transport import AiohttpTransport, Request, Stream, Transport, translate
 from ._upload import buffer_upload
+from ._watchdog import watchdog
 from ._wire import Encoding
 
 __all__ = ["Response", "Session"]
@@ -277,8 +279,8 @@ class Session:
         refreshed = timed_out = False
         error: DXError
         while True:
-            # ---- permit, attempt: one timer, for the permit wait the deadline, then for the
-            # attempt the sooner of its read limit and the deadline
+            # ---- permit, attempt: the permit wait is bounded by the deadline, the attempt by
+            # the sooner of its read limit and the deadline (the loop's one watchdog timer)
             answer: Any
             permits: list[Permit] | None = None
             needs_permit = limited and not request.presigned
@@ -293,11 +295,13 @@ class Session:
                 trace.sends, trace.sent_at = trace.sends + 1, None
                 await self._emit("request", spec, request, trace)
             try:
-                async with asyncio.timeout_at(expires if needs_permit else ends) as timer:
-                    if needs_permit:
+                if needs_permit:  # waiting for a permit counts against the deadline only
+                    async with asyncio.timeout_at(expires):
                         permits = await self._permits(spec, key)
-                        ends = loop.time() + read
-                        timer.reschedule(ends if expires is None or ends < expires else expires)
+                    ends = loop.time() + read
+                    if expires is not None and expires < ends:
+                        ends = expires
+                with watchdog().watch(ends):
                     self.stats["requests"] += 1
                     if trace is not None:
                         trace.sent_at = loop.time()
