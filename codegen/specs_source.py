@@ -37,6 +37,8 @@ def _changed(obj: Any, base: Any = None, *, positional: bool = False) -> list[st
     """
     out = []
     for f in attrs.fields(type(obj)):
+        if not f.init:  # derived in __attrs_post_init__
+            continue
         value = getattr(obj, f.name)
         if base is not None:
             if value == getattr(base, f.name):

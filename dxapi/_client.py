@@ -6,6 +6,7 @@ adds lifecycle, the raw escape hatches and options.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, Self
@@ -165,9 +166,7 @@ class _BaseClient(BulkMixin):
         return {name: spec for name, spec in METHODS.items() if spec.api == cls._api}
 
     def _spec(self, name: str) -> MethodSpec:
-        from ._generated.specs import METHODS
-
-        spec = METHODS.get(name)
+        spec = _registry().get(name)
         if spec is None or spec.api != self._api:
             where = f"; it is a {spec.api} method" if spec is not None else ""
             raise ArgumentError(
@@ -217,9 +216,7 @@ class _BaseClient(BulkMixin):
         return (await self._session.send(spec, args)).payload
 
     def _adhoc(self, name: str, http: Literal["GET", "POST"], idempotent: bool) -> MethodSpec:
-        from ._generated.specs import METHODS
-
-        known = METHODS.get(name) if isinstance(name, str) else None
+        known = _registry().get(name) if isinstance(name, str) else None
         like = known if known is not None and known.api == self._api else None
         return adhoc_spec(self._api, name, http, idempotent=idempotent, like=like)
 
@@ -357,3 +354,11 @@ class DataCloudClient(_BaseClient, DataCloudAPI):
             default_headers=default_headers,
             hooks=hooks,
         )
+
+
+@functools.cache
+def _registry() -> Mapping[str, MethodSpec]:
+    """Every method by name, loaded with the first call by name (it is the whole registry)."""
+    from ._generated.specs import METHODS
+
+    return METHODS

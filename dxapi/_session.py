@@ -18,7 +18,7 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from contextlib import aclosing
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -224,7 +224,7 @@ class Session:
 
     # ----------------------------------------------------------------- the loop
 
-    async def _run(
+    def _run(
         self,
         spec: MethodSpec,
         request: Request,
@@ -232,14 +232,17 @@ class Session:
         *,
         download: bool = False,
         lazy: bool = False,
-    ) -> Any:
+    ) -> Coroutine[Any, Any, Any]:
         """Attempt until there is an answer to return (a Response, or a download's Stream),
         or an error to raise; with hooks, tell them when the call ends."""
-        trace = None if self.hooks is None else _Trace()
-        attempts = self._attempts(spec, request, key, download, trace, lazy)
-        del request  # not held by this frame either: its headers carry the token
-        if trace is None:
-            return await attempts
+        if self.hooks is None:  # no coroutine of its own on the common path
+            return self._attempts(spec, request, key, download, None, lazy)
+        trace = _Trace()
+        return self._traced(trace, spec, self._attempts(spec, request, key, download, trace, lazy))
+
+    async def _traced(
+        self, trace: _Trace, spec: MethodSpec, attempts: Coroutine[Any, Any, Any]
+    ) -> Any:
         started = asyncio.get_running_loop().time()
         error: str | None = None
         status: int | None = None
@@ -301,7 +304,7 @@ class Session:
                     ends = loop.time() + read
                     if expires is not None and expires < ends:
                         ends = expires
-                with watchdog().watch(ends):
+                with watchdog(loop).watch(ends):
                     self.stats["requests"] += 1
                     if trace is not None:
                         trace.sent_at = loop.time()

@@ -145,16 +145,18 @@ class MethodSpec:
     success: tuple[int, ...] = ()
     #: A REST API's auth, envelope and rate headers (None: DX's RPC dialect).
     dialect: Dialect | None = None
+    #: The arguments by name: derived, not part of the spec's value.
+    _by_name: Mapping[str, ArgSpec] = attrs.field(init=False, eq=False, repr=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {a.name: a for a in self.args})
 
     @property
     def path(self) -> str:
         return self.path_template or "/" + self.name
 
     def arg(self, name: str) -> ArgSpec | None:
-        for a in self.args:
-            if a.name == name:
-                return a
-        return None
+        return self._by_name.get(name)
 
 
 @attrs.frozen
@@ -219,7 +221,7 @@ def check_args(spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
     (:data:`EXTRAS`) are checked too and stay in the returned mapping for ``encode_request``.
     """
     given, extras, problems = split_extras(spec, args)
-    known = {a.name: a for a in spec.args}
+    known = spec._by_name
     problems += [f"unknown argument {name!r}" for name in given if name not in known]
     for a in spec.args:
         if a.name not in given:

@@ -88,10 +88,12 @@ _DOGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Watchdog] = weakref.
 _last: tuple[weakref.ref[asyncio.AbstractEventLoop] | None, Watchdog] = (None, Watchdog())
 
 
-def watchdog() -> Watchdog:
-    """The running loop's watchdog (the last one asked for is found without a lookup)."""
+def watchdog(loop: asyncio.AbstractEventLoop | None = None) -> Watchdog:
+    """The watchdog of ``loop`` (the running one by default); the last one asked for is found
+    without a lookup."""
     global _last
-    loop = asyncio.get_running_loop()
+    if loop is None:
+        loop = asyncio.get_running_loop()
     ref, dog = _last
     if ref is not None and ref() is loop:
         return dog

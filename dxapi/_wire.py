@@ -46,9 +46,10 @@ __all__ = [
 Encoding = Literal["json", "form"]
 
 
-@attrs.frozen
+@attrs.define(slots=True)
 class Prepared:
-    """A request ready for the transport, with no I/O done yet."""
+    """A request ready for the transport, with no I/O done yet (made once per call, so not
+    frozen: a frozen class's ``__init__`` costs a call per field)."""
 
     method: Verb
     path: str
@@ -117,8 +118,8 @@ def _encode(spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding) -> Pr
     extra_body: dict[str, Any] = {}
     if extras:
         extra_body = _merge_extras(spec, extras, query, body)
-    if query:
-        check_target(spec, query)
+    if query and sum(len(k) + len(v) + 2 for k, v in query) * 12 + len(path) > MAX_TARGET_BYTES:
+        check_target(spec, query)  # (12: the most one character can take, %XX x 4 bytes)
     if spec.http == "GET" or (not body and not extra_body and file is None):
         return Prepared(spec.http, path, tuple(query), headers=headers)
     if file is not None or encoding == "form":
