@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import aiohttp
 import anyio
 import attrs
+import multidict
 import yarl
 
 from ._errors import DXError, RequestTimeoutError, ResponseTooLargeError, TransportError
@@ -198,6 +199,12 @@ class AiohttpTransport:
         # in a thread, and could send its credentials to a download link's host).
         self._env = {} if proxy is not None else _env_proxies()
         self._routes: dict[tuple[str, str], Route] = {}
+        # The headers last sent, as aiohttp's own type (it would copy a dict on every call);
+        # matched by identity: a client sends the same headers object with every call.
+        self._headers: tuple[Mapping[str, str] | None, multidict.CIMultiDict[str] | None] = (
+            None,
+            None,
+        )
 
     def __repr__(self) -> str:
         proxy = "" if self._proxy is None else f", proxy={str(self._proxy)!r}"
@@ -281,11 +288,15 @@ class AiohttpTransport:
             if len(self._urls) < 4096:
                 self._urls[request.url] = url
         proxy, proxy_auth = self._route(url) if self._env else (self._proxy, self._proxy_auth)
+        given, headers = self._headers
+        if given is not request.headers:
+            headers = multidict.CIMultiDict(request.headers)
+            self._headers = (request.headers, headers)
         return pool.request(
             request.method,
             url,
             params=request.query or None,
-            headers=request.headers,
+            headers=headers,
             json=request.json,
             data=body_data(request) if form else None,
             timeout=_timeout(request.connect, read),
@@ -362,7 +373,7 @@ async def _read_capped(content: aiohttp.StreamReader, request: Request) -> bytes
 @functools.lru_cache(maxsize=16)
 def _timeout(connect: float, read: float | None) -> aiohttp.ClientTimeout:
     """aiohttp's own timers: connecting, and for streams the silence between chunks. The
-    session's one timer bounds the rest of an attempt."""
+    session's watchdog (:mod:`dxapi._watchdog`) bounds the rest of an attempt."""
     return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
 
 
