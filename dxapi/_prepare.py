@@ -94,7 +94,8 @@ def prepare(
         raise
     except (TypeError, ValueError) as exc:  # e.g. a set inside a json-typed argument
         raise ArgumentError(spec.name, [f"the arguments cannot be encoded: {exc}"]) from None
-    check_json_body(spec, prepared)
+    if prepared.json:
+        check_json_body(spec, prepared)
     key = str(given.get(spec.rate_limit.key, "")) if spec.rate_limit else ""
     request = Request(
         prepared.method,

@@ -145,11 +145,16 @@ class MethodSpec:
     success: tuple[int, ...] = ()
     #: A REST API's auth, envelope and rate headers (None: DX's RPC dialect).
     dialect: Dialect | None = None
-    #: The arguments by name: derived, not part of the spec's value.
+    #: Derived, not part of the spec's value: the arguments by name, and where each travels
+    #: ("query", "body", "path" or "header"; "auto" resolved by the verb).
     _by_name: Mapping[str, ArgSpec] = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _where: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {a.name: a for a in self.args})
+        auto = "query" if self.http in ("GET", "DELETE") else "body"
+        where = {a.name: auto if a.location == "auto" else a.location for a in self.args}
+        object.__setattr__(self, "_where", where)
 
     @property
     def path(self) -> str:

@@ -36,13 +36,11 @@ class Watchdog:
             raise RuntimeError("a watch bounds a task; none is running")
         return Watch(self, task, due)
 
-    def _add(self, watch: Watch) -> None:
-        self._watches.add(watch)
-        if watch.due < self._at:
-            if self._handle is not None:
-                self._handle.cancel()
-            self._at = watch.due
-            self._handle = asyncio.get_running_loop().call_at(watch.due, self._fire)
+    def _rearm(self, at: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._at = at
+        self._handle = asyncio.get_running_loop().call_at(at, self._fire)
 
     def _fire(self) -> None:
         loop = asyncio.get_running_loop()
@@ -69,7 +67,10 @@ class Watch:
 
     def __enter__(self) -> Watch:
         self._cancelling = self.task.cancelling()
-        self._dog._add(self)
+        dog = self._dog
+        dog._watches.add(self)
+        if self.due < dog._at:
+            dog._rearm(self.due)
         return self
 
     def __exit__(

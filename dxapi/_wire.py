@@ -98,25 +98,26 @@ def _encode(spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding) -> Pr
             raise ArgumentError(spec.name, problems)
         taken = {n.lower() for n, _ in headers}
         headers = tuple(h for h in named if h[0].lower() not in taken) + headers
+    by_name, where = spec._by_name, spec._where
     for name, value in args.items():
-        arg = spec.arg(name)
-        assert arg is not None, name  # check_args ran first
-        if arg.location in ("path", "header"):
+        arg = by_name[name]  # check_args ran first
+        location = where[name]
+        if location == "path" or location == "header":
             continue
         if spec.upload == name:
             file = (name, value)
         elif arg.prefix is not None:  # a map spread into one parameter per entry
             for key, item in value.items():
-                if _location(spec, arg) == "query":
+                if location == "query":
                     query.append((arg.prefix + key, encode_text(item, arg)))
                 else:
                     body[arg.prefix + key] = item
-        elif _location(spec, arg) == "query":
+        elif location == "query":
             query.append((name, encode_text(value, arg)))
         else:
             body[name] = value
     extra_body: dict[str, Any] = {}
-    if extras:
+    if extras is not NO_EXTRAS:
         extra_body = _merge_extras(spec, extras, query, body)
     if query and sum(len(k) + len(v) + 2 for k, v in query) * 12 + len(path) > MAX_TARGET_BYTES:
         check_target(spec, query)  # (12: the most one character can take, %XX x 4 bytes)
@@ -207,9 +208,7 @@ def _arg(spec: MethodSpec, name: str) -> ArgSpec:
 
 
 def _location(spec: MethodSpec, arg: ArgSpec) -> str:
-    if arg.location != "auto":
-        return arg.location
-    return "query" if spec.http in ("GET", "DELETE") else "body"
+    return spec._where[arg.name]
 
 
 def encode_json(value: Any, arg: ArgSpec) -> Any:
