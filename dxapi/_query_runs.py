@@ -153,14 +153,19 @@ class QueryRunHelpers:
         """
         target = Path(path)
         part = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        with anyio.CancelScope(shield=True):  # an opened file is always closed below
+            f = await anyio.open_file(part, "wb")
         try:
-            async with await anyio.open_file(part, "wb") as f:
+            try:
                 chunks = self.stream_csv(run_id, timeout=timeout, chunk_size=chunk_size)
                 async with contextlib.aclosing(chunks):
                     async for chunk in chunks:
                         await f.write(chunk)
                 await f.flush()
                 await anyio.to_thread.run_sync(os.fsync, f.wrapped.fileno())
+            finally:  # shielded: a cancellation must not skip the close
+                with anyio.CancelScope(shield=True):
+                    await f.aclose()
             os.replace(part, target)
         except BaseException:
             with contextlib.suppress(OSError):

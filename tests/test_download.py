@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+import os
 import re
-from collections.abc import AsyncIterator
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
 import pytest
 
 import dxapi
 from dxapi import RetryPolicy, Timeout
+from dxapi._transport import Request
+from dxapi.testing import MockResponse, MockTransport
 from tests._faultserver import Fault, FaultServer
-from tests.test_query_runs import CSV, INFO, run, sent
+from tests.test_query_runs import CSV, INFO, listing, run, sent
 
 
 @pytest.fixture
@@ -127,7 +137,7 @@ async def test_a_download_that_trickles_in_ends_at_timeout_download(token: str) 
 
     def handler(request: Any) -> MockResponse:
         if "queryRuns.info" in request.url:
-            return MockResponse(json=run("succeeded"))
+            return MockResponse(json=run("succeeded", id=dict(request.query)["id"]))
         headers = {"Content-Type": "text/csv"}
         return MockResponse(body=trickle(10_000, 0.01), headers=headers)
 
@@ -157,10 +167,138 @@ async def test_a_download_over_max_download_bytes_is_cut(token: str) -> None:
 
     def handler(request: Any) -> MockResponse:
         if "queryRuns.info" in request.url:
-            return MockResponse(json=run("succeeded"))
+            return MockResponse(json=run("succeeded", id=dict(request.query)["id"]))
         return MockResponse(body=[b"y" * 4096] * 100, headers={"Content-Type": "text/csv"})
 
     limits = Limits(max_download_bytes=10_000)
     async with dxapi.Client(token, transport=MockTransport(handler), limits=limits) as dx:
         with pytest.raises(dxapi.ResponseTooLargeError, match="10000 bytes"):
             await drain(dx)
+
+
+# ------------------------------------------------------------------------- cancellation
+
+OLD = b"the previous export\n"
+ROWS = [b"id,name\n", *(f"{i},row {i}\n".encode() for i in range(5))]
+
+
+class Csv:
+    """A query run already done whose CSV trickles in: ``stall_after`` chunks, then nothing."""
+
+    def __init__(self, stall_after: int | None = None, stall_run: bool = False) -> None:
+        self.stall_after = stall_after
+        self.stall_run = stall_run
+        self.stalled = anyio.Event()
+
+    async def handler(self, request: Request) -> MockResponse:
+        if request.name == "studio.queryRuns.info":
+            if self.stall_run:
+                self.stalled.set()
+                await anyio.sleep_forever()
+            return MockResponse(json=run("succeeded", id=dict(request.query)["id"]))
+        return MockResponse(body=self.body(), headers={"Content-Type": "text/csv"})
+
+    async def body(self) -> AsyncIterator[bytes]:
+        for i, chunk in enumerate(ROWS):
+            if i == self.stall_after:
+                self.stalled.set()
+                await anyio.sleep_forever()
+            await anyio.lowlevel.checkpoint()
+            yield chunk
+
+
+def _more_and_more() -> Iterator[int]:
+    """0, 1, 2 … 9, 10, then 10 % more each time."""
+    n = 0
+    while True:
+        yield n
+        n = n + 1 if n < 10 else n * 11 // 10
+
+
+@contextlib.contextmanager
+def no_file_left_open() -> Iterator[None]:
+    """Fail if a file object opened inside is garbage (an unclosed file warns when freed)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        yield
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
+
+
+@pytest.mark.parametrize(
+    "stall",
+    [{"stall_run": True}, {"stall_after": 0}, {"stall_after": 1}, {"stall_after": 4}],
+    ids=["waiting-for-the-run", "before-the-body", "after-a-chunk", "before-the-last-chunk"],
+)
+async def test_a_cancelled_download_closes_its_file_and_leaves_the_old_one(
+    token: str, tmp_path: Path, stall: dict[str, Any]
+) -> None:
+    csv = Csv(**stall)
+    target = tmp_path / "out.csv"
+    target.write_bytes(OLD)
+    with no_file_left_open():
+        async with (
+            dxapi.Client(token, transport=MockTransport(csv.handler)) as dx,
+            anyio.create_task_group() as tg,
+        ):
+            tg.start_soon(dx.studio.query_runs.download, "r1", target)
+            await csv.stalled.wait()
+            assert len(listing(tmp_path)) == 2  # the partial file beside the old one
+            tg.cancel_scope.cancel()
+    assert listing(tmp_path) == ["out.csv"]
+    assert target.read_bytes() == OLD
+
+
+async def test_a_download_cancelled_as_it_closes_its_file_still_closes_it(
+    token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cancellation arrives during the last write to disk (the fsync), so it is pending
+    as the file is closed: the close still happens, and the complete file replaces the old
+    one (nothing is left that a cancellation could stop halfway)."""
+    target = tmp_path / "out.csv"
+    target.write_bytes(OLD)
+    real = os.fsync
+    with anyio.CancelScope() as scope:
+
+        def fsync(fd: int) -> None:  # runs in a worker thread
+            anyio.from_thread.run_sync(scope.cancel)
+            real(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+        with no_file_left_open():
+            async with dxapi.Client(token, transport=MockTransport(Csv().handler)) as dx:
+                await dx.studio.query_runs.download("r1", target)
+    assert scope.cancel_called
+    assert listing(tmp_path) == ["out.csv"]
+    assert target.read_bytes() == b"".join(ROWS)
+
+
+async def test_a_download_cancelled_at_any_point_is_all_or_nothing(
+    token: str, tmp_path: Path
+) -> None:
+    """Cancel after 0, 1, 2 … scheduler steps (ever more: the file's thread calls take many)
+    until the download finishes first: each time the target is the old file or the whole new
+    one, and nothing else is left behind."""
+    target = tmp_path / "out.csv"
+    outcomes = set()
+    with no_file_left_open():
+        async with dxapi.Client(token, transport=MockTransport(Csv().handler)) as dx:
+            for steps in _more_and_more():
+                target.write_bytes(OLD)
+                finished: list[Path] = []
+
+                async def download(run_id: str, finished: list[Path] = finished) -> None:
+                    finished.append(await dx.studio.query_runs.download(run_id, target))
+
+                async with anyio.create_task_group() as tg:
+                    # a run of its own each time: the polls of one run are limited (10 per 5 s)
+                    tg.start_soon(download, f"r{steps}")
+                    for _ in range(steps):
+                        await anyio.lowlevel.checkpoint()
+                    tg.cancel_scope.cancel()
+                assert listing(tmp_path) == ["out.csv"], steps
+                assert target.read_bytes() == (b"".join(ROWS) if finished else OLD), steps
+                outcomes.add(bool(finished))
+                if finished:
+                    break
+    assert outcomes == {False, True}

@@ -256,6 +256,36 @@ async def test_per_item_argument_errors_keep_their_message(fake: FakeDX, tmp_pat
     assert all("identifier" in r["error"]["message"] for r in got)
 
 
+async def test_each_sends_one_identifier_per_item_never_two_from_one_field(
+    fake: FakeDX, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "groups.jsonl"
+    argv = against(fake, "export", "userGroups.list", "--each", "teams.info", "--out", str(out))
+    await amain(argv)
+    sent = [r.query for r in fake.requests_for("teams.info")]
+    assert sent and all(set(q) == {"team_id"} for q in sent)  # a group's id is no reference_id
+    assert [r["args"] for r in lines(out)] == sent
+    fake.reset()
+    # An audit event's id is neither a team's id nor its reference id: refused, not guessed.
+    argv = against(fake, "export", "teams.auditTrail", "--each", "teams.info", "--out", str(out))
+    assert await amain(argv) == 2
+    assert "--each-arg" in capsys.readouterr().err
+    assert fake.requests_for("teams.info") == []
+
+
+async def test_an_each_param_is_not_guessed_from_the_items(fake: FakeDX, tmp_path: Path) -> None:
+    out = tmp_path / "edges.jsonl"
+    argv = against(
+        fake, "export", "catalog.entities.list", "--each", "catalog.relationEdges.list",
+        "--each-param", "relation_identifier=owns", "--out", str(out),
+    )  # fmt: skip
+    await amain(argv)
+    sent = [r.query for r in fake.requests_for("catalog.relationEdges.list")]
+    assert len(sent) == 40
+    assert {q["entity_identifier"] for q in sent} == set(fake.store.entities)
+    assert {q["relation_identifier"] for q in sent} == {"owns"}
+
+
 # ----------------------------------------------------------- refusals that say which
 
 

@@ -4,121 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from typing import Any
 
-import anyio
 import pytest
 
 import dxapi
 from dxapi import LimiterClosedError, RateLimit, TokenBucket
 
 
-def max_in_window(times: list[float], window: float) -> int:
-    times = sorted(times)
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while t - times[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
-async def _run(bucket: TokenBucket, n: int, hold: float, seed: int = 1) -> list[float]:
-    rng = random.Random(seed)
-    grants: list[float] = []
-
-    async def one() -> None:
-        with await bucket.acquire():
-            grants.append(time.monotonic())
-            await anyio.sleep(rng.uniform(0, hold))
-
-    async with anyio.create_task_group() as tg:
-        for _ in range(n):
-            tg.start_soon(one)
-    return grants
-
-
-async def test_no_window_holds_more_than_the_limit_under_concurrent_load() -> None:
-    rate = RateLimit(20, 0.25, margin=0.01)
-    bucket = TokenBucket(rate)
-    grants = await _run(bucket, 130, hold=0.02)
-    assert len(grants) == 130
-    assert max_in_window(grants, rate.per) <= rate.requests
-    assert bucket.in_flight == 0
-
-
-async def test_bursts_the_whole_allowance_then_follows_the_window() -> None:
-    # A window long enough that a busy CI machine's scheduling delays stay small beside it.
-    rate = RateLimit(50, 1.0, margin=0.0)
-    bucket = TokenBucket(rate)
-    start = time.monotonic()
-    grants = await _run(bucket, 150, hold=0.0)
-    offsets = sorted(t - start for t in grants)
-    assert offsets[49] < 0.5  # the first L go at once, well inside the first window
-    assert 1.0 <= offsets[50] < 1.3  # the next wave waits one window, no more
-    # Ideal finish: (ceil(N/L) - 1) * W = 2 s; allow scheduling slack only.
-    assert offsets[-1] < 2.0 * 1.15
-
-
-async def test_pause_stops_every_acquirer() -> None:
-    bucket = TokenBucket(RateLimit(100, 1.0))
-    bucket.pause_for(0.15)
-    start = time.monotonic()
-    (await bucket.acquire()).release()
-    assert time.monotonic() - start >= 0.14
-
-
-async def test_cancelled_waiters_take_no_token() -> None:
-    bucket = TokenBucket(RateLimit(1, 0.2, margin=0.0))
-    held = await bucket.acquire()
-    with anyio.move_on_after(0.05):
-        await bucket.acquire()  # waits for the one in-flight token; cancelled
-    held.release()
-    assert bucket.granted == 1
-    start = time.monotonic()
-    (await bucket.acquire()).release()  # the token returns one window after release
-    assert 0.15 <= time.monotonic() - start < 0.4
-    assert bucket.granted == 2
-
-
-async def test_smooth_spaces_grants_evenly() -> None:
-    rate = RateLimit.smooth(100, 1.0, share=0.5)  # 50 per second, 20 ms apart
-    assert rate.requests == 50 and rate.min_interval == pytest.approx(0.02)
-    bucket = TokenBucket(rate)
-    grants = await _run(bucket, 10, hold=0.0)
-    gaps = [b - a for a, b in zip(sorted(grants), sorted(grants)[1:], strict=False)]
-    assert min(gaps) >= 0.019
-
-
-def test_rate_limit_validation() -> None:
-    with pytest.raises(ValueError, match="requests"):
-        RateLimit(0, 1.0)
-    with pytest.raises(ValueError, match="share"):
-        RateLimit.smooth(10, 1.0, share=0)
-    assert RateLimit.coerce((1000, 60)) == RateLimit(1000, 60.0)
-
-
-async def test_a_free_token_never_jumps_the_queue() -> None:
-    bucket = TokenBucket(RateLimit(1, 0.1, margin=0.0))
-    held = await bucket.acquire()  # the free path: nobody queued
-    order: list[str] = []
-
-    async def take(name: str) -> None:
-        with await bucket.acquire():
-            order.append(name)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(take, "first")
-        await anyio.sleep(0.01)  # "first" now waits in the queue for the token
-        held.release()
-        tg.start_soon(take, "second")  # arrives later: must queue behind "first"
-    assert order == ["first", "second"]
-    assert bucket.granted == 3
-
-
 class ManualClock:
-    """A clock that moves only when the test says so: no test here sleeps for real."""
+    """A clock that moves only when the test says so: no test here sleeps for real, so what
+    they assert holds exactly, however busy the machine."""
 
     def __init__(self) -> None:
         self.t = 0.0
@@ -133,18 +29,146 @@ class ManualClock:
         await future
 
     async def advance(self, seconds: float) -> None:
-        self.t += seconds
-        for when, future in list(self._sleepers):
-            if when <= self.t:
-                self._sleepers.remove((when, future))
+        await self._jump(self.t + seconds)
+
+    async def _jump(self, when: float) -> None:
+        self.t = when
+        for wake, future in list(self._sleepers):
+            if wake <= self.t:
+                self._sleepers.remove((wake, future))
                 if not future.done():
                     future.set_result(None)
         await settle()
+
+    async def run(self, *tasks: asyncio.Future[Any]) -> None:
+        """Until ``tasks`` are done: whenever every task waits, jump to the next wake-up."""
+        await settle()
+        while not all(t.done() for t in tasks):
+            pending = [wake for wake, future in self._sleepers if not future.done()]
+            assert pending, "every task waits and nothing sleeps: a lost wake-up"
+            await self._jump(min(pending))
+        await asyncio.gather(*tasks)
 
 
 async def settle() -> None:
     for _ in range(50):
         await asyncio.sleep(0)
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def _run(
+    bucket: TokenBucket, clock: ManualClock, n: int, hold: float, seed: int = 1
+) -> tuple[list[float], list[float]]:
+    """``n`` concurrent calls, each holding its token ``0..hold`` s: (grants, releases)."""
+    rng = random.Random(seed)
+    grants: list[float] = []
+    releases: list[float] = []
+
+    async def one() -> None:
+        with await bucket.acquire():
+            grants.append(clock.now())
+            await clock.sleep(rng.uniform(0, hold))
+            releases.append(clock.now())
+
+    await clock.run(*(asyncio.create_task(one()) for _ in range(n)))
+    return grants, releases
+
+
+async def test_no_window_holds_more_than_the_limit_under_concurrent_load() -> None:
+    clock = ManualClock()
+    rate = RateLimit(20, 0.25, margin=0.01)
+    bucket = TokenBucket(rate, clock)
+    grants, releases = await _run(bucket, clock, 130, hold=0.02)
+    assert len(grants) == 130
+    assert max_in_window(grants, rate.per) <= rate.requests
+    assert bucket.in_flight == 0
+    # No budget wasted: after the first L, each grant is the moment a token came back.
+    back = sorted(r + rate.per + rate.margin for r in releases)
+    assert sorted(grants)[rate.requests :] == pytest.approx(back[: 130 - rate.requests])
+
+
+async def test_bursts_the_whole_allowance_then_follows_the_window() -> None:
+    clock = ManualClock()
+    bucket = TokenBucket(RateLimit(50, 1.0, margin=0.0), clock)
+    grants, _ = await _run(bucket, clock, 150, hold=0.0)
+    # The first L at once, the next wave exactly one window later, and so on.
+    assert grants == [0.0] * 50 + [1.0] * 50 + [2.0] * 50
+
+
+async def test_pause_stops_every_acquirer() -> None:
+    clock = ManualClock()
+    bucket = TokenBucket(RateLimit(100, 1.0), clock)
+    bucket.pause_for(0.15)
+    granted_at: list[float] = []
+
+    async def call() -> None:
+        with await bucket.acquire():
+            granted_at.append(clock.now())
+
+    await clock.run(*(asyncio.create_task(call()) for _ in range(3)))
+    assert granted_at == [0.15] * 3
+
+
+async def test_cancelled_waiters_take_no_token() -> None:
+    clock = ManualClock()
+    bucket = TokenBucket(RateLimit(1, 0.2, margin=0.0), clock)
+    held = await bucket.acquire()
+    waiting = asyncio.create_task(bucket.acquire())  # waits for the one in-flight token …
+    await clock.advance(0.05)
+    waiting.cancel()  # … and gives up
+    await settle()
+    held.release()  # at 0.05: the token returns one window after its release
+    assert bucket.granted == 1
+    later = asyncio.create_task(bucket.acquire())
+    await clock.run(later)
+    later.result().release()
+    assert clock.now() == pytest.approx(0.25)
+    assert bucket.granted == 2
+
+
+async def test_smooth_spaces_grants_evenly() -> None:
+    rate = RateLimit.smooth(100, 1.0, share=0.5)  # 50 per second, 20 ms apart
+    assert rate.requests == 50 and rate.min_interval == pytest.approx(0.02)
+    clock = ManualClock()
+    grants, _ = await _run(TokenBucket(rate, clock), clock, 10, hold=0.0)
+    assert grants == pytest.approx([i * 0.02 for i in range(10)])
+
+
+def test_rate_limit_validation() -> None:
+    with pytest.raises(ValueError, match="requests"):
+        RateLimit(0, 1.0)
+    with pytest.raises(ValueError, match="share"):
+        RateLimit.smooth(10, 1.0, share=0)
+    assert RateLimit.coerce((1000, 60)) == RateLimit(1000, 60.0)
+
+
+async def test_a_free_token_never_jumps_the_queue() -> None:
+    clock = ManualClock()
+    bucket = TokenBucket(RateLimit(1, 0.1, margin=0.0), clock)
+    held = await bucket.acquire()  # the free path: nobody queued
+    order: list[str] = []
+
+    async def take(name: str) -> None:
+        with await bucket.acquire():
+            order.append(name)
+
+    held.release()  # the token comes back at 0.1
+    first = asyncio.create_task(take("first"))
+    await settle()  # "first" waits in the queue, on the clock, until 0.1
+    clock.t = 0.1  # the token is back and free, and "first" has not woken up yet
+    second = asyncio.create_task(take("second"))  # arrives later: must queue behind "first"
+    await clock.run(first, second)
+    assert order == ["first", "second"]
+    assert bucket.granted == 3
 
 
 async def test_after_a_pause_every_queued_task_resumes_at_once() -> None:
@@ -247,10 +271,10 @@ async def test_closing_the_client_fails_its_queued_calls_at_once() -> None:
     queued = [
         asyncio.create_task(dx.call("catalog.entities.info", identifier="b")) for _ in range(5)
     ]
-    await asyncio.sleep(0.05)
+    await settle()
     assert not any(t.done() for t in queued)  # waiting for the token (back in 60 s)
-    started = time.monotonic()
     await dx.aclose()
-    results = await asyncio.gather(*queued, return_exceptions=True)
-    assert time.monotonic() - started < 0.5
+    await settle()  # no time passes: the close alone ends every wait
+    assert all(t.done() for t in queued)
+    results = [t.exception() for t in queued]
     assert all(isinstance(r, LimiterClosedError) for r in results), results

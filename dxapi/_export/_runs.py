@@ -19,7 +19,14 @@ from .._errors import AuthError, DXError, PaginationError
 from .._pagination import CursorCall
 from .._spec import MethodSpec
 from ._checkpoint import Checkpoint
-from ._each import auto_mapping, clean_result, error_record, input_key, map_args
+from ._each import (
+    auto_mapping,
+    clean_result,
+    error_record,
+    input_key,
+    item_kinds,
+    map_args,
+)
 from ._records import Sink, open_sink, work_path
 
 if TYPE_CHECKING:
@@ -238,7 +245,8 @@ class EachRun(Run):
         assert self.each_spec is not None
         if self.job.each_args is not None:
             return dict(self.job.each_args)
-        return auto_mapping(self.each_spec, item)
+        kinds = item_kinds(self.list_spec)
+        return auto_mapping(self.each_spec, item, kinds, fixed=self.job.each_params)
 
     async def _call_each(self, **args: Any) -> Any:
         assert self.each_spec is not None

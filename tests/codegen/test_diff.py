@@ -10,12 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from codegen.diff import Change, accepts, diff_registries, format_changes
 from codegen.load import load_files
-from codegen.model import parse_type
+from codegen.model import Registry, parse_type
 from codegen.validate import build
+from dxapi._spec import ArgSpec, KeyedRate, MethodSpec, PageSpec, WaitDelay, WaiterSpec
 
 SMALL = Path(__file__).parent / "fixtures" / "small"
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,3 +204,171 @@ def test_cli_compares_a_git_revision(tmp_path: Path) -> None:
     assert "+ method gadgets.count: added (GET)" in added.stdout
     missing = _run("--diff", "no-such-rev", "--registry", str(repo / "registry"))
     assert missing.returncode == 2
+
+
+# ------------------------------------------------- every part of a method, waiters, dialects
+
+REGISTRY = build(load_files(ROOT / "registry"))
+RESULTS = "studio.queryRuns.results"  # rate-limited, pending_error, its args have enums
+
+
+def _with_spec(name: str, **changes: Any) -> Registry:
+    method = REGISTRY.methods[name]
+    spec = attrs.evolve(method.spec, **changes)
+    return attrs.evolve(
+        REGISTRY, methods={**REGISTRY.methods, name: attrs.evolve(method, spec=spec)}
+    )
+
+
+def _with_waiter(name: str, **changes: Any) -> Registry:
+    waiter = REGISTRY.waiters[name]
+    spec = attrs.evolve(waiter.spec, **changes)
+    waiters = {**REGISTRY.waiters, name: attrs.evolve(waiter, spec=spec)}
+    return attrs.evolve(REGISTRY, waiters=waiters)
+
+
+#: Another value for every field of a MethodSpec (the registry test below fails when a field
+#: is added without one, so no part of a method can escape the diff).
+OTHER_METHOD_VALUES: dict[str, Any] = {
+    "http": "POST",
+    "api": "datacloud",
+    "scope": "studio:admin",
+    "args": (),
+    "idempotent": False,
+    "summary": "Something else",
+    "page": PageSpec(items="rows"),
+    "deprecated": "Use another method",
+    "rate_limit": KeyedRate(requests=20, per=5.0, key="id"),
+    "upload": "file",
+    "download": True,
+    "pending_error": None,
+    "idempotent_when": "idempotency_key",
+    "result": "OtherResult",
+    "bare_array": "rows",
+    "alias_of": "studio.queryRuns.info",
+    "path_template": "/v2/results/{id}",
+    "success": (200, 204),
+}
+
+
+def test_the_table_gives_every_method_spec_field_another_value() -> None:
+    fields = {f.name for f in attrs.fields(MethodSpec)}
+    # a method's name is its identity (removed + added); its dialect is compared once per API
+    assert set(OTHER_METHOD_VALUES) == fields - {"name", "dialect"}
+
+
+@pytest.mark.parametrize("field", sorted(OTHER_METHOD_VALUES))
+def test_a_change_in_any_field_of_a_method_is_reported(field: str) -> None:
+    value = OTHER_METHOD_VALUES[field]
+    assert getattr(REGISTRY.methods[RESULTS].spec, field) != value
+    lines = _lines(diff_registries(REGISTRY, _with_spec(RESULTS, **{field: value})))
+    assert any(line[2:].startswith(f"method {RESULTS}") for line in lines), (field, lines)
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        ({"rate_limit": KeyedRate(20, 5.0, "id")}, "~ method {m}: rate_limit.requests 10 → 20"),
+        ({"rate_limit": None}, "~ method {m}: rate_limit KeyedRate(requests=10, per=5.0, key=id) → none"),
+        ({"pending_error": None}, "~ method {m}: pending_error execution_not_complete → none  BREAKING"),
+        ({"idempotent": False}, "~ method {m}: idempotent True → False"),
+        ({"idempotent_when": "key"}, "~ method {m}: idempotent_when none → key"),
+        ({"download": True}, "~ method {m}: download False → True  BREAKING"),
+        ({"page": PageSpec(items="rows")}, "~ method {m}: now paginated"),
+        ({"summary": "New words"}, "~ method {m}: summary changed"),
+    ],
+)  # fmt: skip
+def test_method_spec_changes_say_what_changed_and_whether_it_breaks(
+    changes: dict[str, Any], line: str
+) -> None:
+    lines = _lines(diff_registries(REGISTRY, _with_spec(RESULTS, **changes)))
+    assert lines == [line.format(m=RESULTS)]
+
+
+def test_pagination_changes_are_reported_field_by_field() -> None:
+    name = "catalog.entities.list"
+    page = REGISTRY.methods[name].spec.page
+    assert page is not None
+    for field in attrs.fields(PageSpec):
+        value = getattr(page, field.name)
+        other = {str: f"{value}_x", type(None): "pages.total"}.get(type(value), "page")
+        lines = _lines(
+            diff_registries(
+                REGISTRY, _with_spec(name, page=attrs.evolve(page, **{field.name: other}))
+            )
+        )
+        assert lines == [f"~ method {name}: pagination {field.name} {value or 'none'} → {other}"]
+
+
+def test_a_change_in_any_field_of_an_argument_is_reported() -> None:
+    spec = REGISTRY.methods[RESULTS].spec
+    arg = spec.arg("format")
+    assert arg is not None
+    others = {"name": "fmt", "type": "int", "required": True, "doc": "x", "location": "body",
+              "enum": ("json",), "format": "unix", "default": "csv", "prefix": "f-", "nullable": True}  # fmt: skip
+    assert set(others) == {f.name for f in attrs.fields(ArgSpec)}
+    for field, value in others.items():
+        args = tuple(attrs.evolve(a, **{field: value}) if a is arg else a for a in spec.args)
+        lines = _lines(diff_registries(REGISTRY, _with_spec(RESULTS, args=args)))
+        assert any(f"method {RESULTS} arg f" in line for line in lines), (field, lines)
+
+
+#: Another value for every field of a WaiterSpec, and whether that change breaks callers.
+OTHER_WAITER_VALUES: dict[str, tuple[Any, bool]] = {
+    "poll": ("studio.queryRuns.results", False),
+    "id_arg": ("run_id", False),
+    "status": ("query_run.state", False),
+    "pending": (("queued", "running"), True),  # a run "started" would now be unexpected
+    "success": (("succeeded", "done"), False),
+    "failure": ((("failed", "QueryRunFailedError"),), True),  # "expired" is no longer known
+    "job": ("run", True),  # what the wait returns
+    "error": (None, False),
+    "start": (None, False),
+    "start_id": ("id", False),
+    "timeout_error": ("JobError", True),  # the class callers catch
+    "delay": (WaitDelay(initial=2.0), False),
+    "doc": ("Another", False),
+}
+
+
+def test_the_table_gives_every_waiter_spec_field_another_value() -> None:
+    assert set(OTHER_WAITER_VALUES) == {f.name for f in attrs.fields(WaiterSpec)} - {"name"}
+
+
+@pytest.mark.parametrize("field", sorted(OTHER_WAITER_VALUES))
+def test_a_change_in_any_field_of_a_waiter_is_reported(field: str) -> None:
+    value, breaking = OTHER_WAITER_VALUES[field]
+    assert getattr(REGISTRY.waiters["queryRun"].spec, field) != value
+    changes = diff_registries(REGISTRY, _with_waiter("queryRun", **{field: value}))
+    assert [(c.subject, c.breaking) for c in changes] == [("waiter queryRun", breaking)]
+
+
+def test_waiter_lines_name_the_states_and_the_delay() -> None:
+    changes = diff_registries(REGISTRY, _with_waiter("queryRun", delay=WaitDelay(1.0, 20.0, 1.5)))
+    assert _lines(changes) == ["~ waiter queryRun: delay.max 10.0 → 20.0"]
+    failure = (("failed", "QueryRunFailedError"), ("expired", "JobError"))
+    changes = diff_registries(REGISTRY, _with_waiter("queryRun", failure=failure))
+    assert _lines(changes) == [
+        "~ waiter queryRun: failure states [[failed, QueryRunFailedError], [expired, "
+        "QueryRunExpiredError]] → [[failed, QueryRunFailedError], [expired, JobError]]  BREAKING"
+    ]
+
+
+def test_added_and_removed_waiters() -> None:
+    waiters = dict(REGISTRY.waiters)
+    del waiters["workflowRun"]
+    smaller = attrs.evolve(REGISTRY, waiters=waiters)
+    assert _lines(diff_registries(REGISTRY, smaller)) == [
+        "- waiter workflowRun: removed  BREAKING"
+    ]
+    assert _lines(diff_registries(smaller, REGISTRY)) == ["+ waiter workflowRun: added"]
+
+
+def test_a_rest_dialect_change_is_reported_once() -> None:
+    sigma = REGISTRY.dialects["sigma"]
+    changed = attrs.evolve(sigma, base_url="https://other.example.com", doc="Other words")
+    new = attrs.evolve(REGISTRY, dialects={**REGISTRY.dialects, "sigma": changed})
+    assert _lines(diff_registries(REGISTRY, new)) == [
+        f"~ dialect sigma: base_url {sigma.base_url} → https://other.example.com",
+        "~ dialect sigma: doc changed",
+    ]
