@@ -111,7 +111,7 @@ def attr_changes(
 ) -> Iterator[Change]:
     """A change line for every attrs field (but ``skip``) that differs, nested ones by path."""
     for field in attrs.fields(type(old)):
-        if field.name in skip:
+        if field.name in skip or not field.init:  # init=False fields are derived
             continue
         before, after = getattr(old, field.name), getattr(new, field.name)
         if before == after:
