@@ -3,28 +3,31 @@
 """``tags.*`` methods of the datagalaxy API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from dxapi._generated.peers.datagalaxy import specs
-from dxapi._generated.peers.datagalaxy.shapes import DgTag
+from dxapi._generated.peers.datagalaxy import shapes, specs
+from dxapi._lazy import build_on_first_use
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
+if TYPE_CHECKING:
+    from attrs import frozen
+else:
+    from dxapi._lazy import frozen
 
-@attrs.frozen(kw_only=True)
+
+@frozen(kw_only=True)
 class TagsListResult(Result):
     """What ``tags.list`` returns."""
 
-    results: list[DgTag]
+    results: "list[shapes.DgTag]"
     pages: int | None = None
     total: int | None = None
 
@@ -35,7 +38,7 @@ class Tags:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.TAGS_LIST, TagsListResult)
+    @method(specs.TAGS_LIST, "TagsListResult")
     def list(
         self,
         *,
@@ -44,7 +47,7 @@ class Tags:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[TagsListResult, DgTag]:
+    ) -> "CursorCall[TagsListResult, shapes.DgTag]":
         """List the tags that can be assigned to objects.
 
         Calls ``GET /tags``; succeeds with 200. Paginated: ``await`` it for the
@@ -56,3 +59,7 @@ class Tags:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+if not TYPE_CHECKING:  # each class is built when first looked up
+    __getattr__, __dir__ = build_on_first_use(globals())

@@ -3,23 +3,29 @@
 """``members.*`` methods of the sigma API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
 from dxapi._generated.peers.sigma import specs
+from dxapi._lazy import build_on_first_use
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
+if TYPE_CHECKING:
+    from attrs import frozen
+else:
+    from dxapi._lazy import frozen
 
-@attrs.frozen(kw_only=True)
+
+@frozen(kw_only=True)
 class MembersCreateResult(Result):
     """What ``members.create`` returns."""
 
@@ -34,7 +40,7 @@ MembersDeleteResult: TypeAlias = dict[str, Any]
 MembersInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class MembersListResult(Result):
     """What ``members.list`` returns."""
 
@@ -54,7 +60,7 @@ class Members:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.MEMBERS_CREATE, MembersCreateResult)
+    @method(specs.MEMBERS_CREATE, "MembersCreateResult")
     async def create(
         self,
         *,
@@ -65,7 +71,7 @@ class Members:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MembersCreateResult:
+    ) -> "MembersCreateResult":
         """Invite a new organization member.
 
         Calls ``POST /v2/members``; succeeds with 200, 201.
@@ -79,7 +85,7 @@ class Members:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MEMBERS_DELETE, MembersDeleteResult)
+    @method(specs.MEMBERS_DELETE, "MembersDeleteResult")
     async def delete(
         self,
         *,
@@ -87,7 +93,7 @@ class Members:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MembersDeleteResult:
+    ) -> "MembersDeleteResult":
         """Deactivate a member.
 
         Calls ``DELETE /v2/members/{memberId}``; succeeds with 200, 204 (no body).
@@ -98,7 +104,7 @@ class Members:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MEMBERS_INFO, MembersInfoResult)
+    @method(specs.MEMBERS_INFO, "MembersInfoResult")
     async def info(
         self,
         *,
@@ -106,7 +112,7 @@ class Members:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MembersInfoResult:
+    ) -> "MembersInfoResult":
         """Get a member.
 
         Calls ``GET /v2/members/{memberId}``; succeeds with 200.
@@ -117,7 +123,7 @@ class Members:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MEMBERS_LIST, MembersListResult)
+    @method(specs.MEMBERS_LIST, "MembersListResult")
     def list(
         self,
         *,
@@ -127,7 +133,7 @@ class Members:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[MembersListResult, dict[str, Any]]:
+    ) -> "CursorCall[MembersListResult, dict[str, Any]]":
         """List the members of the organization.
 
         Calls ``GET /v2/members``; succeeds with 200. Paginated: ``await`` it for
@@ -141,7 +147,7 @@ class Members:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MEMBERS_UPDATE, MembersUpdateResult)
+    @method(specs.MEMBERS_UPDATE, "MembersUpdateResult")
     async def update(
         self,
         *,
@@ -153,7 +159,7 @@ class Members:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MembersUpdateResult:
+    ) -> "MembersUpdateResult":
         """Update a member's attributes.
 
         Calls ``PATCH /v2/members/{memberId}``; succeeds with 200, 204 (no body).
@@ -167,3 +173,7 @@ class Members:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+if not TYPE_CHECKING:  # each class is built when first looked up
+    __getattr__, __dir__ = build_on_first_use(globals())

@@ -3,21 +3,27 @@
 """``whoami.*`` methods of the sigma API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from dxapi._generated.peers.sigma import specs
+from dxapi._lazy import build_on_first_use
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 
+if TYPE_CHECKING:
+    from attrs import frozen
+else:
+    from dxapi._lazy import frozen
 
-@attrs.frozen(kw_only=True)
+
+@frozen(kw_only=True)
 class WhoamiInfoResult(Result):
     """What ``whoami.info`` returns."""
 
@@ -32,14 +38,14 @@ class Whoami:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.WHOAMI_INFO, WhoamiInfoResult)
+    @method(specs.WHOAMI_INFO, "WhoamiInfoResult")
     async def info(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WhoamiInfoResult:
+    ) -> "WhoamiInfoResult":
         """Identify the authenticated user and organization.
 
         Calls ``GET /v2/whoami``; succeeds with 200.
@@ -48,3 +54,7 @@ class Whoami:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+if not TYPE_CHECKING:  # each class is built when first looked up
+    __getattr__, __dir__ = build_on_first_use(globals())
