@@ -292,7 +292,7 @@ def render_family(
         "# mypy: disable-error-code=empty-body\n",
         f'"""``{family}.*`` methods of the {api} API and their result types.\n\n'
         "Each method is its typed signature and docstring; ``@method`` makes it one call into\n"
-        'the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).\n'
+        "the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).\n"
         '"""\n\n',
         "import datetime\n",
         "from collections.abc import AsyncIterator, Mapping, Sequence\n",
@@ -318,8 +318,8 @@ def render_family(
     out.append("\n" + (_FROZEN + "\n\n" if frozen else ""))
     for m in methods:
         if m.spec.alias_of:
-            target = reg.methods[m.spec.alias_of]
-            where = "" if target.family == family else py_name(target.family) + "."
+            of = reg.methods[m.spec.alias_of]
+            where = "" if of.family == family else py_name(of.family) + "."
             classes.append(
                 f"#: ``{m.name}`` is ``{m.spec.alias_of}`` under an older name.\n"
                 f'{m.own_class}: TypeAlias = "{where}{m.result_class}"\n'

@@ -2,7 +2,8 @@
 
 Each sync namespace class mirrors its async one (same names, same parameters, same result
 classes, as forward references through their modules: ``"aio.TeamsInfoResult"``,
-``"shapes.Team"``, so nothing is built before it is used) and holds it: a method is one call into :mod:`dxapi._sync`'s loop thread, e.g.
+``"shapes.Team"``, so nothing is built before it is used) and holds it: a method is one call
+into :mod:`dxapi._sync`'s loop thread, e.g.
 ``return self._loop.run(self._ns.info, team_id=team_id)``, so mypy checks every forwarded
 argument against the async signature. Annotations and docstrings come from :mod:`.render`.
 

@@ -1,18 +1,19 @@
 """Generated classes built on first use, so a process pays only for the types it touches.
 
-A generated module defines its result classes as usual, ``@frozen(kw_only=True) class X:``,
-an annotation that names a generated class written as a string (``entity: "shapes.Entity"``).
-Type checkers read ``frozen`` as
-``attrs.frozen``; at run time it is :func:`frozen` here, which only sets the plain class
-aside (its body costs microseconds; attrs compiling ``__init__``, ``__repr__`` and ``__eq__``
-costs about half a millisecond a class). The module's last line,
-``__getattr__, __dir__ = build_on_first_use(globals())``, takes those classes out of its
-namespace; the first look-up of a name (``module.X``, ``from module import X``, pickle)
-builds the class: its string annotations are evaluated in the module (a class of the same
-module, or of another one named through it as ``shapes.Entity``, is built in turn), then ``attrs.frozen`` runs and the class
-is stored in the module's globals, where later look-ups find it without a call. So every
-consumer (isinstance, pickle, ``typing.get_type_hints``, cattrs, msgspec) sees an ordinary
-frozen slotted attrs class with real annotations.
+A generated module defines its result classes as usual, ``@frozen(kw_only=True) class X:``;
+an annotation that names a generated class is a string (``entity: "shapes.Entity"``). Type
+checkers read ``frozen`` as ``attrs.frozen``; at run time it is :func:`frozen` here, which
+only sets the plain class aside: its body costs microseconds, while attrs compiling its
+``__init__``, ``__repr__`` and ``__eq__`` costs about half a millisecond a class.
+
+The module's last line, ``__getattr__, __dir__ = build_on_first_use(globals())``, takes those
+classes out of its namespace. The first look-up of a name (``module.X``, ``from module import
+X``, pickle) builds the class: its string annotations are evaluated in the module (a class of
+the same module, or of another one named through it as ``shapes.Entity``, is built in turn),
+then ``attrs.frozen`` runs and the class is stored in the module's globals, where later
+look-ups find it without a call. So every consumer (isinstance, pickle,
+``typing.get_type_hints``, cattrs, msgspec) sees an ordinary frozen slotted attrs class with
+real annotations.
 
 An older name of a result is ``Old: TypeAlias = "New"`` (or ``"module.New"``): the string is
 resolved the same way, on first look-up of ``Old``.
@@ -21,6 +22,7 @@ resolved the same way, on first look-up of ``Old``.
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from types import CodeType
@@ -98,7 +100,7 @@ class _Lazy(Mapping[str, Any]):
                 value = self._eval(self._aliases[name])
             elif name in self._classes:
                 cls, options = self._classes[name]
-                hints = cls.__dict__.get("__annotations__", {})
+                hints = inspect.get_annotations(cls)
                 cls.__annotations__ = {
                     k: self._eval(v) if isinstance(v, str) else v for k, v in hints.items()
                 }
@@ -116,7 +118,10 @@ class _Lazy(Mapping[str, Any]):
         return len(self.names)
 
     def _eval(self, annotation: str) -> Any:
-        return eval(_compiled(annotation), self._namespace, self)
+        value: Any = annotation
+        while isinstance(value, str):  # "'X'": quoted in a module with postponed annotations
+            value = eval(_compiled(value), self._namespace, self)
+        return value
 
 
 @functools.cache

@@ -2,8 +2,9 @@
 
 ``from dxapi.types import Entity, CatalogEntitiesInfoResult``: the shared shapes (frozen attrs
 classes) and each method's ``<Name>Result``. A result type's module is imported, and the class
-built, on first use (see dxapi._lazy), so importing this module stays cheap. :func:`result_type` finds the type a method returns
-from its spec or its name, without scanning modules.
+built, on first use (see dxapi._lazy), so importing this module stays cheap.
+:func:`result_type` finds the type a method returns from its spec or its name, without
+scanning modules.
 """
 
 from __future__ import annotations

@@ -184,7 +184,7 @@ def test_a_class_is_built_on_first_look_up_with_what_it_names_first(
 
 
 def test_an_unknown_name_is_an_attribute_error_naming_it(module: types.ModuleType) -> None:
-    with pytest.raises(AttributeError, match="'tests._lazy_example' has no attribute 'Nope'"):
+    with pytest.raises(AttributeError, match=r"'tests\._lazy_example' has no attribute 'Nope'"):
         _ = module.Nope
 
 
