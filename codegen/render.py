@@ -162,14 +162,9 @@ def forward(annotation: str, lazy: bool) -> str:
     return repr(annotation) if lazy else annotation
 
 
-#: How a generated module gets ``frozen`` (type checkers: attrs'; at run time: deferred).
-_FROZEN = (
-    "if TYPE_CHECKING:\n    from attrs import frozen\nelse:\n    from dxapi._lazy import frozen\n"
-)
-#: The last lines of a module with ``@frozen`` classes (see dxapi._lazy).
+#: The last line of a module with ``@frozen`` classes (see dxapi._lazy).
 _BUILD_ON_FIRST_USE = (
-    "\n\nif not TYPE_CHECKING:  # each class is built when first looked up\n"
-    "    __getattr__, __dir__ = build_on_first_use(globals())\n"
+    "\n\nbuild_on_first_use(globals())  # each class is built when first looked up\n"
 )
 
 
@@ -203,10 +198,9 @@ def render_shapes(reg: Registry, source: str = "shapes.yaml, web.yaml, datacloud
         header(source),
         '"""Named result shapes shared by many methods (frozen, slotted attrs classes, each\n'
         'built on first use: see dxapi._lazy)."""\n\n',
-        "import datetime\nfrom typing import TYPE_CHECKING, Any\n\n",
+        "import datetime\nfrom typing import Any\n\n",
         "import attrs\n\n",
-        "from dxapi._lazy import build_on_first_use\n\n",
-        _FROZEN + "\n" if ordered else "",
+        "from dxapi._lazy import build_on_first_use, frozen\n\n",
         "__all__ = [" + ", ".join(repr(s.name) for s in sorted(ordered, key=lambda s: s.name)),
         "]\n\n\n",
     ]
@@ -296,9 +290,9 @@ def render_family(
         '"""\n\n',
         "import datetime\n",
         "from collections.abc import AsyncIterator, Mapping, Sequence\n",
-        "from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias\n\n",
+        "from typing import Any, ClassVar, Literal, TypeAlias\n\n",
         "import attrs\n\n",
-        "from dxapi._lazy import build_on_first_use\n",
+        "from dxapi._lazy import build_on_first_use, frozen\n",
         "from dxapi._methods import method\n",
         "from dxapi._pagination import CursorCall\n",
         "from dxapi._result import Result\n",
@@ -315,7 +309,7 @@ def render_family(
         out.append(f"from {module} import {cls}\n")
     classes = [_result_class(m) for m in methods if not m.spec.alias_of]
     frozen = any(c.startswith("@frozen") for c in classes)
-    out.append("\n" + (_FROZEN + "\n\n" if frozen else ""))
+    out.append("\n\n")
     for m in methods:
         if m.spec.alias_of:
             of = reg.methods[m.spec.alias_of]

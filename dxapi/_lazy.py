@@ -6,14 +6,14 @@ checkers read ``frozen`` as ``attrs.frozen``; at run time it is :func:`frozen` h
 only sets the plain class aside: its body costs microseconds, while attrs compiling its
 ``__init__``, ``__repr__`` and ``__eq__`` costs about half a millisecond a class.
 
-The module's last line, ``__getattr__, __dir__ = build_on_first_use(globals())``, takes those
-classes out of its namespace. The first look-up of a name (``module.X``, ``from module import
-X``, pickle) builds the class: its string annotations are evaluated in the module (a class of
-the same module, or of another one named through it as ``shapes.Entity``, is built in turn),
-then ``attrs.frozen`` runs and the class is stored in the module's globals, where later
-look-ups find it without a call. So every consumer (isinstance, pickle,
-``typing.get_type_hints``, cattrs, msgspec) sees an ordinary frozen slotted attrs class with
-real annotations.
+The module's last line, ``build_on_first_use(globals())``, takes those classes out of its
+namespace and gives the module a ``__getattr__`` (PEP 562) and ``__dir__``. The first look-up
+of a name (``module.X``, ``from module import X``, pickle) builds the class: its string
+annotations are evaluated in the module (a class of the same module, or of another one named
+through it as ``shapes.Entity``, is built in turn), then ``attrs.frozen`` runs and the class
+is stored in the module's globals, where later look-ups find it without a call. So every
+consumer (isinstance, pickle, ``typing.get_type_hints``, cattrs, msgspec) sees an ordinary
+frozen slotted attrs class with real annotations.
 
 An older name of a result is ``Old: TypeAlias = "New"`` (or ``"module.New"``): the string is
 resolved the same way, on first look-up of ``Old``.
@@ -26,7 +26,7 @@ import inspect
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from types import CodeType
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import attrs
 
@@ -41,21 +41,23 @@ _SET_ASIDE: dict[str, dict[str, tuple[type, dict[str, Any]]]] = {}
 _LOCK = threading.RLock()
 
 
-def frozen(**options: Any) -> Callable[[C], C]:
-    """``attrs.frozen(**options)``, deferred until the class is first looked up."""
+if TYPE_CHECKING:  # what the class is once built
+    from attrs import frozen as frozen
+else:
 
-    def set_aside(cls: C) -> C:
-        _SET_ASIDE.setdefault(cls.__module__, {})[cls.__name__] = (cls, options)
-        return cls
+    def frozen(**options: Any) -> Callable[[C], C]:
+        """``attrs.frozen(**options)``, deferred until the class is first looked up."""
 
-    return set_aside
+        def set_aside(cls: C) -> C:
+            _SET_ASIDE.setdefault(cls.__module__, {})[cls.__name__] = (cls, options)
+            return cls
+
+        return set_aside
 
 
-def build_on_first_use(
-    namespace: dict[str, Any],
-) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """Take the module's set-aside classes and aliases out of ``namespace``; return the
-    module's ``__getattr__`` (builds a name on first look-up) and ``__dir__``."""
+def build_on_first_use(namespace: dict[str, Any]) -> None:
+    """Take the module's set-aside classes and aliases out of ``namespace``, and give it the
+    ``__getattr__`` that builds a name on first look-up, and a ``__dir__`` that lists it."""
     module = namespace["__name__"]
     classes = _SET_ASIDE.pop(module, {})
     aliases = {
@@ -75,7 +77,7 @@ def build_on_first_use(
     def __dir__() -> list[str]:
         return sorted({*namespace, *lazy.names})
 
-    return __getattr__, __dir__
+    namespace["__getattr__"], namespace["__dir__"] = __getattr__, __dir__
 
 
 class _Lazy(Mapping[str, Any]):

@@ -130,7 +130,7 @@ def test_results_pickle_compare_and_repr_as_attrs_classes() -> None:
 
 # A module written the way codegen writes one, to test the mechanism by itself.
 _SOURCE = '''
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
 from dxapi._lazy import build_on_first_use, frozen
 
@@ -153,8 +153,7 @@ class Node:
 #: An older name.
 OldNode: TypeAlias = "Node"
 
-if not TYPE_CHECKING:
-    __getattr__, __dir__ = build_on_first_use(globals())
+build_on_first_use(globals())
 '''
 
 

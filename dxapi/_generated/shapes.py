@@ -3,14 +3,9 @@
 built on first use: see dxapi._lazy)."""
 
 import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from dxapi._lazy import build_on_first_use
-
-if TYPE_CHECKING:
-    from attrs import frozen
-else:
-    from dxapi._lazy import frozen
+from dxapi._lazy import build_on_first_use, frozen
 
 __all__ = [
     "Account",
@@ -1120,5 +1115,4 @@ class WorkflowRunEvent:
     workflow_run_id: str | None = None
 
 
-if not TYPE_CHECKING:  # each class is built when first looked up
-    __getattr__, __dir__ = build_on_first_use(globals())
+build_on_first_use(globals())  # each class is built when first looked up

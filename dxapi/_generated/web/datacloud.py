@@ -7,7 +7,7 @@ the session (see dxapi._methods). Result classes are built on first use (dxapi._
 """
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from dxapi._generated import specs
 from dxapi._generated.web import queries
@@ -59,5 +59,4 @@ class Datacloud:
         self.queries = DatacloudQueries(session)
 
 
-if not TYPE_CHECKING:  # each class is built when first looked up
-    __getattr__, __dir__ = build_on_first_use(globals())
+build_on_first_use(globals())  # each class is built when first looked up

@@ -7,20 +7,15 @@ the session (see dxapi._methods). Result classes are built on first use (dxapi._
 """
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from dxapi._generated import shapes, specs
-from dxapi._lazy import build_on_first_use
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
-
-if TYPE_CHECKING:
-    from attrs import frozen
-else:
-    from dxapi._lazy import frozen
 
 
 @frozen(kw_only=True)
@@ -1124,5 +1119,4 @@ class Snapshots:
         """
 
 
-if not TYPE_CHECKING:  # each class is built when first looked up
-    __getattr__, __dir__ = build_on_first_use(globals())
+build_on_first_use(globals())  # each class is built when first looked up

@@ -7,20 +7,15 @@ the session (see dxapi._methods). Result classes are built on first use (dxapi._
 """
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from dxapi._generated import shapes, specs
-from dxapi._lazy import build_on_first_use
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset, WaiterSpec
 from dxapi._workflow_runs import WorkflowRunHelpers
-
-if TYPE_CHECKING:
-    from attrs import frozen
-else:
-    from dxapi._lazy import frozen
 
 
 @frozen(kw_only=True)
@@ -174,5 +169,4 @@ class WorkflowRuns(WorkflowRunHelpers):
         """
 
 
-if not TYPE_CHECKING:  # each class is built when first looked up
-    __getattr__, __dir__ = build_on_first_use(globals())
+build_on_first_use(globals())  # each class is built when first looked up

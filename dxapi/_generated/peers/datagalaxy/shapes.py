@@ -2,16 +2,11 @@
 """Named result shapes shared by many methods (frozen, slotted attrs classes, each
 built on first use: see dxapi._lazy)."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
-from dxapi._lazy import build_on_first_use
-
-if TYPE_CHECKING:
-    from attrs import frozen
-else:
-    from dxapi._lazy import frozen
+from dxapi._lazy import build_on_first_use, frozen
 
 __all__ = ["DgTag", "DgUser", "DgWorkspace"]
 
@@ -54,5 +49,4 @@ class DgWorkspace:
     parent_id: str | None = attrs.field(default=None, alias="parentId")
 
 
-if not TYPE_CHECKING:  # each class is built when first looked up
-    __getattr__, __dir__ = build_on_first_use(globals())
+build_on_first_use(globals())  # each class is built when first looked up

@@ -7,20 +7,15 @@ the session (see dxapi._methods). Result classes are built on first use (dxapi._
 """
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from dxapi._generated.peers.sigma import specs
-from dxapi._lazy import build_on_first_use
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
-
-if TYPE_CHECKING:
-    from attrs import frozen
-else:
-    from dxapi._lazy import frozen
 
 
 @frozen(kw_only=True)
@@ -56,5 +51,4 @@ class Whoami:
         """
 
 
-if not TYPE_CHECKING:  # each class is built when first looked up
-    __getattr__, __dir__ = build_on_first_use(globals())
+build_on_first_use(globals())  # each class is built when first looked up

@@ -7,23 +7,17 @@ the session (see dxapi._methods). Result classes are built on first use (dxapi._
 """
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
 from dxapi._generated.peers.sigma import specs
-from dxapi._lazy import build_on_first_use
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
-
-if TYPE_CHECKING:
-    from attrs import frozen
-else:
-    from dxapi._lazy import frozen
-
 
 #: What ``workspaces.create`` returns (loosely typed: its fields are not documented).
 WorkspacesCreateResult: TypeAlias = dict[str, Any]
@@ -256,5 +250,4 @@ class Workspaces:
         """
 
 
-if not TYPE_CHECKING:  # each class is built when first looked up
-    __getattr__, __dir__ = build_on_first_use(globals())
+build_on_first_use(globals())  # each class is built when first looked up
