@@ -16,7 +16,10 @@ consumer (isinstance, pickle, ``typing.get_type_hints``, cattrs, msgspec) sees a
 frozen slotted attrs class with real annotations.
 
 An older name of a result is ``Old: TypeAlias = "New"`` (or ``"module.New"``): the string is
-resolved the same way, on first look-up of ``Old``.
+resolved the same way, on first look-up of ``Old``. One thing cannot see a class before it is
+built: ``typing.get_type_hints`` of a generated *async method* evaluates its return annotation
+in the module's globals, so it resolves once the result class is built (any look-up builds it;
+the sync twins name it as ``"aio.Result"`` and always resolve).
 """
 
 from __future__ import annotations
