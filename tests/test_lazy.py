@@ -128,6 +128,21 @@ def test_results_pickle_compare_and_repr_as_attrs_classes() -> None:
         result.entity = None  # type: ignore[misc]
 
 
+def test_a_fresh_process_unpickles_a_result_it_has_not_built_yet() -> None:
+    result = dxapi.types.CatalogEntitiesInfoResult(
+        entity=dxapi.types.Entity(identifier="svc", type="service")
+    )
+    code = (
+        "import pickle, sys\n"
+        "result = pickle.loads(sys.stdin.buffer.read())\n"
+        "print(repr(result))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=pickle.dumps(result), capture_output=True, check=True
+    )
+    assert out.stdout.decode().strip() == repr(result)
+
+
 # A module written the way codegen writes one, to test the mechanism by itself.
 _SOURCE = '''
 from typing import TypeAlias
