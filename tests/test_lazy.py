@@ -133,9 +133,7 @@ def test_a_fresh_process_unpickles_a_result_it_has_not_built_yet() -> None:
         entity=dxapi.types.Entity(identifier="svc", type="service")
     )
     code = (
-        "import pickle, sys\n"
-        "result = pickle.loads(sys.stdin.buffer.read())\n"
-        "print(repr(result))\n"
+        "import pickle, sys\nresult = pickle.loads(sys.stdin.buffer.read())\nprint(repr(result))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], input=pickle.dumps(result), capture_output=True, check=True
