@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import subprocess
 import time
 from typing import Any
@@ -36,6 +37,11 @@ from ._common import (
     spread,
     wait_quiet,
 )
+
+# The measured processes may write and read bytecode caches, as an installed package does
+# (pip compiles aiohttp's at install time): PYTHONDONTWRITEBYTECODE in the environment would
+# otherwise make dxapi's modules, and only those, compile from source in every process.
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 # Each script prints: ms to the end of the imports, ms to the answer, CPU ms to the answer.
 _CLOCK = "import sys, time\nt0, c0 = time.perf_counter(), time.process_time()\n"
@@ -87,6 +93,7 @@ def _importtime(module: str) -> tuple[float | None, float]:
     done = subprocess.run(
         [PY, "-X", "importtime", "-c", f"import {module}"],
         cwd=ROOT,
+        env=_ENV,
         capture_output=True,
         text=True,
         timeout=60,
@@ -110,7 +117,9 @@ def _cpu_ms(module: str) -> float | None:
         + module
         + "; print((time.process_time() - t) * 1000)"
     )
-    done = subprocess.run([PY, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [PY, "-c", code], cwd=ROOT, env=_ENV, capture_output=True, text=True, timeout=60
+    )
     try:
         return float(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
@@ -119,7 +128,9 @@ def _cpu_ms(module: str) -> float | None:
 
 def _wall(code: str) -> float:
     start = time.perf_counter()
-    subprocess.run([PY, "-c", code], cwd=ROOT, capture_output=True, timeout=60, check=True)
+    subprocess.run(
+        [PY, "-c", code], cwd=ROOT, env=_ENV, capture_output=True, timeout=60, check=True
+    )
     return (time.perf_counter() - start) * 1000
 
 
@@ -162,6 +173,7 @@ def _top_self(module: str, n: int = 8) -> list[tuple[str, float]]:
     done = subprocess.run(
         [PY, "-X", "importtime", "-c", f"import {module}"],
         cwd=ROOT,
+        env=_ENV,
         capture_output=True,
         text=True,
         timeout=60,
@@ -223,6 +235,7 @@ def _first_call(ctx: Ctx, who: str, server: Server) -> dict[str, Any]:
     done = subprocess.run(
         [PY, "-c", FIRST_CALL[who], server.token, server.url],
         cwd=ROOT,
+        env=_ENV,
         capture_output=True,
         text=True,
         timeout=60,

@@ -2,7 +2,12 @@
 
 Generated methods are identical in form: typed keyword-only parameters (the registry's and the
 three ``extra_*`` escape hatches), a docstring (summary, scope, arguments), and ``@method(spec,
-Result)``, which makes them one call into the session (:mod:`dxapi._methods`).
+"Result")``, which makes them one call into the session (:mod:`dxapi._methods`).
+
+Result classes are ``@frozen`` (``attrs.frozen`` built on first use, :mod:`dxapi._lazy`). An
+annotation naming a generated class is a string (a forward reference, resolved when needed),
+and a class of another module is named through it (``"shapes.Entity"``), so importing a
+module builds no class.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ __all__ = ["API_CLASSES", "render"]
 
 #: The generated root mixin of each API, mounted by the hand-written clients.
 API_CLASSES = {"web": "WebAPI", "datacloud": "DataCloudAPI"}
+#: How a module other than ``shapes`` names a shape: through the module, built on first use.
+_SHAPES = "shapes."
 _API_FILES = {"web": "web.yaml", "datacloud": "datacloud.yaml"}
 
 
@@ -80,8 +87,8 @@ def _families(methods: Iterable[Method]) -> dict[str, list[Method]]:
 # ----------------------------------------------------------------------------- types
 
 
-def field_annotation(t: Type) -> str:
-    """A type as a response field annotation."""
+def field_annotation(t: Type, shapes: str = "") -> str:
+    """A type as a response field annotation (``shapes`` prefixes shape names)."""
     simple = {
         "str": "str",
         "int": "int",
@@ -95,15 +102,15 @@ def field_annotation(t: Type) -> str:
     if t.kind in simple:
         return simple[t.kind]
     if t.kind == "list":
-        return f"list[{field_annotation(t.items[0])}]"
+        return f"list[{field_annotation(t.items[0], shapes)}]"
     if t.kind == "map":
-        return f"dict[str, {field_annotation(t.items[0])}]"
+        return f"dict[str, {field_annotation(t.items[0], shapes)}]"
     if t.kind == "union":
-        return " | ".join(field_annotation(x) for x in t.items)
-    return t.name
+        return " | ".join(field_annotation(x, shapes) for x in t.items)
+    return shapes + t.name
 
 
-def arg_annotation(t: Type, arg: ArgSpec | None = None) -> str:
+def arg_annotation(t: Type, arg: ArgSpec | None = None, shapes: str = "") -> str:
     """A type as a method parameter annotation (accepting what a caller naturally has)."""
     if arg is not None and arg.enum:
         return "Literal[" + ", ".join(repr(e) for e in arg.enum) + "]"
@@ -114,37 +121,51 @@ def arg_annotation(t: Type, arg: ArgSpec | None = None) -> str:
     if t.kind == "file":
         return "FileInput"
     if t.kind == "list":
-        return f"Sequence[{arg_annotation(t.items[0])}]"
+        return f"Sequence[{arg_annotation(t.items[0], shapes=shapes)}]"
     if t.kind == "map":
-        return f"Mapping[str, {arg_annotation(t.items[0])}]"
+        return f"Mapping[str, {arg_annotation(t.items[0], shapes=shapes)}]"
     if t.kind == "union":
-        return " | ".join(arg_annotation(x) for x in t.items)
+        return " | ".join(arg_annotation(x, shapes=shapes) for x in t.items)
     if t.kind == "shape":
-        return f"{t.name} | Mapping[str, Any]"
-    return field_annotation(t)
+        return f"{shapes}{t.name} | Mapping[str, Any]"
+    return field_annotation(t, shapes)
 
 
 # ----------------------------------------------------------------------------- shapes
 
 
-def _attrs_class(name: str, doc: str, fields: Iterable[Field], base: str = "") -> str:
+def _attrs_class(
+    name: str, doc: str, fields: Iterable[Field], base: str = "", shapes: str = ""
+) -> str:
     head = f"class {name}({base}):" if base else f"class {name}:"
-    lines = ["@attrs.frozen(kw_only=True)", head, f'    """{_oneline(doc)}"""', ""]
+    lines = ["@frozen(kw_only=True)", head, f'    """{_oneline(doc)}"""', ""]
     body = []
     for f in sorted(fields, key=lambda f: (not f.required, f.name)):
-        ann = field_annotation(f.type)
+        ann = field_annotation(f.type, shapes) + ("" if f.required else " | None")
+        ann = forward(ann, bool(f.type.shapes()))
         attr = f.py_name
         alias = "" if attr == f.name else f", alias={f.name!r}"
         if f.required:
             line = f"    {attr}: {ann}" + (f" = attrs.field({alias[2:]})" if alias else "")
         else:
-            line = f"    {attr}: {ann} | None = " + (
+            line = f"    {attr}: {ann} = " + (
                 f"attrs.field(default=None{alias})" if alias else "None"
             )
         if f.doc:
             body.append(f"    #: {f.doc}")
         body.append(line)
     return "\n".join(lines + (body or ["    pass"])) + "\n"
+
+
+def forward(annotation: str, lazy: bool) -> str:
+    """``annotation`` as a forward reference (a string) if it names a class built lazily."""
+    return repr(annotation) if lazy else annotation
+
+
+#: The last line of a module with ``@frozen`` classes (see dxapi._lazy).
+_BUILD_ON_FIRST_USE = (
+    "\n\nbuild_on_first_use(globals())  # each class is built when first looked up\n"
+)
 
 
 def _oneline(text: str) -> str:
@@ -172,16 +193,19 @@ def _sorted_shapes(shapes: dict[str, Shape]) -> list[Shape]:
 
 def render_shapes(reg: Registry, source: str = "shapes.yaml, web.yaml, datacloud.yaml") -> str:
     ordered = _sorted_shapes(dict(reg.shapes))
+    classes = "\n\n".join(_attrs_class(s.name, s.doc, s.fields) for s in ordered)
     out = [
         header(source),
-        '"""Named result shapes shared by many methods (frozen, slotted attrs classes)."""\n\n',
-        "import datetime\nfrom typing import Any\n\nimport attrs\n\n",
+        '"""Named result shapes shared by many methods (frozen, slotted attrs classes, each\n'
+        'built on first use: see dxapi._lazy)."""\n\n',
+        "import datetime\nfrom typing import Any\n\n",
+        "import attrs\n\n",
+        "from dxapi._lazy import build_on_first_use, frozen\n\n",
         "__all__ = [" + ", ".join(repr(s.name) for s in sorted(ordered, key=lambda s: s.name)),
         "]\n\n\n",
     ]
-    out.append("\n\n".join(_attrs_class(s.name, s.doc, s.fields) for s in ordered))
-    if not ordered:
-        out.append("# (no shapes)\n")
+    out.append(classes)
+    out.append(_BUILD_ON_FIRST_USE if ordered else "# (no shapes)\n")
     return "".join(out)
 
 
@@ -262,11 +286,13 @@ def render_family(
         "# mypy: disable-error-code=empty-body\n",
         f'"""``{family}.*`` methods of the {api} API and their result types.\n\n'
         "Each method is its typed signature and docstring; ``@method`` makes it one call into\n"
-        'the session (see dxapi._methods).\n"""\n\n',
+        "the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).\n"
+        '"""\n\n',
         "import datetime\n",
         "from collections.abc import AsyncIterator, Mapping, Sequence\n",
         "from typing import Any, ClassVar, Literal, TypeAlias\n\n",
         "import attrs\n\n",
+        "from dxapi._lazy import build_on_first_use, frozen\n",
         "from dxapi._methods import method\n",
         "from dxapi._pagination import CursorCall\n",
         "from dxapi._result import Result\n",
@@ -275,21 +301,23 @@ def render_family(
         f"from {pkg} import specs\n",
     ]
     if shapes_used:
-        out.append(f"from {pkg}.shapes import " + ", ".join(sorted(shapes_used)) + "\n")
-    for t in aliased:
-        if t.family != family:
-            out.append(f"from dxapi._generated.{api}.{py_name(t.family)} import {t.own_class}\n")
+        out.append(f"from {pkg} import shapes\n")
+    for module in sorted({py_name(t.family) for t in aliased if t.family != family}):
+        out.append(f"from {pkg}.{api} import {module}\n")
     for target in sorted(set(helpers.values())):
         module, cls = target.split(":")
         out.append(f"from {module} import {cls}\n")
-    out.append("\n\n")
     classes = [_result_class(m) for m in methods if not m.spec.alias_of]
-    classes += [
-        f"#: ``{m.name}`` is ``{m.spec.alias_of}`` under an older name.\n"
-        f"{m.own_class} = {m.result_class}\n"
-        for m in methods
-        if m.spec.alias_of
-    ]
+    frozen = any(c.startswith("@frozen") for c in classes)
+    out.append("\n\n")
+    for m in methods:
+        if m.spec.alias_of:
+            of = reg.methods[m.spec.alias_of]
+            where = "" if of.family == family else py_name(of.family) + "."
+            classes.append(
+                f"#: ``{m.name}`` is ``{m.spec.alias_of}`` under an older name.\n"
+                f'{m.own_class}: TypeAlias = "{where}{m.result_class}"\n'
+            )
     # Namespaces, deepest first so children exist before parents reference them.
     for path in sorted(tree, key=lambda p: (-p.count("."), p)):
         callable_method = by_name.get(path)
@@ -300,7 +328,9 @@ def render_family(
         classes.append(
             _namespace(path, tree[path], own, callable_method, helpers.get(path), ns_waiters)
         )
+    lazy = frozen or any(m.spec.alias_of for m in methods)
     out.append("\n\n".join(classes))
+    out.append(_BUILD_ON_FIRST_USE if lazy else "")
     return "".join(out)
 
 
@@ -308,9 +338,10 @@ def _result_class(m: Method) -> str:
     if m.result_type is not None:
         return (
             f"#: What ``{m.name}`` returns (loosely typed: its fields are not documented).\n"
-            f"{m.own_class}: TypeAlias = {field_annotation(m.result_type)}\n"
+            f"{m.own_class}: TypeAlias = "
+            f"{forward(field_annotation(m.result_type, _SHAPES), bool(m.result_type.shapes()))}\n"
         )
-    return _attrs_class(m.own_class, f"What ``{m.name}`` returns", m.fields, "Result")
+    return _attrs_class(m.own_class, f"What ``{m.name}`` returns", m.fields, "Result", _SHAPES)
 
 
 def _namespace(
@@ -358,8 +389,9 @@ def method_params(m: Method) -> list[tuple[str, str]]:
     """(python name, parameter text) of a method's typed arguments, required ones first."""
     params = []
     for a in sorted(m.spec.args, key=lambda a: (not a.required, a.name)):
-        ann = arg_annotation(arg_type(a), a) + ("" if a.required else " | Unset")
+        ann = arg_annotation(arg_type(a), a, _SHAPES) + ("" if a.required else " | Unset")
         ann += " | None" if a.nullable else ""  # None last, as ruff's RUF036 wants
+        ann = forward(ann, bool(arg_type(a).shapes()))
         pname = py_name(a.name)
         params.append((pname, f"{pname}: {ann}" if a.required else f"{pname}: {ann} = UNSET"))
     return params
@@ -372,12 +404,13 @@ def _method(m: Method, name: str) -> list[str]:
     if spec.download:
         ret, is_async = "AsyncIterator[bytes]", False
     elif spec.page and item is not None:
-        ret, is_async = f"CursorCall[{m.result_class}, {field_annotation(item)}]", False
+        ret, is_async = f"CursorCall[{m.own_class}, {field_annotation(item, _SHAPES)}]", False
     else:
-        ret, is_async = m.result_class, True
+        ret, is_async = m.own_class, True
+    ret = forward(ret, not spec.download)
     sig = ["self", "*", *params, *EXTRA_PARAMS]
     head = f"    {'async ' if is_async else ''}def {name}("
-    lines = [f"    @method(specs.{constant_name(m.name)}, {m.result_class})", head]
+    lines = [f'    @method(specs.{constant_name(m.name)}, "{m.own_class}")', head]
     lines += [f"        {p}," for p in sig] + [f"    ) -> {ret}:"]
     lines += _docstring(m)
     return lines

@@ -1,7 +1,9 @@
 """Registry → the blocking twins of the generated namespaces (``dxapi/_generated/sync/``).
 
 Each sync namespace class mirrors its async one (same names, same parameters, same result
-classes) and holds it: a method is one call into :mod:`dxapi._sync`'s loop thread, e.g.
+classes, as forward references through their modules: ``"aio.TeamsInfoResult"``,
+``"shapes.Team"``, so nothing is built before it is used) and holds it: a method is one call
+into :mod:`dxapi._sync`'s loop thread, e.g.
 ``return self._loop.run(self._ns.info, team_id=team_id)``, so mypy checks every forwarded
 argument against the async signature. Annotations and docstrings come from :mod:`.render`.
 
@@ -17,6 +19,7 @@ from .model import Method, Registry, arg_type
 from .naming import class_name, py_name
 from .render import (
     _API_FILES,
+    _SHAPES,
     API_CLASSES,
     EXTRA_PARAMS,
     _docstring,
@@ -24,6 +27,7 @@ from .render import (
     _tree,
     _wrap,
     field_annotation,
+    forward,
     method_params,
 )
 from .specs_source import header
@@ -108,14 +112,11 @@ def _family(reg: Registry, api: str, family: str, methods: list[Method]) -> str:
         "from collections.abc import Mapping, Sequence\n",
         "from typing import Any, Literal\n\n",
         f"from dxapi._generated.{api} import {module} as aio\n",
-        f"from dxapi._generated.{api}.{module} import "
-        + ", ".join(sorted({m.own_class for m in methods}))
-        + "\n",
         "from dxapi._spec import UNSET, FileInput, Unset\n",
         "from dxapi._sync import LoopThread, SyncStream, SyncCursorCall, SyncNamespace\n",
     ]
     if shapes:
-        out.append("from dxapi._generated.shapes import " + ", ".join(sorted(shapes)) + "\n")
+        out.append("from dxapi._generated import shapes\n")
     for target in sorted(set(helpers.values())):
         mod, cls = target.split(":")
         out.append(f"from {mod} import {cls}\n")
@@ -154,20 +155,22 @@ def _namespace(
 
 def _method(m: Method, name: str) -> list[str]:
     params = method_params(m)
-    forward = "".join(f", {p}={p}" for p, _ in params)
-    forward += "".join(f", {e}={e}" for e in RESERVED_ARGS)
+    passed = "".join(f", {p}={p}" for p, _ in params)
+    passed += "".join(f", {e}={e}" for e in RESERVED_ARGS)
     target = "self._ns" if name == "__call__" else f"self._ns.{name}"
     item = m.item_type()
     if m.spec.download:
         ret, runner = "SyncStream[bytes]", "stream"
     elif m.spec.page and item is not None:
-        ret, runner = f"SyncCursorCall[{m.own_class}, {field_annotation(item)}]", "paginate"
+        ret = f"SyncCursorCall[aio.{m.own_class}, {field_annotation(item, _SHAPES)}]"
+        runner = "paginate"
     else:
-        ret, runner = m.own_class, "run"
+        ret, runner = f"aio.{m.own_class}", "run"
+    ret = forward(ret, not m.spec.download)
     sig = ["self", "*", *(text for _, text in params), *EXTRA_PARAMS]
     lines = [f"    def {name}("] + [f"        {p}," for p in sig] + [f"    ) -> {ret}:"]
     lines += _sync_docstring(m)
-    lines.append(f"        return self._loop.{runner}({target}{forward})")
+    lines.append(f"        return self._loop.{runner}({target}{passed})")
     return lines
 
 

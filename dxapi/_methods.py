@@ -2,8 +2,10 @@
 
 Each generated method is written once, with its precise keyword-only signature and docstring
 (what type checkers, IDEs and ``help()`` read), and decorated with :func:`method`. The
-decorator replaces it with ``def m(self, **args): return session.<call>(spec, Result, args)``:
-whatever the caller passed reaches :func:`dxapi._spec.check_args`, which names every unknown,
+decorator replaces it with ``def m(self, **args): return session.<call>(spec, Result, args)``
+(``Result`` is named, and looked up in the method's module at each call: the first call builds
+the class, see :mod:`dxapi._lazy`; later ones read a module attribute, about 30 ns).
+Whatever the caller passed reaches :func:`dxapi._spec.check_args`, which names every unknown,
 missing or mistyped argument in one ``ArgumentError``, exactly as ``dx.call`` does; and the
 session's coroutine is returned as is, without a coroutine layer of its own.
 ``inspect.signature`` and ``help()`` still show the typed signature (``__wrapped__``).
@@ -15,6 +17,7 @@ The reserved keywords ``extra_query``, ``extra_body`` and ``extra_headers`` trav
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,11 +29,13 @@ __all__ = ["method", "spec_of"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def method(spec: MethodSpec, result: Any) -> Callable[[F], F]:
-    """Decorate a generated signature: calls send ``spec`` and structure into ``result``."""
+def method(spec: MethodSpec, result: str) -> Callable[[F], F]:
+    """Decorate a generated signature: calls send ``spec`` and structure into the type named
+    ``result`` in the signature's module."""
 
     def decorate(signature: F) -> F:
-        call = _caller(spec, result)
+        module = sys.modules[signature.__module__]
+        call = _caller(spec, functools.partial(getattr, module, result))
         functools.update_wrapper(call, signature)
         call.spec = spec  # type: ignore[attr-defined]
         return call  # type: ignore[return-value]
@@ -38,7 +43,7 @@ def method(spec: MethodSpec, result: Any) -> Callable[[F], F]:
     return decorate
 
 
-def _caller(spec: MethodSpec, result: Any) -> Callable[..., Any]:
+def _caller(spec: MethodSpec, result: Callable[[], Any]) -> Callable[..., Any]:
     call = _plain_caller(spec, result)
     # ``from_=`` in Python is ``from`` on the wire; ``team_id=`` is ``teamId``.
     renamed = {py_name(a.name): a.name for a in spec.args if py_name(a.name) != a.name}
@@ -51,7 +56,7 @@ def _caller(spec: MethodSpec, result: Any) -> Callable[..., Any]:
     return call_renamed
 
 
-def _plain_caller(spec: MethodSpec, result: Any) -> Callable[..., Any]:
+def _plain_caller(spec: MethodSpec, result: Callable[[], Any]) -> Callable[..., Any]:
     if spec.download:
 
         def call(self: Any, **args: Any) -> Any:
@@ -60,12 +65,12 @@ def _plain_caller(spec: MethodSpec, result: Any) -> Callable[..., Any]:
     elif spec.page is not None:
 
         def call(self: Any, **args: Any) -> Any:
-            return self._session.paginate(spec, result, args)
+            return self._session.paginate(spec, result(), args)
 
     else:
 
         def call(self: Any, **args: Any) -> Any:
-            return self._session.request(spec, result, args)
+            return self._session.request(spec, result(), args)
 
     return call
 

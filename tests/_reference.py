@@ -10,7 +10,6 @@ and read back what went over the wire from aioresponses.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import re
 import types
@@ -26,6 +25,7 @@ import dxapi
 from codegen.naming import py_name
 from dxapi._generated.specs import METHODS
 from dxapi._spec import ArgSpec, MethodSpec, TypeRef
+from dxapi.types import result_type
 
 BASE = "https://api.getdx.com"
 REFERENCE = Path(__file__).resolve().parent / "fixtures" / "reference"
@@ -262,7 +262,4 @@ def known_method(name: str) -> MethodSpec:
 
 def result_class(spec: MethodSpec) -> Any:
     """The generated result class (or loose alias) of a method."""
-    module = importlib.import_module(
-        f"dxapi._generated.{spec.api}.{py_name(spec.name.split('.')[0])}"
-    )
-    return getattr(module, spec.result or "")
+    return result_type(spec)

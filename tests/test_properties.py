@@ -11,10 +11,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import os
-import pkgutil
 import string
 import urllib.parse
 from collections.abc import Mapping
@@ -26,9 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dxapi
+import dxapi.types
 from dxapi._classify import classify as classify_answer
-from dxapi._generated import datacloud as datacloud_pkg
-from dxapi._generated import web as web_pkg
+from dxapi._generated.results import RESULTS as RESULT_MODULES
 from dxapi._generated.specs import METHODS
 from dxapi._response import Response
 from dxapi._retry import AttemptFailed
@@ -298,13 +296,12 @@ def test_no_body_crashes_decode_json_body(status: int, body: bytes) -> None:
 
 
 def _result_classes() -> dict[str, type]:
+    """Every result type that is an attrs class, by its generated name."""
     found: dict[str, type] = {}
-    for pkg in (web_pkg, datacloud_pkg):
-        for info in pkgutil.iter_modules(pkg.__path__):
-            module = importlib.import_module(f"{pkg.__name__}.{info.name}")
-            for name, obj in vars(module).items():
-                if isinstance(obj, type) and attrs.has(obj):
-                    found[name] = obj
+    for name in RESULT_MODULES:
+        obj = getattr(dxapi.types, name)
+        if isinstance(obj, type) and attrs.has(obj):
+            found[name] = obj
     return found
 
 

@@ -96,7 +96,7 @@ def test_an_alias_refers_to_its_target() -> None:
         "OLD_GET = attrs.evolve(NEW_GET, name='old.get', deprecated='Use new.get', alias_of='new.get')"
         in specs
     )
-    assert "OldGetResult = NewGetResult\n" in files["web/old.py"]
+    assert 'OldGetResult: TypeAlias = "new.NewGetResult"\n' in files["web/old.py"]
     assert "class OldGetResult" not in files["web/old.py"]
 
 

@@ -3,25 +3,23 @@
 """``aiToolMetrics.*`` methods of the datacloud API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from dxapi._batch import AiToolMetricsBatch
-from dxapi._generated import specs
-from dxapi._generated.shapes import AiToolMetric, AiToolMetricItem
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class AiToolMetricsPushResult(Result):
     """What ``aiToolMetrics.push`` returns."""
 
@@ -39,12 +37,12 @@ class AiToolMetricsPushResult(Result):
     tool: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class AiToolMetricsPushAllResult(Result):
     """What ``aiToolMetrics.pushAll`` returns."""
 
     #: The records created
-    data: list[AiToolMetric] | None = None
+    data: "list[shapes.AiToolMetric] | None" = None
 
 
 class AiToolMetrics(AiToolMetricsBatch):
@@ -53,7 +51,7 @@ class AiToolMetrics(AiToolMetricsBatch):
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.AI_TOOL_METRICS_PUSH, AiToolMetricsPushResult)
+    @method(specs.AI_TOOL_METRICS_PUSH, "AiToolMetricsPushResult")
     async def push(
         self,
         *,
@@ -71,7 +69,7 @@ class AiToolMetrics(AiToolMetricsBatch):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AiToolMetricsPushResult:
+    ) -> "AiToolMetricsPushResult":
         """Record one user's daily usage of a bespoke AI tool.
 
         Calls ``POST aiToolMetrics.push``; scope: ``none documented``.
@@ -92,15 +90,15 @@ class AiToolMetrics(AiToolMetricsBatch):
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.AI_TOOL_METRICS_PUSH_ALL, AiToolMetricsPushAllResult)
+    @method(specs.AI_TOOL_METRICS_PUSH_ALL, "AiToolMetricsPushAllResult")
     async def push_all(
         self,
         *,
-        data: Sequence[AiToolMetricItem | Mapping[str, Any]],
+        data: "Sequence[shapes.AiToolMetricItem | Mapping[str, Any]]",
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AiToolMetricsPushAllResult:
+    ) -> "AiToolMetricsPushAllResult":
         """Record many daily AI tool usage records at once.
 
         Calls ``POST aiToolMetrics.pushAll``; scope: ``none documented``.
@@ -110,3 +108,6 @@ class AiToolMetrics(AiToolMetricsBatch):
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

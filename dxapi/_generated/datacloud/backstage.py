@@ -3,35 +3,34 @@
 """``backstage.*`` methods of the datacloud API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from dxapi._generated import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class BackstageCatalogSyncChunkResult(Result):
     """What ``backstage.catalogSyncChunk`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class BackstageCatalogSyncCompleteResult(Result):
     """What ``backstage.catalogSyncComplete`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class BackstageCatalogSyncStartResult(Result):
     """What ``backstage.catalogSyncStart`` returns."""
 
@@ -44,7 +43,7 @@ class Backstage:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.BACKSTAGE_CATALOG_SYNC_CHUNK, BackstageCatalogSyncChunkResult)
+    @method(specs.BACKSTAGE_CATALOG_SYNC_CHUNK, "BackstageCatalogSyncChunkResult")
     async def catalog_sync_chunk(
         self,
         *,
@@ -53,7 +52,7 @@ class Backstage:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> BackstageCatalogSyncChunkResult:
+    ) -> "BackstageCatalogSyncChunkResult":
         """Send one chunk (the plugin sends 100) of a Backstage catalog's entities.
 
         Calls ``POST backstage.catalogSyncChunk``; scope: ``none documented``.
@@ -65,7 +64,7 @@ class Backstage:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.BACKSTAGE_CATALOG_SYNC_COMPLETE, BackstageCatalogSyncCompleteResult)
+    @method(specs.BACKSTAGE_CATALOG_SYNC_COMPLETE, "BackstageCatalogSyncCompleteResult")
     async def catalog_sync_complete(
         self,
         *,
@@ -73,7 +72,7 @@ class Backstage:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> BackstageCatalogSyncCompleteResult:
+    ) -> "BackstageCatalogSyncCompleteResult":
         """Finish a sync of a Backstage catalog.
 
         Calls ``POST backstage.catalogSyncComplete``; scope: ``none documented``.
@@ -84,7 +83,7 @@ class Backstage:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.BACKSTAGE_CATALOG_SYNC_START, BackstageCatalogSyncStartResult)
+    @method(specs.BACKSTAGE_CATALOG_SYNC_START, "BackstageCatalogSyncStartResult")
     async def catalog_sync_start(
         self,
         *,
@@ -92,7 +91,7 @@ class Backstage:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> BackstageCatalogSyncStartResult:
+    ) -> "BackstageCatalogSyncStartResult":
         """Start a sync of a Backstage catalog.
 
         Calls ``POST backstage.catalogSyncStart``; scope: ``none documented``.
@@ -102,3 +101,6 @@ class Backstage:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,60 +3,58 @@
 """``customData.*`` methods of the datacloud API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from dxapi._batch import CustomDataBatch
-from dxapi._generated import specs
-from dxapi._generated.shapes import CustomDataItem, CustomDataRecord
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CustomDataDeleteResult(Result):
     """What ``customData.delete`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CustomDataDeleteAllByReferenceResult(Result):
     """What ``customData.deleteAllByReference`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CustomDataGetResult(Result):
     """What ``customData.get`` returns."""
 
-    data: CustomDataRecord | None = None
+    data: "shapes.CustomDataRecord | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CustomDataGetAllByReferenceResult(Result):
     """What ``customData.getAllByReference`` returns."""
 
-    data: list[CustomDataRecord] | None = None
+    data: "list[shapes.CustomDataRecord] | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CustomDataSetResult(Result):
     """What ``customData.set`` returns."""
 
-    data: CustomDataRecord | None = None
+    data: "shapes.CustomDataRecord | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CustomDataSetAllResult(Result):
     """What ``customData.setAll`` returns."""
 
@@ -69,7 +67,7 @@ class CustomData(CustomDataBatch):
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.CUSTOM_DATA_DELETE, CustomDataDeleteResult)
+    @method(specs.CUSTOM_DATA_DELETE, "CustomDataDeleteResult")
     async def delete(
         self,
         *,
@@ -79,7 +77,7 @@ class CustomData(CustomDataBatch):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomDataDeleteResult:
+    ) -> "CustomDataDeleteResult":
         """Delete one custom data record by reference and key, or by id.
 
         Calls ``POST customData.delete``; scope: ``none documented``.
@@ -92,7 +90,7 @@ class CustomData(CustomDataBatch):
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CUSTOM_DATA_DELETE_ALL_BY_REFERENCE, CustomDataDeleteAllByReferenceResult)
+    @method(specs.CUSTOM_DATA_DELETE_ALL_BY_REFERENCE, "CustomDataDeleteAllByReferenceResult")
     async def delete_all_by_reference(
         self,
         *,
@@ -100,7 +98,7 @@ class CustomData(CustomDataBatch):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomDataDeleteAllByReferenceResult:
+    ) -> "CustomDataDeleteAllByReferenceResult":
         """Delete every custom data record with a reference.
 
         Calls ``POST customData.deleteAllByReference``; scope: ``none documented``.
@@ -111,7 +109,7 @@ class CustomData(CustomDataBatch):
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CUSTOM_DATA_GET, CustomDataGetResult)
+    @method(specs.CUSTOM_DATA_GET, "CustomDataGetResult")
     async def get(
         self,
         *,
@@ -121,7 +119,7 @@ class CustomData(CustomDataBatch):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomDataGetResult:
+    ) -> "CustomDataGetResult":
         """Get one custom data record by reference and key, or by id.
 
         Calls ``GET customData.get``; scope: ``none documented``.
@@ -134,7 +132,7 @@ class CustomData(CustomDataBatch):
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CUSTOM_DATA_GET_ALL_BY_REFERENCE, CustomDataGetAllByReferenceResult)
+    @method(specs.CUSTOM_DATA_GET_ALL_BY_REFERENCE, "CustomDataGetAllByReferenceResult")
     async def get_all_by_reference(
         self,
         *,
@@ -142,7 +140,7 @@ class CustomData(CustomDataBatch):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomDataGetAllByReferenceResult:
+    ) -> "CustomDataGetAllByReferenceResult":
         """Get every custom data record with a reference.
 
         Calls ``GET customData.getAllByReference``; scope: ``none documented``.
@@ -153,7 +151,7 @@ class CustomData(CustomDataBatch):
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CUSTOM_DATA_SET, CustomDataSetResult)
+    @method(specs.CUSTOM_DATA_SET, "CustomDataSetResult")
     async def set(
         self,
         *,
@@ -164,7 +162,7 @@ class CustomData(CustomDataBatch):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomDataSetResult:
+    ) -> "CustomDataSetResult":
         """Store a JSON value under a reference and key, replacing any earlier one.
 
         Calls ``POST customData.set``; scope: ``none documented``.
@@ -178,15 +176,15 @@ class CustomData(CustomDataBatch):
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CUSTOM_DATA_SET_ALL, CustomDataSetAllResult)
+    @method(specs.CUSTOM_DATA_SET_ALL, "CustomDataSetAllResult")
     async def set_all(
         self,
         *,
-        data: Sequence[CustomDataItem | Mapping[str, Any]],
+        data: "Sequence[shapes.CustomDataItem | Mapping[str, Any]]",
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomDataSetAllResult:
+    ) -> "CustomDataSetAllResult":
         """Store many custom data records at once (one malformed item rejects them all).
 
         Calls ``POST customData.setAll``; scope: ``none documented``.
@@ -196,3 +194,6 @@ class CustomData(CustomDataBatch):
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

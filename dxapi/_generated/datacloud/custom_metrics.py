@@ -3,37 +3,36 @@
 """``customMetrics.*`` methods of the datacloud API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 import datetime
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import attrs
-
 from dxapi._generated import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CustomMetricsDeleteResult(Result):
     """What ``customMetrics.delete`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CustomMetricsListResult(Result):
     """What ``customMetrics.list`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CustomMetricsPushResult(Result):
     """What ``customMetrics.push`` returns."""
 
@@ -51,7 +50,7 @@ class CustomMetrics:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.CUSTOM_METRICS_DELETE, CustomMetricsDeleteResult)
+    @method(specs.CUSTOM_METRICS_DELETE, "CustomMetricsDeleteResult")
     async def delete(
         self,
         *,
@@ -59,7 +58,7 @@ class CustomMetrics:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomMetricsDeleteResult:
+    ) -> "CustomMetricsDeleteResult":
         """Delete one data point by id.
 
         Calls ``POST customMetrics.delete``; scope: ``none documented``. Deprecated:
@@ -71,7 +70,7 @@ class CustomMetrics:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CUSTOM_METRICS_LIST, CustomMetricsListResult)
+    @method(specs.CUSTOM_METRICS_LIST, "CustomMetricsListResult")
     async def list(
         self,
         *,
@@ -82,7 +81,7 @@ class CustomMetrics:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomMetricsListResult:
+    ) -> "CustomMetricsListResult":
         """List data points of a reference and key, at most 100 per answer (page with from).
 
         Calls ``GET customMetrics.list``; scope: ``none documented``. Deprecated: DX
@@ -97,7 +96,7 @@ class CustomMetrics:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CUSTOM_METRICS_PUSH, CustomMetricsPushResult)
+    @method(specs.CUSTOM_METRICS_PUSH, "CustomMetricsPushResult")
     async def push(
         self,
         *,
@@ -109,7 +108,7 @@ class CustomMetrics:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomMetricsPushResult:
+    ) -> "CustomMetricsPushResult":
         """Append a numeric data point (a resend would append it twice).
 
         Calls ``POST customMetrics.push``; scope: ``none documented``. Deprecated:
@@ -124,3 +123,6 @@ class CustomMetrics:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

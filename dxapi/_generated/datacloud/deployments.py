@@ -3,31 +3,29 @@
 """``deployments.*`` methods of the datacloud API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import ServiceRef
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class DeploymentsCreateResult(Result):
     """What ``deployments.create`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class DeploymentsDeleteResult(Result):
     """What ``deployments.delete`` returns."""
 
@@ -36,21 +34,21 @@ class DeploymentsDeleteResult(Result):
     reference_id: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class DeploymentsSetPullServicesResult(Result):
     """What ``deployments.setPullServices`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class DeploymentsUpdateResult(Result):
     """What ``deployments.update`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class DeploymentsUpsertResult(Result):
     """What ``deployments.upsert`` returns."""
 
@@ -63,12 +61,12 @@ class Deployments:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.DEPLOYMENTS_CREATE, DeploymentsCreateResult)
+    @method(specs.DEPLOYMENTS_CREATE, "DeploymentsCreateResult")
     async def create(
         self,
         *,
         deployed_at: datetime.datetime | str | int,
-        service: str | ServiceRef | Mapping[str, Any],
+        service: "str | shapes.ServiceRef | Mapping[str, Any]",
         commit_sha: str | Unset = UNSET,
         environment: str | Unset = UNSET,
         integration_branch: str | Unset = UNSET,
@@ -82,7 +80,7 @@ class Deployments:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DeploymentsCreateResult:
+    ) -> "DeploymentsCreateResult":
         """Record a deployment of a service.
 
         Calls ``POST deployments.create``; scope: ``none documented``.
@@ -110,7 +108,7 @@ class Deployments:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.DEPLOYMENTS_DELETE, DeploymentsDeleteResult)
+    @method(specs.DEPLOYMENTS_DELETE, "DeploymentsDeleteResult")
     async def delete(
         self,
         *,
@@ -118,7 +116,7 @@ class Deployments:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DeploymentsDeleteResult:
+    ) -> "DeploymentsDeleteResult":
         """Delete an API-created deployment (succeeds when it is already gone).
 
         Calls ``POST deployments.delete``; scope: ``none documented``.
@@ -129,11 +127,11 @@ class Deployments:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.DEPLOYMENTS_SET_PULL_SERVICES, DeploymentsSetPullServicesResult)
+    @method(specs.DEPLOYMENTS_SET_PULL_SERVICES, "DeploymentsSetPullServicesResult")
     async def set_pull_services(
         self,
         *,
-        services: Sequence[str | ServiceRef | Mapping[str, Any]],
+        services: "Sequence[str | shapes.ServiceRef | Mapping[str, Any]]",
         github_pull_id: int | str | Unset = UNSET,
         pull_number: int | Unset = UNSET,
         replace: bool | Unset = UNSET,
@@ -141,7 +139,7 @@ class Deployments:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DeploymentsSetPullServicesResult:
+    ) -> "DeploymentsSetPullServicesResult":
         """Say which services a monorepo pull request changed.
 
         Calls ``POST deployments.setPullServices``; scope: ``none documented``.
@@ -159,7 +157,7 @@ class Deployments:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.DEPLOYMENTS_UPDATE, DeploymentsUpdateResult)
+    @method(specs.DEPLOYMENTS_UPDATE, "DeploymentsUpdateResult")
     async def update(
         self,
         *,
@@ -170,13 +168,13 @@ class Deployments:
         merge_commit_shas: Sequence[str] | Unset = UNSET,
         metadata: Mapping[str, Any] | Unset = UNSET,
         repository: str | Unset = UNSET,
-        service: str | ServiceRef | Mapping[str, Any] | Unset = UNSET,
+        service: "str | shapes.ServiceRef | Mapping[str, Any] | Unset" = UNSET,
         source_name: str | Unset = UNSET,
         source_url: str | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DeploymentsUpdateResult:
+    ) -> "DeploymentsUpdateResult":
         """Patch an API-created deployment (never creates one).
 
         Calls ``POST deployments.update``; scope: ``none documented``.
@@ -196,7 +194,7 @@ class Deployments:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.DEPLOYMENTS_UPSERT, DeploymentsUpsertResult)
+    @method(specs.DEPLOYMENTS_UPSERT, "DeploymentsUpsertResult")
     async def upsert(
         self,
         *,
@@ -205,11 +203,11 @@ class Deployments:
         deployed_at: datetime.datetime | str | int | Unset = UNSET,
         merge_commit_shas: Sequence[str] | Unset = UNSET,
         repository: str | Unset = UNSET,
-        service: str | ServiceRef | Mapping[str, Any] | Unset = UNSET,
+        service: "str | shapes.ServiceRef | Mapping[str, Any] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DeploymentsUpsertResult:
+    ) -> "DeploymentsUpsertResult":
         """Create a deployment, or patch the one with this reference_id.
 
         Calls ``POST deployments.upsert``; scope: ``none documented``.
@@ -225,3 +223,6 @@ class Deployments:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

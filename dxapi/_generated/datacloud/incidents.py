@@ -3,24 +3,22 @@
 """``incidents.*`` methods of the datacloud API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import ServiceRef
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class IncidentsDeleteResult(Result):
     """What ``incidents.delete`` returns."""
 
@@ -29,14 +27,14 @@ class IncidentsDeleteResult(Result):
     reference_id: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class IncidentsSyncResult(Result):
     """What ``incidents.sync`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class IncidentsUpsertResult(Result):
     """What ``incidents.upsert`` returns."""
 
@@ -49,7 +47,7 @@ class Incidents:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.INCIDENTS_DELETE, IncidentsDeleteResult)
+    @method(specs.INCIDENTS_DELETE, "IncidentsDeleteResult")
     async def delete(
         self,
         *,
@@ -57,7 +55,7 @@ class Incidents:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> IncidentsDeleteResult:
+    ) -> "IncidentsDeleteResult":
         """Delete an API-created incident (succeeds with action not_found when it is gone).
 
         Calls ``POST incidents.delete``; scope: ``none documented``.
@@ -68,7 +66,7 @@ class Incidents:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.INCIDENTS_SYNC, IncidentsSyncResult)
+    @method(specs.INCIDENTS_SYNC, "IncidentsSyncResult")
     async def sync(
         self,
         *,
@@ -84,7 +82,7 @@ class Incidents:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> IncidentsSyncResult:
+    ) -> "IncidentsSyncResult":
         """Create or update an incident (older form of incidents.upsert).
 
         Calls ``POST incidents.sync``; scope: ``none documented``.
@@ -104,7 +102,7 @@ class Incidents:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.INCIDENTS_UPSERT, IncidentsUpsertResult)
+    @method(specs.INCIDENTS_UPSERT, "IncidentsUpsertResult")
     async def upsert(
         self,
         *,
@@ -114,12 +112,12 @@ class Incidents:
         name: str | Unset = UNSET,
         priority: str | Unset = UNSET,
         resolved_at: datetime.datetime | str | Unset | None = UNSET,
-        services: Sequence[ServiceRef | Mapping[str, Any]] | Unset | None = UNSET,
+        services: "Sequence[shapes.ServiceRef | Mapping[str, Any]] | Unset | None" = UNSET,
         source_url: str | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> IncidentsUpsertResult:
+    ) -> "IncidentsUpsertResult":
         """Create an incident, or update the one with this reference_id.
 
         Calls ``POST incidents.upsert``; scope: ``none documented``.
@@ -138,3 +136,6 @@ class Incidents:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

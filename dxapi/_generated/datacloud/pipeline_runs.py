@@ -3,30 +3,29 @@
 """``pipelineRuns.*`` methods of the datacloud API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 import datetime
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from dxapi._generated import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class PipelineRunsSyncResult(Result):
     """What ``pipelineRuns.sync`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class PipelineRunsUpsertResult(Result):
     """What ``pipelineRuns.upsert`` returns."""
 
@@ -39,7 +38,7 @@ class PipelineRuns:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.PIPELINE_RUNS_SYNC, PipelineRunsSyncResult)
+    @method(specs.PIPELINE_RUNS_SYNC, "PipelineRunsSyncResult")
     async def sync(
         self,
         *,
@@ -60,7 +59,7 @@ class PipelineRuns:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PipelineRunsSyncResult:
+    ) -> "PipelineRunsSyncResult":
         """Insert or update a pipeline run by reference_id (older form of pipelineRuns.upsert).
 
         Calls ``POST pipelineRuns.sync``; scope: ``none documented``.
@@ -85,7 +84,7 @@ class PipelineRuns:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.PIPELINE_RUNS_UPSERT, PipelineRunsUpsertResult)
+    @method(specs.PIPELINE_RUNS_UPSERT, "PipelineRunsUpsertResult")
     async def upsert(
         self,
         *,
@@ -106,7 +105,7 @@ class PipelineRuns:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PipelineRunsUpsertResult:
+    ) -> "PipelineRunsUpsertResult":
         """Record a CI pipeline run, merging requests that share a reference_id.
 
         Calls ``POST pipelineRuns.upsert``; scope: ``none documented``.
@@ -130,3 +129,6 @@ class PipelineRuns:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,55 +3,53 @@
 """``repoGroups.*`` methods of the datacloud API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import RepoGroup, RepoRef
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class RepoGroupsAddReposResult(Result):
     """What ``repoGroups.addRepos`` returns."""
 
-    data: RepoGroup | None = None
+    data: "shapes.RepoGroup | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class RepoGroupsDeleteResult(Result):
     """What ``repoGroups.delete`` returns."""
 
-    data: RepoGroup | None = None
+    data: "shapes.RepoGroup | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class RepoGroupsGetResult(Result):
     """What ``repoGroups.get`` returns."""
 
-    data: RepoGroup | None = None
+    data: "shapes.RepoGroup | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class RepoGroupsRemoveReposResult(Result):
     """What ``repoGroups.removeRepos`` returns."""
 
-    data: RepoGroup | None = None
+    data: "shapes.RepoGroup | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class RepoGroupsUpsertResult(Result):
     """What ``repoGroups.upsert`` returns."""
 
-    data: RepoGroup | None = None
+    data: "shapes.RepoGroup | None" = None
 
 
 class RepoGroups:
@@ -60,17 +58,17 @@ class RepoGroups:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.REPO_GROUPS_ADD_REPOS, RepoGroupsAddReposResult)
+    @method(specs.REPO_GROUPS_ADD_REPOS, "RepoGroupsAddReposResult")
     async def add_repos(
         self,
         *,
-        repos: Sequence[RepoRef | Mapping[str, Any]],
+        repos: "Sequence[shapes.RepoRef | Mapping[str, Any]]",
         id: int | str | Unset = UNSET,
         reference_id: str | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RepoGroupsAddReposResult:
+    ) -> "RepoGroupsAddReposResult":
         """Add repositories to a group (fails for one already in another group).
 
         Calls ``POST repoGroups.addRepos``; scope: ``none documented``.
@@ -83,7 +81,7 @@ class RepoGroups:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.REPO_GROUPS_DELETE, RepoGroupsDeleteResult)
+    @method(specs.REPO_GROUPS_DELETE, "RepoGroupsDeleteResult")
     async def delete(
         self,
         *,
@@ -92,7 +90,7 @@ class RepoGroups:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RepoGroupsDeleteResult:
+    ) -> "RepoGroupsDeleteResult":
         """Delete a repo group; its repositories stay, unassigned.
 
         Calls ``POST repoGroups.delete``; scope: ``none documented``.
@@ -104,7 +102,7 @@ class RepoGroups:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.REPO_GROUPS_GET, RepoGroupsGetResult)
+    @method(specs.REPO_GROUPS_GET, "RepoGroupsGetResult")
     async def get(
         self,
         *,
@@ -113,7 +111,7 @@ class RepoGroups:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RepoGroupsGetResult:
+    ) -> "RepoGroupsGetResult":
         """Get a repo group by id or reference_id.
 
         Calls ``GET repoGroups.get``; scope: ``none documented``.
@@ -125,17 +123,17 @@ class RepoGroups:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.REPO_GROUPS_REMOVE_REPOS, RepoGroupsRemoveReposResult)
+    @method(specs.REPO_GROUPS_REMOVE_REPOS, "RepoGroupsRemoveReposResult")
     async def remove_repos(
         self,
         *,
-        repos: Sequence[RepoRef | Mapping[str, Any]],
+        repos: "Sequence[shapes.RepoRef | Mapping[str, Any]]",
         id: int | str | Unset = UNSET,
         reference_id: str | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RepoGroupsRemoveReposResult:
+    ) -> "RepoGroupsRemoveReposResult":
         """Remove repositories from a group (fails for one not in it).
 
         Calls ``POST repoGroups.removeRepos``; scope: ``none documented``.
@@ -148,7 +146,7 @@ class RepoGroups:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.REPO_GROUPS_UPSERT, RepoGroupsUpsertResult)
+    @method(specs.REPO_GROUPS_UPSERT, "RepoGroupsUpsertResult")
     async def upsert(
         self,
         *,
@@ -156,11 +154,11 @@ class RepoGroups:
         id: int | str | Unset = UNSET,
         parent_id: int | Unset = UNSET,
         reference_id: str | Unset = UNSET,
-        repos: Sequence[RepoRef | Mapping[str, Any]] | Unset = UNSET,
+        repos: "Sequence[shapes.RepoRef | Mapping[str, Any]] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RepoGroupsUpsertResult:
+    ) -> "RepoGroupsUpsertResult":
         """Create or update a repo group; repos, when sent, replace its repositories.
 
         Calls ``POST repoGroups.upsert``; scope: ``none documented``.
@@ -174,3 +172,6 @@ class RepoGroups:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,40 +3,38 @@
 """``auth.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import Account, Person, TeamDetail, TokenInfo
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class AuthInfoResult(Result):
     """What ``auth.info`` returns."""
 
-    auth: TokenInfo
-    account: Account | None = None
+    auth: "shapes.TokenInfo"
+    account: "shapes.Account | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class AuthWhoamiResult(Result):
     """What ``auth.whoami`` returns."""
 
-    account: Account | None = None
+    account: "shapes.Account | None" = None
     #: personal_access_token or account_web_api_token
     auth_token_type: str | None = None
     #: Null when the user has no team
-    team: TeamDetail | None = None
+    team: "shapes.TeamDetail | None" = None
     #: Null for account tokens
-    user: Person | None = None
+    user: "shapes.Person | None" = None
 
 
 class Auth:
@@ -45,14 +43,14 @@ class Auth:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.AUTH_INFO, AuthInfoResult)
+    @method(specs.AUTH_INFO, "AuthInfoResult")
     async def info(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AuthInfoResult:
+    ) -> "AuthInfoResult":
         """Describe the calling token (type, name, scopes, expiry) and its account.
 
         Calls ``GET auth.info``; scope: ``none documented``.
@@ -62,14 +60,14 @@ class Auth:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.AUTH_WHOAMI, AuthWhoamiResult)
+    @method(specs.AUTH_WHOAMI, "AuthWhoamiResult")
     async def whoami(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AuthWhoamiResult:
+    ) -> "AuthWhoamiResult":
         """Describe the calling token's account, user and team (no scope needed).
 
         Calls ``GET auth.whoami``; scope: ``none documented``.
@@ -78,3 +76,6 @@ class Auth:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

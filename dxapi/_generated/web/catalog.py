@@ -3,25 +3,14 @@
 """``catalog.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import (
-    Entity,
-    EntityType,
-    Property,
-    Relation,
-    RelationEdge,
-    ResponseMetadata,
-    ScorecardReport,
-    Task,
-)
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -29,166 +18,166 @@ from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntitiesCreateResult(Result):
     """What ``catalog.entities.create`` returns."""
 
-    entity: Entity
+    entity: "shapes.Entity"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntitiesDeleteResult(Result):
     """What ``catalog.entities.delete`` returns."""
 
-    entity: Entity | None = None
+    entity: "shapes.Entity | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntitiesInfoResult(Result):
     """What ``catalog.entities.info`` returns."""
 
-    entity: Entity
+    entity: "shapes.Entity"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntitiesListResult(Result):
     """What ``catalog.entities.list`` returns."""
 
-    entities: list[Entity]
-    response_metadata: ResponseMetadata | None = None
+    entities: "list[shapes.Entity]"
+    response_metadata: "shapes.ResponseMetadata | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntitiesScorecardsResult(Result):
     """What ``catalog.entities.scorecards`` returns."""
 
-    scorecards: list[ScorecardReport]
-    response_metadata: ResponseMetadata | None = None
+    scorecards: "list[shapes.ScorecardReport]"
+    response_metadata: "shapes.ResponseMetadata | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntitiesTasksResult(Result):
     """What ``catalog.entities.tasks`` returns."""
 
-    tasks: list[Task]
-    response_metadata: ResponseMetadata | None = None
+    tasks: "list[shapes.Task]"
+    response_metadata: "shapes.ResponseMetadata | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntitiesUpdateResult(Result):
     """What ``catalog.entities.update`` returns."""
 
-    entity: Entity
+    entity: "shapes.Entity"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntitiesUpsertResult(Result):
     """What ``catalog.entities.upsert`` returns."""
 
-    entity: Entity | None = None
+    entity: "shapes.Entity | None" = None
     #: created_new_entity or updated_existing_entity
     result: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntityTypesCreateResult(Result):
     """What ``catalog.entityTypes.create`` returns."""
 
-    entity_type: EntityType | None = None
+    entity_type: "shapes.EntityType | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntityTypesDeleteResult(Result):
     """What ``catalog.entityTypes.delete`` returns."""
 
-    entity_type: EntityType | None = None
+    entity_type: "shapes.EntityType | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntityTypesInfoResult(Result):
     """What ``catalog.entityTypes.info`` returns."""
 
-    entity_type: EntityType
+    entity_type: "shapes.EntityType"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntityTypesListResult(Result):
     """What ``catalog.entityTypes.list`` returns."""
 
-    entity_types: list[EntityType]
-    response_metadata: ResponseMetadata | None = None
+    entity_types: "list[shapes.EntityType]"
+    response_metadata: "shapes.ResponseMetadata | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogEntityTypesUpdateResult(Result):
     """What ``catalog.entityTypes.update`` returns."""
 
-    entity_type: EntityType | None = None
+    entity_type: "shapes.EntityType | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogRelationEdgesAddResult(Result):
     """What ``catalog.relationEdges.add`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogRelationEdgesBulkUpsertResult(Result):
     """What ``catalog.relationEdges.bulkUpsert`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogRelationEdgesListResult(Result):
     """What ``catalog.relationEdges.list`` returns."""
 
-    entity_relations: list[RelationEdge]
-    response_metadata: ResponseMetadata | None = None
+    entity_relations: "list[shapes.RelationEdge]"
+    response_metadata: "shapes.ResponseMetadata | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogRelationEdgesRemoveResult(Result):
     """What ``catalog.relationEdges.remove`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogRelationsCreateResult(Result):
     """What ``catalog.relations.create`` returns."""
 
-    relation: Relation | None = None
+    relation: "shapes.Relation | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogRelationsDeleteResult(Result):
     """What ``catalog.relations.delete`` returns."""
 
-    relation: Relation | None = None
+    relation: "shapes.Relation | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogRelationsInfoResult(Result):
     """What ``catalog.relations.info`` returns."""
 
-    relation: Relation
+    relation: "shapes.Relation"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogRelationsListResult(Result):
     """What ``catalog.relations.list`` returns."""
 
-    relations: list[Relation]
-    response_metadata: ResponseMetadata | None = None
+    relations: "list[shapes.Relation]"
+    response_metadata: "shapes.ResponseMetadata | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class CatalogRelationsUpdateResult(Result):
     """What ``catalog.relations.update`` returns."""
 
-    relation: Relation | None = None
+    relation: "shapes.Relation | None" = None
 
 
 class CatalogEntities:
@@ -197,7 +186,7 @@ class CatalogEntities:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.CATALOG_ENTITIES_CREATE, CatalogEntitiesCreateResult)
+    @method(specs.CATALOG_ENTITIES_CREATE, "CatalogEntitiesCreateResult")
     async def create(
         self,
         *,
@@ -214,7 +203,7 @@ class CatalogEntities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesCreateResult:
+    ) -> "CatalogEntitiesCreateResult":
         """Create an entity.
 
         Calls ``POST catalog.entities.create``; scope: ``catalog:write:entities``.
@@ -235,7 +224,7 @@ class CatalogEntities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_ENTITIES_DELETE, CatalogEntitiesDeleteResult)
+    @method(specs.CATALOG_ENTITIES_DELETE, "CatalogEntitiesDeleteResult")
     async def delete(
         self,
         *,
@@ -243,7 +232,7 @@ class CatalogEntities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesDeleteResult:
+    ) -> "CatalogEntitiesDeleteResult":
         """Delete an entity.
 
         Calls ``POST catalog.entities.delete``; scope: ``catalog:write:entities``.
@@ -254,7 +243,7 @@ class CatalogEntities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_ENTITIES_INFO, CatalogEntitiesInfoResult)
+    @method(specs.CATALOG_ENTITIES_INFO, "CatalogEntitiesInfoResult")
     async def info(
         self,
         *,
@@ -262,7 +251,7 @@ class CatalogEntities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesInfoResult:
+    ) -> "CatalogEntitiesInfoResult":
         """Get one entity by its identifier.
 
         Calls ``GET catalog.entities.info``; scope: ``catalog:read``.
@@ -273,7 +262,7 @@ class CatalogEntities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_ENTITIES_LIST, CatalogEntitiesListResult)
+    @method(specs.CATALOG_ENTITIES_LIST, "CatalogEntitiesListResult")
     def list(
         self,
         *,
@@ -284,7 +273,7 @@ class CatalogEntities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[CatalogEntitiesListResult, Entity]:
+    ) -> "CursorCall[CatalogEntitiesListResult, shapes.Entity]":
         """List catalog entities, optionally of one type or matching a search term.
 
         Calls ``GET catalog.entities.list``; scope: ``catalog:read``. Paginated:
@@ -299,7 +288,7 @@ class CatalogEntities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_ENTITIES_SCORECARDS, CatalogEntitiesScorecardsResult)
+    @method(specs.CATALOG_ENTITIES_SCORECARDS, "CatalogEntitiesScorecardsResult")
     def scorecards(
         self,
         *,
@@ -309,7 +298,7 @@ class CatalogEntities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[CatalogEntitiesScorecardsResult, ScorecardReport]:
+    ) -> "CursorCall[CatalogEntitiesScorecardsResult, shapes.ScorecardReport]":
         """List how an entity scores on each scorecard that applies to it.
 
         Calls ``GET catalog.entities.scorecards``; scope: ``catalog:read``.
@@ -323,7 +312,7 @@ class CatalogEntities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_ENTITIES_TASKS, CatalogEntitiesTasksResult)
+    @method(specs.CATALOG_ENTITIES_TASKS, "CatalogEntitiesTasksResult")
     def tasks(
         self,
         *,
@@ -333,7 +322,7 @@ class CatalogEntities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[CatalogEntitiesTasksResult, Task]:
+    ) -> "CursorCall[CatalogEntitiesTasksResult, shapes.Task]":
         """List an entity's outstanding initiative tasks.
 
         Calls ``GET catalog.entities.tasks``; scope: ``catalog:read``. Paginated:
@@ -347,7 +336,7 @@ class CatalogEntities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_ENTITIES_UPDATE, CatalogEntitiesUpdateResult)
+    @method(specs.CATALOG_ENTITIES_UPDATE, "CatalogEntitiesUpdateResult")
     async def update(
         self,
         *,
@@ -364,7 +353,7 @@ class CatalogEntities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesUpdateResult:
+    ) -> "CatalogEntitiesUpdateResult":
         """Update an entity's fields (omitted fields stay unchanged).
 
         Calls ``POST catalog.entities.update``; scope: ``catalog:write:entities``.
@@ -385,7 +374,7 @@ class CatalogEntities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_ENTITIES_UPSERT, CatalogEntitiesUpsertResult)
+    @method(specs.CATALOG_ENTITIES_UPSERT, "CatalogEntitiesUpsertResult")
     async def upsert(
         self,
         *,
@@ -402,7 +391,7 @@ class CatalogEntities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesUpsertResult:
+    ) -> "CatalogEntitiesUpsertResult":
         """Create the entity, or update it if the identifier exists.
 
         Calls ``POST catalog.entities.upsert``; scope: ``catalog:write:entities``.
@@ -430,7 +419,7 @@ class CatalogEntityTypes:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.CATALOG_ENTITY_TYPES_CREATE, CatalogEntityTypesCreateResult)
+    @method(specs.CATALOG_ENTITY_TYPES_CREATE, "CatalogEntityTypesCreateResult")
     async def create(
         self,
         *,
@@ -439,11 +428,11 @@ class CatalogEntityTypes:
         aliases: Mapping[str, bool] | Unset = UNSET,
         description: str | Unset = UNSET,
         ordering: int | Unset = UNSET,
-        properties: Sequence[Property | Mapping[str, Any]] | Unset = UNSET,
+        properties: "Sequence[shapes.Property | Mapping[str, Any]] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntityTypesCreateResult:
+    ) -> "CatalogEntityTypesCreateResult":
         """Create an entity type (Fabric accounts only).
 
         Calls ``POST catalog.entityTypes.create``; scope:
@@ -460,7 +449,7 @@ class CatalogEntityTypes:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_ENTITY_TYPES_DELETE, CatalogEntityTypesDeleteResult)
+    @method(specs.CATALOG_ENTITY_TYPES_DELETE, "CatalogEntityTypesDeleteResult")
     async def delete(
         self,
         *,
@@ -468,7 +457,7 @@ class CatalogEntityTypes:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntityTypesDeleteResult:
+    ) -> "CatalogEntityTypesDeleteResult":
         """Delete an entity type.
 
         Calls ``POST catalog.entityTypes.delete``; scope:
@@ -480,7 +469,7 @@ class CatalogEntityTypes:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_ENTITY_TYPES_INFO, CatalogEntityTypesInfoResult)
+    @method(specs.CATALOG_ENTITY_TYPES_INFO, "CatalogEntityTypesInfoResult")
     async def info(
         self,
         *,
@@ -488,7 +477,7 @@ class CatalogEntityTypes:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntityTypesInfoResult:
+    ) -> "CatalogEntityTypesInfoResult":
         """Get one entity type by its identifier.
 
         Calls ``GET catalog.entityTypes.info``; scope: ``catalog:read``.
@@ -499,7 +488,7 @@ class CatalogEntityTypes:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_ENTITY_TYPES_LIST, CatalogEntityTypesListResult)
+    @method(specs.CATALOG_ENTITY_TYPES_LIST, "CatalogEntityTypesListResult")
     def list(
         self,
         *,
@@ -508,7 +497,7 @@ class CatalogEntityTypes:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[CatalogEntityTypesListResult, EntityType]:
+    ) -> "CursorCall[CatalogEntityTypesListResult, shapes.EntityType]":
         """List entity types.
 
         Calls ``GET catalog.entityTypes.list``; scope: ``catalog:read``. Paginated:
@@ -521,7 +510,7 @@ class CatalogEntityTypes:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_ENTITY_TYPES_UPDATE, CatalogEntityTypesUpdateResult)
+    @method(specs.CATALOG_ENTITY_TYPES_UPDATE, "CatalogEntityTypesUpdateResult")
     async def update(
         self,
         *,
@@ -530,11 +519,11 @@ class CatalogEntityTypes:
         description: str | Unset = UNSET,
         name: str | Unset = UNSET,
         ordering: int | Unset = UNSET,
-        properties: Sequence[Property | Mapping[str, Any]] | Unset = UNSET,
+        properties: "Sequence[shapes.Property | Mapping[str, Any]] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntityTypesUpdateResult:
+    ) -> "CatalogEntityTypesUpdateResult":
         """Update an entity type; a given property list replaces the old one whole.
 
         Calls ``POST catalog.entityTypes.update``; scope:
@@ -558,7 +547,7 @@ class CatalogRelationEdges:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.CATALOG_RELATION_EDGES_ADD, CatalogRelationEdgesAddResult)
+    @method(specs.CATALOG_RELATION_EDGES_ADD, "CatalogRelationEdgesAddResult")
     async def add(
         self,
         *,
@@ -568,7 +557,7 @@ class CatalogRelationEdges:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationEdgesAddResult:
+    ) -> "CatalogRelationEdgesAddResult":
         """Link two entities with a relation.
 
         Calls ``POST catalog.relationEdges.add``; scope: ``catalog:write:entities``.
@@ -581,7 +570,7 @@ class CatalogRelationEdges:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_RELATION_EDGES_BULK_UPSERT, CatalogRelationEdgesBulkUpsertResult)
+    @method(specs.CATALOG_RELATION_EDGES_BULK_UPSERT, "CatalogRelationEdgesBulkUpsertResult")
     async def bulk_upsert(
         self,
         *,
@@ -590,7 +579,7 @@ class CatalogRelationEdges:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationEdgesBulkUpsertResult:
+    ) -> "CatalogRelationEdgesBulkUpsertResult":
         """Create many edges of one relation at once (at most 100 pairs).
 
         Calls ``POST catalog.relationEdges.bulkUpsert``; scope:
@@ -603,7 +592,7 @@ class CatalogRelationEdges:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_RELATION_EDGES_LIST, CatalogRelationEdgesListResult)
+    @method(specs.CATALOG_RELATION_EDGES_LIST, "CatalogRelationEdgesListResult")
     def list(
         self,
         *,
@@ -615,7 +604,7 @@ class CatalogRelationEdges:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[CatalogRelationEdgesListResult, RelationEdge]:
+    ) -> "CursorCall[CatalogRelationEdgesListResult, shapes.RelationEdge]":
         """List an entity's edges of one relation, newest first.
 
         Calls ``GET catalog.relationEdges.list``; scope: ``catalog:read``.
@@ -631,7 +620,7 @@ class CatalogRelationEdges:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_RELATION_EDGES_REMOVE, CatalogRelationEdgesRemoveResult)
+    @method(specs.CATALOG_RELATION_EDGES_REMOVE, "CatalogRelationEdgesRemoveResult")
     async def remove(
         self,
         *,
@@ -641,7 +630,7 @@ class CatalogRelationEdges:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationEdgesRemoveResult:
+    ) -> "CatalogRelationEdgesRemoveResult":
         """Remove the link between two entities.
 
         Calls ``POST catalog.relationEdges.remove``; scope:
@@ -662,7 +651,7 @@ class CatalogRelations:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.CATALOG_RELATIONS_CREATE, CatalogRelationsCreateResult)
+    @method(specs.CATALOG_RELATIONS_CREATE, "CatalogRelationsCreateResult")
     async def create(
         self,
         *,
@@ -675,7 +664,7 @@ class CatalogRelations:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationsCreateResult:
+    ) -> "CatalogRelationsCreateResult":
         """Define a relation between two entity types.
 
         Calls ``POST catalog.relations.create``; scope: ``catalog:write:entities``.
@@ -691,7 +680,7 @@ class CatalogRelations:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_RELATIONS_DELETE, CatalogRelationsDeleteResult)
+    @method(specs.CATALOG_RELATIONS_DELETE, "CatalogRelationsDeleteResult")
     async def delete(
         self,
         *,
@@ -699,7 +688,7 @@ class CatalogRelations:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationsDeleteResult:
+    ) -> "CatalogRelationsDeleteResult":
         """Delete a relation definition.
 
         Calls ``POST catalog.relations.delete``; scope: ``catalog:write:entities``.
@@ -710,7 +699,7 @@ class CatalogRelations:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_RELATIONS_INFO, CatalogRelationsInfoResult)
+    @method(specs.CATALOG_RELATIONS_INFO, "CatalogRelationsInfoResult")
     async def info(
         self,
         *,
@@ -718,7 +707,7 @@ class CatalogRelations:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationsInfoResult:
+    ) -> "CatalogRelationsInfoResult":
         """Get one relation definition.
 
         Calls ``GET catalog.relations.info``; scope: ``catalog:read``.
@@ -729,7 +718,7 @@ class CatalogRelations:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_RELATIONS_LIST, CatalogRelationsListResult)
+    @method(specs.CATALOG_RELATIONS_LIST, "CatalogRelationsListResult")
     def list(
         self,
         *,
@@ -738,7 +727,7 @@ class CatalogRelations:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[CatalogRelationsListResult, Relation]:
+    ) -> "CursorCall[CatalogRelationsListResult, shapes.Relation]":
         """List relation definitions.
 
         Calls ``GET catalog.relations.list``; scope: ``catalog:read``. Paginated:
@@ -751,7 +740,7 @@ class CatalogRelations:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.CATALOG_RELATIONS_UPDATE, CatalogRelationsUpdateResult)
+    @method(specs.CATALOG_RELATIONS_UPDATE, "CatalogRelationsUpdateResult")
     async def update(
         self,
         *,
@@ -762,7 +751,7 @@ class CatalogRelations:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationsUpdateResult:
+    ) -> "CatalogRelationsUpdateResult":
         """Change a relation's type or description (other fields are immutable).
 
         Calls ``POST catalog.relations.update``; scope: ``catalog:write:entities``.
@@ -785,3 +774,6 @@ class Catalog:
         self.entity_types = CatalogEntityTypes(session)
         self.relation_edges = CatalogRelationEdges(session)
         self.relations = CatalogRelations(session)
+
+
+build_on_first_use(globals())  # each class is built when first looked up

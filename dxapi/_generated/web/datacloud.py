@@ -3,20 +3,21 @@
 """``datacloud.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from dxapi._generated import specs
-from dxapi._generated.web.queries import QueriesDatafeedResult
+from dxapi._generated.web import queries
+from dxapi._lazy import build_on_first_use
 from dxapi._methods import method
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 #: ``datacloud.queries.datafeed`` is ``queries.datafeed`` under an older name.
-DatacloudQueriesDatafeedResult = QueriesDatafeedResult
+DatacloudQueriesDatafeedResult: TypeAlias = "queries.QueriesDatafeedResult"
 
 
 class DatacloudQueries:
@@ -25,7 +26,7 @@ class DatacloudQueries:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.DATACLOUD_QUERIES_DATAFEED, QueriesDatafeedResult)
+    @method(specs.DATACLOUD_QUERIES_DATAFEED, "DatacloudQueriesDatafeedResult")
     async def datafeed(
         self,
         *,
@@ -35,7 +36,7 @@ class DatacloudQueries:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> QueriesDatafeedResult:
+    ) -> "DatacloudQueriesDatafeedResult":
         """Read a saved query's data feed (at most 1000 rows).
 
         Calls ``GET datacloud.queries.datafeed``; scope: ``snapshots:read``. An
@@ -56,3 +57,6 @@ class Datacloud:
     def __init__(self, session: Session) -> None:
         self._session = session
         self.queries = DatacloudQueries(session)
+
+
+build_on_first_use(globals())  # each class is built when first looked up

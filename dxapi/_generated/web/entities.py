@@ -3,54 +3,46 @@
 """``entities.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
-from dxapi._generated import specs
-from dxapi._generated.shapes import Entity, ScorecardReport, Task
-from dxapi._generated.web.catalog import (
-    CatalogEntitiesCreateResult,
-    CatalogEntitiesDeleteResult,
-    CatalogEntitiesInfoResult,
-    CatalogEntitiesListResult,
-    CatalogEntitiesScorecardsResult,
-    CatalogEntitiesTasksResult,
-    CatalogEntitiesUpdateResult,
-)
+from dxapi._generated import shapes, specs
+from dxapi._generated.web import catalog
+from dxapi._lazy import build_on_first_use
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 #: ``entities.create`` is ``catalog.entities.create`` under an older name.
-EntitiesCreateResult = CatalogEntitiesCreateResult
+EntitiesCreateResult: TypeAlias = "catalog.CatalogEntitiesCreateResult"
 
 
 #: ``entities.delete`` is ``catalog.entities.delete`` under an older name.
-EntitiesDeleteResult = CatalogEntitiesDeleteResult
+EntitiesDeleteResult: TypeAlias = "catalog.CatalogEntitiesDeleteResult"
 
 
 #: ``entities.info`` is ``catalog.entities.info`` under an older name.
-EntitiesInfoResult = CatalogEntitiesInfoResult
+EntitiesInfoResult: TypeAlias = "catalog.CatalogEntitiesInfoResult"
 
 
 #: ``entities.list`` is ``catalog.entities.list`` under an older name.
-EntitiesListResult = CatalogEntitiesListResult
+EntitiesListResult: TypeAlias = "catalog.CatalogEntitiesListResult"
 
 
 #: ``entities.scorecards`` is ``catalog.entities.scorecards`` under an older name.
-EntitiesScorecardsResult = CatalogEntitiesScorecardsResult
+EntitiesScorecardsResult: TypeAlias = "catalog.CatalogEntitiesScorecardsResult"
 
 
 #: ``entities.tasks`` is ``catalog.entities.tasks`` under an older name.
-EntitiesTasksResult = CatalogEntitiesTasksResult
+EntitiesTasksResult: TypeAlias = "catalog.CatalogEntitiesTasksResult"
 
 
 #: ``entities.update`` is ``catalog.entities.update`` under an older name.
-EntitiesUpdateResult = CatalogEntitiesUpdateResult
+EntitiesUpdateResult: TypeAlias = "catalog.CatalogEntitiesUpdateResult"
 
 
 class Entities:
@@ -59,7 +51,7 @@ class Entities:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.ENTITIES_CREATE, CatalogEntitiesCreateResult)
+    @method(specs.ENTITIES_CREATE, "EntitiesCreateResult")
     async def create(
         self,
         *,
@@ -76,7 +68,7 @@ class Entities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesCreateResult:
+    ) -> "EntitiesCreateResult":
         """Create an entity.
 
         Calls ``POST entities.create``; scope: ``catalog:write:entities``. An older
@@ -98,7 +90,7 @@ class Entities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ENTITIES_DELETE, CatalogEntitiesDeleteResult)
+    @method(specs.ENTITIES_DELETE, "EntitiesDeleteResult")
     async def delete(
         self,
         *,
@@ -106,7 +98,7 @@ class Entities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesDeleteResult:
+    ) -> "EntitiesDeleteResult":
         """Delete an entity.
 
         Calls ``POST entities.delete``; scope: ``catalog:write:entities``. An older
@@ -119,7 +111,7 @@ class Entities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ENTITIES_INFO, CatalogEntitiesInfoResult)
+    @method(specs.ENTITIES_INFO, "EntitiesInfoResult")
     async def info(
         self,
         *,
@@ -127,7 +119,7 @@ class Entities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesInfoResult:
+    ) -> "EntitiesInfoResult":
         """Get one entity by its identifier.
 
         Calls ``GET entities.info``; scope: ``catalog:read``. An older name of
@@ -140,7 +132,7 @@ class Entities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ENTITIES_LIST, CatalogEntitiesListResult)
+    @method(specs.ENTITIES_LIST, "EntitiesListResult")
     def list(
         self,
         *,
@@ -151,7 +143,7 @@ class Entities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[CatalogEntitiesListResult, Entity]:
+    ) -> "CursorCall[EntitiesListResult, shapes.Entity]":
         """List catalog entities, optionally of one type or matching a search term.
 
         Calls ``GET entities.list``; scope: ``catalog:read``. An older name of
@@ -167,7 +159,7 @@ class Entities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ENTITIES_SCORECARDS, CatalogEntitiesScorecardsResult)
+    @method(specs.ENTITIES_SCORECARDS, "EntitiesScorecardsResult")
     def scorecards(
         self,
         *,
@@ -177,7 +169,7 @@ class Entities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[CatalogEntitiesScorecardsResult, ScorecardReport]:
+    ) -> "CursorCall[EntitiesScorecardsResult, shapes.ScorecardReport]":
         """List how an entity scores on each scorecard that applies to it.
 
         Calls ``GET entities.scorecards``; scope: ``catalog:read``. An older name of
@@ -192,7 +184,7 @@ class Entities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ENTITIES_TASKS, CatalogEntitiesTasksResult)
+    @method(specs.ENTITIES_TASKS, "EntitiesTasksResult")
     def tasks(
         self,
         *,
@@ -202,7 +194,7 @@ class Entities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[CatalogEntitiesTasksResult, Task]:
+    ) -> "CursorCall[EntitiesTasksResult, shapes.Task]":
         """List an entity's outstanding initiative tasks.
 
         Calls ``GET entities.tasks``; scope: ``catalog:read``. An older name of
@@ -217,7 +209,7 @@ class Entities:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ENTITIES_UPDATE, CatalogEntitiesUpdateResult)
+    @method(specs.ENTITIES_UPDATE, "EntitiesUpdateResult")
     async def update(
         self,
         *,
@@ -234,7 +226,7 @@ class Entities:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesUpdateResult:
+    ) -> "EntitiesUpdateResult":
         """Update an entity's fields (omitted fields stay unchanged).
 
         Calls ``POST entities.update``; scope: ``catalog:write:entities``. An older
@@ -255,3 +247,6 @@ class Entities:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

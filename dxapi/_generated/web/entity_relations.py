@@ -3,7 +3,7 @@
 """``entityRelations.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
@@ -24,7 +24,7 @@ class EntityRelations:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.ENTITY_RELATIONS_LIST, EntityRelationsListResult)
+    @method(specs.ENTITY_RELATIONS_LIST, "EntityRelationsListResult")
     async def list(
         self,
         *,
@@ -35,7 +35,7 @@ class EntityRelations:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EntityRelationsListResult:
+    ) -> "EntityRelationsListResult":
         """List entity relations (legacy; use catalog.relationEdges.list).
 
         Calls ``GET entityRelations.list``; scope: ``none documented``. Deprecated:

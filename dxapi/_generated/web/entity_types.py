@@ -3,44 +3,38 @@
 """``entityTypes.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
-from dxapi._generated import specs
-from dxapi._generated.shapes import EntityType, Property
-from dxapi._generated.web.catalog import (
-    CatalogEntityTypesCreateResult,
-    CatalogEntityTypesDeleteResult,
-    CatalogEntityTypesInfoResult,
-    CatalogEntityTypesListResult,
-    CatalogEntityTypesUpdateResult,
-)
+from dxapi._generated import shapes, specs
+from dxapi._generated.web import catalog
+from dxapi._lazy import build_on_first_use
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 #: ``entityTypes.create`` is ``catalog.entityTypes.create`` under an older name.
-EntityTypesCreateResult = CatalogEntityTypesCreateResult
+EntityTypesCreateResult: TypeAlias = "catalog.CatalogEntityTypesCreateResult"
 
 
 #: ``entityTypes.delete`` is ``catalog.entityTypes.delete`` under an older name.
-EntityTypesDeleteResult = CatalogEntityTypesDeleteResult
+EntityTypesDeleteResult: TypeAlias = "catalog.CatalogEntityTypesDeleteResult"
 
 
 #: ``entityTypes.info`` is ``catalog.entityTypes.info`` under an older name.
-EntityTypesInfoResult = CatalogEntityTypesInfoResult
+EntityTypesInfoResult: TypeAlias = "catalog.CatalogEntityTypesInfoResult"
 
 
 #: ``entityTypes.list`` is ``catalog.entityTypes.list`` under an older name.
-EntityTypesListResult = CatalogEntityTypesListResult
+EntityTypesListResult: TypeAlias = "catalog.CatalogEntityTypesListResult"
 
 
 #: ``entityTypes.update`` is ``catalog.entityTypes.update`` under an older name.
-EntityTypesUpdateResult = CatalogEntityTypesUpdateResult
+EntityTypesUpdateResult: TypeAlias = "catalog.CatalogEntityTypesUpdateResult"
 
 
 class EntityTypes:
@@ -49,7 +43,7 @@ class EntityTypes:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.ENTITY_TYPES_CREATE, CatalogEntityTypesCreateResult)
+    @method(specs.ENTITY_TYPES_CREATE, "EntityTypesCreateResult")
     async def create(
         self,
         *,
@@ -58,11 +52,11 @@ class EntityTypes:
         aliases: Mapping[str, bool] | Unset = UNSET,
         description: str | Unset = UNSET,
         ordering: int | Unset = UNSET,
-        properties: Sequence[Property | Mapping[str, Any]] | Unset = UNSET,
+        properties: "Sequence[shapes.Property | Mapping[str, Any]] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntityTypesCreateResult:
+    ) -> "EntityTypesCreateResult":
         """Create an entity type (Fabric accounts only).
 
         Calls ``POST entityTypes.create``; scope: ``catalog:write:entities``. An
@@ -79,7 +73,7 @@ class EntityTypes:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ENTITY_TYPES_DELETE, CatalogEntityTypesDeleteResult)
+    @method(specs.ENTITY_TYPES_DELETE, "EntityTypesDeleteResult")
     async def delete(
         self,
         *,
@@ -87,7 +81,7 @@ class EntityTypes:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntityTypesDeleteResult:
+    ) -> "EntityTypesDeleteResult":
         """Delete an entity type.
 
         Calls ``POST entityTypes.delete``; scope: ``catalog:write:entities``. An
@@ -100,7 +94,7 @@ class EntityTypes:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ENTITY_TYPES_INFO, CatalogEntityTypesInfoResult)
+    @method(specs.ENTITY_TYPES_INFO, "EntityTypesInfoResult")
     async def info(
         self,
         *,
@@ -108,7 +102,7 @@ class EntityTypes:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntityTypesInfoResult:
+    ) -> "EntityTypesInfoResult":
         """Get one entity type by its identifier.
 
         Calls ``GET entityTypes.info``; scope: ``catalog:read``. An older name of
@@ -120,7 +114,7 @@ class EntityTypes:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ENTITY_TYPES_LIST, CatalogEntityTypesListResult)
+    @method(specs.ENTITY_TYPES_LIST, "EntityTypesListResult")
     def list(
         self,
         *,
@@ -129,7 +123,7 @@ class EntityTypes:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[CatalogEntityTypesListResult, EntityType]:
+    ) -> "CursorCall[EntityTypesListResult, shapes.EntityType]":
         """List entity types.
 
         Calls ``GET entityTypes.list``; scope: ``catalog:read``. An older name of
@@ -144,7 +138,7 @@ class EntityTypes:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ENTITY_TYPES_UPDATE, CatalogEntityTypesUpdateResult)
+    @method(specs.ENTITY_TYPES_UPDATE, "EntityTypesUpdateResult")
     async def update(
         self,
         *,
@@ -153,11 +147,11 @@ class EntityTypes:
         description: str | Unset = UNSET,
         name: str | Unset = UNSET,
         ordering: int | Unset = UNSET,
-        properties: Sequence[Property | Mapping[str, Any]] | Unset = UNSET,
+        properties: "Sequence[shapes.Property | Mapping[str, Any]] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntityTypesUpdateResult:
+    ) -> "EntityTypesUpdateResult":
         """Update an entity type; a given property list replaces the old one whole.
 
         Calls ``POST entityTypes.update``; scope: ``catalog:write:entities``. An
@@ -173,3 +167,6 @@ class EntityTypes:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,23 +3,22 @@
 """``events.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 import datetime
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from dxapi._generated import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class EventsTrackResult(Result):
     """What ``events.track`` returns."""
 
@@ -32,7 +31,7 @@ class Events:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.EVENTS_TRACK, EventsTrackResult)
+    @method(specs.EVENTS_TRACK, "EventsTrackResult")
     async def track(
         self,
         *,
@@ -46,7 +45,7 @@ class Events:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EventsTrackResult:
+    ) -> "EventsTrackResult":
         """Record a PlatformX event for a person.
 
         Calls ``POST events.track``; scope: ``none documented``.
@@ -62,3 +61,6 @@ class Events:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,16 +3,14 @@
 """``initiatives.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import Initiative, ResponseMetadata
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -20,27 +18,27 @@ from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class InitiativesInfoResult(Result):
     """What ``initiatives.info`` returns."""
 
-    initiative: Initiative
+    initiative: "shapes.Initiative"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class InitiativesListResult(Result):
     """What ``initiatives.list`` returns."""
 
-    initiatives: list[Initiative]
-    response_metadata: ResponseMetadata | None = None
+    initiatives: "list[shapes.Initiative]"
+    response_metadata: "shapes.ResponseMetadata | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class InitiativesProgressReportResult(Result):
     """What ``initiatives.progressReport`` returns."""
 
     entities: list[dict[str, Any]]
-    response_metadata: ResponseMetadata | None = None
+    response_metadata: "shapes.ResponseMetadata | None" = None
 
 
 class Initiatives:
@@ -49,7 +47,7 @@ class Initiatives:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.INITIATIVES_INFO, InitiativesInfoResult)
+    @method(specs.INITIATIVES_INFO, "InitiativesInfoResult")
     async def info(
         self,
         *,
@@ -57,7 +55,7 @@ class Initiatives:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> InitiativesInfoResult:
+    ) -> "InitiativesInfoResult":
         """Get one initiative and its progress.
 
         Calls ``GET initiatives.info``; scope: ``scorecards:read``.
@@ -68,7 +66,7 @@ class Initiatives:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.INITIATIVES_LIST, InitiativesListResult)
+    @method(specs.INITIATIVES_LIST, "InitiativesListResult")
     def list(
         self,
         *,
@@ -80,7 +78,7 @@ class Initiatives:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[InitiativesListResult, Initiative]:
+    ) -> "CursorCall[InitiativesListResult, shapes.Initiative]":
         """List initiatives, optionally filtered.
 
         Calls ``GET initiatives.list``; scope: ``scorecards:read``. Paginated:
@@ -96,7 +94,7 @@ class Initiatives:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.INITIATIVES_PROGRESS_REPORT, InitiativesProgressReportResult)
+    @method(specs.INITIATIVES_PROGRESS_REPORT, "InitiativesProgressReportResult")
     def progress_report(
         self,
         *,
@@ -107,7 +105,7 @@ class Initiatives:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[InitiativesProgressReportResult, dict[str, Any]]:
+    ) -> "CursorCall[InitiativesProgressReportResult, dict[str, Any]]":
         """Report an initiative's progress entity by entity.
 
         Calls ``GET initiatives.progressReport``; scope: ``scorecards:read``.
@@ -122,3 +120,6 @@ class Initiatives:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,34 +3,32 @@
 """``orgfiles.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import HierarchyTeam, HierarchyTeamInput, OrgFile
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, FileInput, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class OrgfilesListResult(Result):
     """What ``orgfiles.list`` returns."""
 
-    uploads: list[OrgFile]
+    uploads: "list[shapes.OrgFile]"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class OrgfilesTeamHierarchyGetResult(Result):
     """What ``orgfiles.teamHierarchy.get`` returns."""
 
-    teams: list[HierarchyTeam]
+    teams: "list[shapes.HierarchyTeam]"
 
 
 #: What ``orgfiles.teamHierarchy.preview`` returns (loosely typed: its fields are not documented).
@@ -45,7 +43,7 @@ OrgfilesTeamHierarchyProcessResult: TypeAlias = dict[str, Any]
 OrgfilesTeamHierarchyUpdateResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class OrgfilesUploadResult(Result):
     """What ``orgfiles.upload`` returns."""
 
@@ -58,14 +56,14 @@ class OrgfilesTeamHierarchy:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.ORGFILES_TEAM_HIERARCHY_GET, OrgfilesTeamHierarchyGetResult)
+    @method(specs.ORGFILES_TEAM_HIERARCHY_GET, "OrgfilesTeamHierarchyGetResult")
     async def get(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrgfilesTeamHierarchyGetResult:
+    ) -> "OrgfilesTeamHierarchyGetResult":
         """Get the current team hierarchy.
 
         Calls ``GET orgfiles.teamHierarchy.get``; scope: ``snapshots:admin``.
@@ -75,15 +73,15 @@ class OrgfilesTeamHierarchy:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ORGFILES_TEAM_HIERARCHY_PREVIEW, OrgfilesTeamHierarchyPreviewResult)
+    @method(specs.ORGFILES_TEAM_HIERARCHY_PREVIEW, "OrgfilesTeamHierarchyPreviewResult")
     async def preview(
         self,
         *,
-        teams: Sequence[HierarchyTeamInput | Mapping[str, Any]],
+        teams: "Sequence[shapes.HierarchyTeamInput | Mapping[str, Any]]",
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrgfilesTeamHierarchyPreviewResult:
+    ) -> "OrgfilesTeamHierarchyPreviewResult":
         """Preview replacing the team hierarchy (returns a link to review it in DX).
 
         Calls ``POST orgfiles.teamHierarchy.preview``; scope: ``snapshots:admin``.
@@ -94,16 +92,16 @@ class OrgfilesTeamHierarchy:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ORGFILES_TEAM_HIERARCHY_PROCESS, OrgfilesTeamHierarchyProcessResult)
+    @method(specs.ORGFILES_TEAM_HIERARCHY_PROCESS, "OrgfilesTeamHierarchyProcessResult")
     async def process(
         self,
         *,
-        teams: Sequence[HierarchyTeamInput | Mapping[str, Any]],
+        teams: "Sequence[shapes.HierarchyTeamInput | Mapping[str, Any]]",
         email: str | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrgfilesTeamHierarchyProcessResult:
+    ) -> "OrgfilesTeamHierarchyProcessResult":
         """Replace the team hierarchy (queued; teams left out are archived).
 
         Calls ``POST orgfiles.teamHierarchy.process``; scope: ``snapshots:admin``.
@@ -115,17 +113,17 @@ class OrgfilesTeamHierarchy:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ORGFILES_TEAM_HIERARCHY_UPDATE, OrgfilesTeamHierarchyUpdateResult)
+    @method(specs.ORGFILES_TEAM_HIERARCHY_UPDATE, "OrgfilesTeamHierarchyUpdateResult")
     async def update(
         self,
         *,
-        teams: Sequence[HierarchyTeamInput | Mapping[str, Any]],
+        teams: "Sequence[shapes.HierarchyTeamInput | Mapping[str, Any]]",
         email: str | Unset = UNSET,
         force: bool | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrgfilesTeamHierarchyUpdateResult:
+    ) -> "OrgfilesTeamHierarchyUpdateResult":
         """Create or update some teams of the hierarchy (queued; others stay).
 
         Calls ``POST orgfiles.teamHierarchy.update``; scope: ``snapshots:admin
@@ -147,14 +145,14 @@ class Orgfiles:
         self._session = session
         self.team_hierarchy = OrgfilesTeamHierarchy(session)
 
-    @method(specs.ORGFILES_LIST, OrgfilesListResult)
+    @method(specs.ORGFILES_LIST, "OrgfilesListResult")
     async def list(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrgfilesListResult:
+    ) -> "OrgfilesListResult":
         """List uploaded organization files.
 
         Calls ``GET orgfiles.list``; scope: ``teams:manage``.
@@ -164,7 +162,7 @@ class Orgfiles:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.ORGFILES_UPLOAD, OrgfilesUploadResult)
+    @method(specs.ORGFILES_UPLOAD, "OrgfilesUploadResult")
     async def upload(
         self,
         *,
@@ -173,7 +171,7 @@ class Orgfiles:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrgfilesUploadResult:
+    ) -> "OrgfilesUploadResult":
         """Upload an organization CSV file (max 10 MB; the import is started in DX).
 
         Calls ``POST orgfiles.upload``; scope: ``teams:manage``.
@@ -184,3 +182,6 @@ class Orgfiles:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

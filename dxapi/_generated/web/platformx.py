@@ -3,27 +3,25 @@
 """``platformx.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import PlatformXProject
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class PlatformxProjectsCreateResult(Result):
     """What ``platformx.projects.create`` returns."""
 
-    project: PlatformXProject | None = None
+    project: "shapes.PlatformXProject | None" = None
 
 
 #: What ``platformx.projects.list`` returns (loosely typed: its fields are not documented).
@@ -36,7 +34,7 @@ class PlatformxProjects:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.PLATFORMX_PROJECTS_CREATE, PlatformxProjectsCreateResult)
+    @method(specs.PLATFORMX_PROJECTS_CREATE, "PlatformxProjectsCreateResult")
     async def create(
         self,
         *,
@@ -47,7 +45,7 @@ class PlatformxProjects:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PlatformxProjectsCreateResult:
+    ) -> "PlatformxProjectsCreateResult":
         """Create a PlatformX project (its token authenticates events.track).
 
         Calls ``POST platformx.projects.create``; scope: ``platformx:manage``.
@@ -61,7 +59,7 @@ class PlatformxProjects:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.PLATFORMX_PROJECTS_LIST, PlatformxProjectsListResult)
+    @method(specs.PLATFORMX_PROJECTS_LIST, "PlatformxProjectsListResult")
     async def list(
         self,
         *,
@@ -70,7 +68,7 @@ class PlatformxProjects:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PlatformxProjectsListResult:
+    ) -> "PlatformxProjectsListResult":
         """List PlatformX projects (undocumented).
 
         Calls ``GET platformx.projects.list``; scope: ``none documented``.
@@ -89,3 +87,6 @@ class Platformx:
     def __init__(self, session: Session) -> None:
         self._session = session
         self.projects = PlatformxProjects(session)
+
+
+build_on_first_use(globals())  # each class is built when first looked up

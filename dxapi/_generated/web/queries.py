@@ -3,27 +3,25 @@
 """``queries.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import DatafeedData
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class QueriesDatafeedResult(Result):
     """What ``queries.datafeed`` returns."""
 
-    data: DatafeedData
+    data: "shapes.DatafeedData"
 
 
 class Queries:
@@ -32,7 +30,7 @@ class Queries:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.QUERIES_DATAFEED, QueriesDatafeedResult)
+    @method(specs.QUERIES_DATAFEED, "QueriesDatafeedResult")
     async def datafeed(
         self,
         *,
@@ -42,7 +40,7 @@ class Queries:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> QueriesDatafeedResult:
+    ) -> "QueriesDatafeedResult":
         """Read a saved query's data feed (at most 1000 rows).
 
         Calls ``GET queries.datafeed``; scope: ``snapshots:read``.
@@ -54,3 +52,6 @@ class Queries:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

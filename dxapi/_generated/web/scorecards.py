@@ -3,23 +3,14 @@
 """``scorecards.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import (
-    ResponseMetadata,
-    Scorecard,
-    ScorecardCheck,
-    ScorecardCheckGroup,
-    ScorecardLevel,
-    Tag,
-)
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -27,40 +18,40 @@ from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class ScorecardsCreateResult(Result):
     """What ``scorecards.create`` returns."""
 
-    scorecard: Scorecard | None = None
+    scorecard: "shapes.Scorecard | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class ScorecardsDeleteResult(Result):
     """What ``scorecards.delete`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class ScorecardsInfoResult(Result):
     """What ``scorecards.info`` returns."""
 
-    scorecard: Scorecard
+    scorecard: "shapes.Scorecard"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class ScorecardsListResult(Result):
     """What ``scorecards.list`` returns."""
 
-    scorecards: list[Scorecard]
-    response_metadata: ResponseMetadata | None = None
+    scorecards: "list[shapes.Scorecard]"
+    response_metadata: "shapes.ResponseMetadata | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class ScorecardsUpdateResult(Result):
     """What ``scorecards.update`` returns."""
 
-    scorecard: Scorecard | None = None
+    scorecard: "shapes.Scorecard | None" = None
 
 
 class Scorecards:
@@ -69,28 +60,28 @@ class Scorecards:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SCORECARDS_CREATE, ScorecardsCreateResult)
+    @method(specs.SCORECARDS_CREATE, "ScorecardsCreateResult")
     async def create(
         self,
         *,
         entity_filter_type: Literal["entity_types", "sql"],
         name: str,
         type: Literal["LEVEL", "POINTS"],
-        check_groups: Sequence[ScorecardCheckGroup | Mapping[str, Any]] | Unset = UNSET,
-        checks: Sequence[ScorecardCheck | Mapping[str, Any]] | Unset = UNSET,
+        check_groups: "Sequence[shapes.ScorecardCheckGroup | Mapping[str, Any]] | Unset" = UNSET,
+        checks: "Sequence[shapes.ScorecardCheck | Mapping[str, Any]] | Unset" = UNSET,
         description: str | Unset = UNSET,
         empty_level_color: str | Unset = UNSET,
         empty_level_label: str | Unset = UNSET,
         entity_filter_sql: str | Unset = UNSET,
         entity_filter_type_identifiers: Sequence[str] | Unset = UNSET,
         evaluation_frequency_hours: int | Unset = UNSET,
-        levels: Sequence[ScorecardLevel | Mapping[str, Any]] | Unset = UNSET,
+        levels: "Sequence[shapes.ScorecardLevel | Mapping[str, Any]] | Unset" = UNSET,
         published: bool | Unset = UNSET,
-        tags: Sequence[Tag | Mapping[str, Any]] | Unset = UNSET,
+        tags: "Sequence[shapes.Tag | Mapping[str, Any]] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ScorecardsCreateResult:
+    ) -> "ScorecardsCreateResult":
         """Create a scorecard.
 
         Calls ``POST scorecards.create``; scope: ``scorecards:write``.
@@ -116,7 +107,7 @@ class Scorecards:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SCORECARDS_DELETE, ScorecardsDeleteResult)
+    @method(specs.SCORECARDS_DELETE, "ScorecardsDeleteResult")
     async def delete(
         self,
         *,
@@ -124,7 +115,7 @@ class Scorecards:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ScorecardsDeleteResult:
+    ) -> "ScorecardsDeleteResult":
         """Delete a scorecard.
 
         Calls ``POST scorecards.delete``; scope: ``scorecards:write``.
@@ -135,7 +126,7 @@ class Scorecards:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SCORECARDS_INFO, ScorecardsInfoResult)
+    @method(specs.SCORECARDS_INFO, "ScorecardsInfoResult")
     async def info(
         self,
         *,
@@ -143,7 +134,7 @@ class Scorecards:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ScorecardsInfoResult:
+    ) -> "ScorecardsInfoResult":
         """Get one scorecard with its levels, check groups and checks.
 
         Calls ``GET scorecards.info``; scope: ``scorecards:read``.
@@ -154,7 +145,7 @@ class Scorecards:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SCORECARDS_LIST, ScorecardsListResult)
+    @method(specs.SCORECARDS_LIST, "ScorecardsListResult")
     def list(
         self,
         *,
@@ -164,7 +155,7 @@ class Scorecards:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[ScorecardsListResult, Scorecard]:
+    ) -> "CursorCall[ScorecardsListResult, shapes.Scorecard]":
         """List scorecards (published ones unless asked for drafts too).
 
         Calls ``GET scorecards.list``; scope: ``scorecards:read``. Paginated:
@@ -178,13 +169,13 @@ class Scorecards:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SCORECARDS_UPDATE, ScorecardsUpdateResult)
+    @method(specs.SCORECARDS_UPDATE, "ScorecardsUpdateResult")
     async def update(
         self,
         *,
         id: str,
-        check_groups: Sequence[ScorecardCheckGroup | Mapping[str, Any]] | Unset = UNSET,
-        checks: Sequence[ScorecardCheck | Mapping[str, Any]] | Unset = UNSET,
+        check_groups: "Sequence[shapes.ScorecardCheckGroup | Mapping[str, Any]] | Unset" = UNSET,
+        checks: "Sequence[shapes.ScorecardCheck | Mapping[str, Any]] | Unset" = UNSET,
         description: str | Unset = UNSET,
         empty_level_color: str | Unset = UNSET,
         empty_level_label: str | Unset = UNSET,
@@ -192,15 +183,15 @@ class Scorecards:
         entity_filter_type: Literal["entity_types", "sql"] | Unset = UNSET,
         entity_filter_type_identifiers: Sequence[str] | Unset = UNSET,
         evaluation_frequency_hours: int | Unset = UNSET,
-        levels: Sequence[ScorecardLevel | Mapping[str, Any]] | Unset = UNSET,
+        levels: "Sequence[shapes.ScorecardLevel | Mapping[str, Any]] | Unset" = UNSET,
         name: str | Unset = UNSET,
         published: bool | Unset = UNSET,
-        tags: Sequence[Tag | Mapping[str, Any]] | Unset = UNSET,
+        tags: "Sequence[shapes.Tag | Mapping[str, Any]] | Unset" = UNSET,
         type: Literal["LEVEL", "POINTS"] | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ScorecardsUpdateResult:
+    ) -> "ScorecardsUpdateResult":
         """Update a scorecard.
 
         Calls ``POST scorecards.update``; scope: ``scorecards:write``.
@@ -226,3 +217,6 @@ class Scorecards:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

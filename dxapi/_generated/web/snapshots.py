@@ -3,28 +3,14 @@
 """``snapshots.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import (
-    CsatItem,
-    DriverLibrary,
-    ResponseMetadata,
-    Snapshot,
-    SnapshotBranch,
-    SnapshotComment,
-    SnapshotConfiguration,
-    SnapshotResults,
-    SnapshotTeam,
-    SurveyDriver,
-    SurveySelection,
-)
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -32,31 +18,31 @@ from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsBranchesListResult(Result):
     """What ``snapshots.branches.list`` returns."""
 
-    branches: list[SnapshotBranch]
+    branches: "list[shapes.SnapshotBranch]"
 
 
 #: What ``snapshots.comments.list`` returns (loosely typed: its fields are not documented).
 SnapshotsCommentsListResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsCsatCommentsListResult(Result):
     """What ``snapshots.csatComments.list`` returns."""
 
-    comments: list[SnapshotComment]
-    response_metadata: ResponseMetadata | None = None
+    comments: "list[shapes.SnapshotComment]"
+    response_metadata: "shapes.ResponseMetadata | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsDriverCommentsListResult(Result):
     """What ``snapshots.driverComments.list`` returns."""
 
-    comments: list[SnapshotComment]
-    response_metadata: ResponseMetadata | None = None
+    comments: "list[shapes.SnapshotComment]"
+    response_metadata: "shapes.ResponseMetadata | None" = None
 
 
 #: What ``snapshots.driverScores`` returns (loosely typed: its fields are not documented).
@@ -75,7 +61,7 @@ SnapshotsDxiScoresResult: TypeAlias = dict[str, Any]
 SnapshotsDxiScoresBreakdownResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsGetFileResult(Result):
     """What ``snapshots.getFile`` returns."""
 
@@ -90,18 +76,18 @@ SnapshotsImpactScoresResult: TypeAlias = dict[str, Any]
 SnapshotsImpactScoresBreakdownResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsInfoResult(Result):
     """What ``snapshots.info`` returns."""
 
-    snapshot: SnapshotResults
+    snapshot: "shapes.SnapshotResults"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsListResult(Result):
     """What ``snapshots.list`` returns."""
 
-    snapshots: list[Snapshot]
+    snapshots: "list[shapes.Snapshot]"
 
 
 #: What ``snapshots.sentimentScores`` returns (loosely typed: its fields are not documented).
@@ -112,33 +98,33 @@ SnapshotsSentimentScoresResult: TypeAlias = dict[str, Any]
 SnapshotsSentimentScoresBreakdownResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsSettingsBranchesResult(Result):
     """What ``snapshots.settings.branches`` returns."""
 
-    branches: list[SnapshotBranch]
+    branches: "list[shapes.SnapshotBranch]"
     branching_enabled: bool
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsSettingsConfigurationResult(Result):
     """What ``snapshots.settings.configuration`` returns."""
 
-    configuration: SnapshotConfiguration
+    configuration: "shapes.SnapshotConfiguration"
 
 
 #: What ``snapshots.settings.csatItems.create`` returns (loosely typed: its fields are not documented).
 SnapshotsSettingsCsatItemsCreateResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsSettingsCsatItemsUpdateResult(Result):
     """What ``snapshots.settings.csatItems.update`` returns."""
 
-    csat: CsatItem | None = None
+    csat: "shapes.CsatItem | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsSettingsCsatOrderSetResult(Result):
     """What ``snapshots.settings.csatOrder.set`` returns."""
 
@@ -147,54 +133,54 @@ class SnapshotsSettingsCsatOrderSetResult(Result):
     group_ids: list[str] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsSettingsCsatSelectionSetResult(Result):
     """What ``snapshots.settings.csatSelection.set`` returns."""
 
-    selection: SurveySelection | None = None
+    selection: "shapes.SurveySelection | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsSettingsDriverSelectionSetResult(Result):
     """What ``snapshots.settings.driverSelection.set`` returns."""
 
-    selection: SurveySelection | None = None
+    selection: "shapes.SurveySelection | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsSettingsDriversCreateResult(Result):
     """What ``snapshots.settings.drivers.create`` returns."""
 
-    driver: SurveyDriver | None = None
+    driver: "shapes.SurveyDriver | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsSettingsDriversUpdateResult(Result):
     """What ``snapshots.settings.drivers.update`` returns."""
 
-    driver: SurveyDriver | None = None
+    driver: "shapes.SurveyDriver | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsSettingsLibraryResult(Result):
     """What ``snapshots.settings.library`` returns."""
 
-    drivers: DriverLibrary | None = None
+    drivers: "shapes.DriverLibrary | None" = None
     workflows: dict[str, Any] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsSettingsWorkflowSelectionSetResult(Result):
     """What ``snapshots.settings.workflowSelection.set`` returns."""
 
-    selection: SurveySelection | None = None
+    selection: "shapes.SurveySelection | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SnapshotsSnapshotTeamsListResult(Result):
     """What ``snapshots.snapshotTeams.list`` returns."""
 
-    snapshot_teams: list[SnapshotTeam]
+    snapshot_teams: "list[shapes.SnapshotTeam]"
 
 
 #: What ``snapshots.workflowScores`` returns (loosely typed: its fields are not documented).
@@ -206,7 +192,7 @@ SnapshotsWorkflowScoresBreakdownResult: TypeAlias = dict[str, Any]
 
 
 #: ``snapshots.get`` is ``snapshots.info`` under an older name.
-SnapshotsGetResult = SnapshotsInfoResult
+SnapshotsGetResult: TypeAlias = "SnapshotsInfoResult"
 
 
 class SnapshotsSettingsCsatItems:
@@ -215,7 +201,7 @@ class SnapshotsSettingsCsatItems:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_SETTINGS_CSAT_ITEMS_CREATE, SnapshotsSettingsCsatItemsCreateResult)
+    @method(specs.SNAPSHOTS_SETTINGS_CSAT_ITEMS_CREATE, "SnapshotsSettingsCsatItemsCreateResult")
     async def create(
         self,
         *,
@@ -228,7 +214,7 @@ class SnapshotsSettingsCsatItems:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsCsatItemsCreateResult:
+    ) -> "SnapshotsSettingsCsatItemsCreateResult":
         """Add a CSAT item to the library (unselected).
 
         Calls ``POST snapshots.settings.csatItems.create``; scope:
@@ -246,7 +232,7 @@ class SnapshotsSettingsCsatItems:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SNAPSHOTS_SETTINGS_CSAT_ITEMS_UPDATE, SnapshotsSettingsCsatItemsUpdateResult)
+    @method(specs.SNAPSHOTS_SETTINGS_CSAT_ITEMS_UPDATE, "SnapshotsSettingsCsatItemsUpdateResult")
     async def update(
         self,
         *,
@@ -260,7 +246,7 @@ class SnapshotsSettingsCsatItems:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsCsatItemsUpdateResult:
+    ) -> "SnapshotsSettingsCsatItemsUpdateResult":
         """Change a CSAT item (omitted fields stay; rewording clears translations).
 
         Calls ``POST snapshots.settings.csatItems.update``; scope:
@@ -285,7 +271,7 @@ class SnapshotsSettingsCsatOrder:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_SETTINGS_CSAT_ORDER_SET, SnapshotsSettingsCsatOrderSetResult)
+    @method(specs.SNAPSHOTS_SETTINGS_CSAT_ORDER_SET, "SnapshotsSettingsCsatOrderSetResult")
     async def set(
         self,
         *,
@@ -294,7 +280,7 @@ class SnapshotsSettingsCsatOrder:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsCsatOrderSetResult:
+    ) -> "SnapshotsSettingsCsatOrderSetResult":
         """Set the account-wide order of CSAT items and/or CSAT groups.
 
         Calls ``POST snapshots.settings.csatOrder.set``; scope: ``snapshots:admin``.
@@ -313,7 +299,7 @@ class SnapshotsSettingsCsatSelection:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_SETTINGS_CSAT_SELECTION_SET, SnapshotsSettingsCsatSelectionSetResult)
+    @method(specs.SNAPSHOTS_SETTINGS_CSAT_SELECTION_SET, "SnapshotsSettingsCsatSelectionSetResult")
     async def set(
         self,
         *,
@@ -322,7 +308,7 @@ class SnapshotsSettingsCsatSelection:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsCsatSelectionSetResult:
+    ) -> "SnapshotsSettingsCsatSelectionSetResult":
         """Set the complete list of CSAT items a branch's survey asks about.
 
         Calls ``POST snapshots.settings.csatSelection.set``; scope:
@@ -343,7 +329,7 @@ class SnapshotsSettingsDriverSelection:
         self._session = session
 
     @method(
-        specs.SNAPSHOTS_SETTINGS_DRIVER_SELECTION_SET, SnapshotsSettingsDriverSelectionSetResult
+        specs.SNAPSHOTS_SETTINGS_DRIVER_SELECTION_SET, "SnapshotsSettingsDriverSelectionSetResult"
     )
     async def set(
         self,
@@ -353,7 +339,7 @@ class SnapshotsSettingsDriverSelection:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsDriverSelectionSetResult:
+    ) -> "SnapshotsSettingsDriverSelectionSetResult":
         """Set the complete list of drivers a branch's survey asks about.
 
         Calls ``POST snapshots.settings.driverSelection.set``; scope:
@@ -373,7 +359,7 @@ class SnapshotsSettingsDrivers:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_SETTINGS_DRIVERS_CREATE, SnapshotsSettingsDriversCreateResult)
+    @method(specs.SNAPSHOTS_SETTINGS_DRIVERS_CREATE, "SnapshotsSettingsDriversCreateResult")
     async def create(
         self,
         *,
@@ -385,7 +371,7 @@ class SnapshotsSettingsDrivers:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsDriversCreateResult:
+    ) -> "SnapshotsSettingsDriversCreateResult":
         """Add a custom driver to the library (unselected).
 
         Calls ``POST snapshots.settings.drivers.create``; scope:
@@ -401,7 +387,7 @@ class SnapshotsSettingsDrivers:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SNAPSHOTS_SETTINGS_DRIVERS_UPDATE, SnapshotsSettingsDriversUpdateResult)
+    @method(specs.SNAPSHOTS_SETTINGS_DRIVERS_UPDATE, "SnapshotsSettingsDriversUpdateResult")
     async def update(
         self,
         *,
@@ -414,7 +400,7 @@ class SnapshotsSettingsDrivers:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsDriversUpdateResult:
+    ) -> "SnapshotsSettingsDriversUpdateResult":
         """Change a custom driver (omitted fields stay; rewording clears translations).
 
         Calls ``POST snapshots.settings.drivers.update``; scope:
@@ -441,7 +427,7 @@ class SnapshotsSettingsWorkflowSelection:
 
     @method(
         specs.SNAPSHOTS_SETTINGS_WORKFLOW_SELECTION_SET,
-        SnapshotsSettingsWorkflowSelectionSetResult,
+        "SnapshotsSettingsWorkflowSelectionSetResult",
     )
     async def set(
         self,
@@ -451,7 +437,7 @@ class SnapshotsSettingsWorkflowSelection:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsWorkflowSelectionSetResult:
+    ) -> "SnapshotsSettingsWorkflowSelectionSetResult":
         """Set the complete list of workflows a branch's survey asks about.
 
         Calls ``POST snapshots.settings.workflowSelection.set``; scope:
@@ -471,14 +457,14 @@ class SnapshotsBranches:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_BRANCHES_LIST, SnapshotsBranchesListResult)
+    @method(specs.SNAPSHOTS_BRANCHES_LIST, "SnapshotsBranchesListResult")
     async def list(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsBranchesListResult:
+    ) -> "SnapshotsBranchesListResult":
         """List survey branches (their ids filter the score methods).
 
         Calls ``GET snapshots.branches.list``; scope: ``snapshots:read``.
@@ -495,7 +481,7 @@ class SnapshotsComments:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_COMMENTS_LIST, SnapshotsCommentsListResult)
+    @method(specs.SNAPSHOTS_COMMENTS_LIST, "SnapshotsCommentsListResult")
     async def list(
         self,
         *,
@@ -503,7 +489,7 @@ class SnapshotsComments:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsCommentsListResult:
+    ) -> "SnapshotsCommentsListResult":
         """List a snapshot's comments (undocumented; prefer driverComments/csatComments).
 
         Calls ``GET snapshots.comments.list``; scope: ``none documented``.
@@ -521,7 +507,7 @@ class SnapshotsCsatComments:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_CSAT_COMMENTS_LIST, SnapshotsCsatCommentsListResult)
+    @method(specs.SNAPSHOTS_CSAT_COMMENTS_LIST, "SnapshotsCsatCommentsListResult")
     def list(
         self,
         *,
@@ -531,7 +517,7 @@ class SnapshotsCsatComments:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[SnapshotsCsatCommentsListResult, SnapshotComment]:
+    ) -> "CursorCall[SnapshotsCsatCommentsListResult, shapes.SnapshotComment]":
         """List a snapshot's comments on CSAT items, newest first.
 
         Calls ``GET snapshots.csatComments.list``; scope: ``snapshots:read``.
@@ -552,7 +538,7 @@ class SnapshotsDriverComments:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_DRIVER_COMMENTS_LIST, SnapshotsDriverCommentsListResult)
+    @method(specs.SNAPSHOTS_DRIVER_COMMENTS_LIST, "SnapshotsDriverCommentsListResult")
     def list(
         self,
         *,
@@ -562,7 +548,7 @@ class SnapshotsDriverComments:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[SnapshotsDriverCommentsListResult, SnapshotComment]:
+    ) -> "CursorCall[SnapshotsDriverCommentsListResult, shapes.SnapshotComment]":
         """List a snapshot's comments on drivers, newest first.
 
         Calls ``GET snapshots.driverComments.list``; scope: ``snapshots:read``.
@@ -583,7 +569,7 @@ class SnapshotsDriverScores:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_DRIVER_SCORES_BREAKDOWN, SnapshotsDriverScoresBreakdownResult)
+    @method(specs.SNAPSHOTS_DRIVER_SCORES_BREAKDOWN, "SnapshotsDriverScoresBreakdownResult")
     async def breakdown(
         self,
         *,
@@ -600,7 +586,7 @@ class SnapshotsDriverScores:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsDriverScoresBreakdownResult:
+    ) -> "SnapshotsDriverScoresBreakdownResult":
         """Break one driver's score down by team, group, branch or attribute value.
 
         Calls ``GET snapshots.driverScores.breakdown``; scope: ``snapshots:read``.
@@ -622,7 +608,7 @@ class SnapshotsDriverScores:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SNAPSHOTS_DRIVER_SCORES, SnapshotsDriverScoresResult)
+    @method(specs.SNAPSHOTS_DRIVER_SCORES, "SnapshotsDriverScoresResult")
     async def __call__(
         self,
         *,
@@ -635,7 +621,7 @@ class SnapshotsDriverScores:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsDriverScoresResult:
+    ) -> "SnapshotsDriverScoresResult":
         """Get each driver's score (percent favorable) in a completed snapshot.
 
         Calls ``GET snapshots.driverScores``; scope: ``snapshots:read``.
@@ -658,7 +644,7 @@ class SnapshotsDxiScores:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_DXI_SCORES_BREAKDOWN, SnapshotsDxiScoresBreakdownResult)
+    @method(specs.SNAPSHOTS_DXI_SCORES_BREAKDOWN, "SnapshotsDxiScoresBreakdownResult")
     async def breakdown(
         self,
         *,
@@ -674,7 +660,7 @@ class SnapshotsDxiScores:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsDxiScoresBreakdownResult:
+    ) -> "SnapshotsDxiScoresBreakdownResult":
         """Break a snapshot's DXI down by team, group, branch or attribute value.
 
         Calls ``GET snapshots.dxiScores.breakdown``; scope: ``snapshots:read``.
@@ -695,7 +681,7 @@ class SnapshotsDxiScores:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SNAPSHOTS_DXI_SCORES, SnapshotsDxiScoresResult)
+    @method(specs.SNAPSHOTS_DXI_SCORES, "SnapshotsDxiScoresResult")
     async def __call__(
         self,
         *,
@@ -708,7 +694,7 @@ class SnapshotsDxiScores:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsDxiScoresResult:
+    ) -> "SnapshotsDxiScoresResult":
         """Get the Developer Experience Index of a completed snapshot, with its drivers.
 
         Calls ``GET snapshots.dxiScores``; scope: ``snapshots:read``.
@@ -731,7 +717,7 @@ class SnapshotsImpactScores:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_IMPACT_SCORES_BREAKDOWN, SnapshotsImpactScoresBreakdownResult)
+    @method(specs.SNAPSHOTS_IMPACT_SCORES_BREAKDOWN, "SnapshotsImpactScoresBreakdownResult")
     async def breakdown(
         self,
         *,
@@ -748,7 +734,7 @@ class SnapshotsImpactScores:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsImpactScoresBreakdownResult:
+    ) -> "SnapshotsImpactScoresBreakdownResult":
         """Break one impact question down by team, group, branch or attribute value.
 
         Calls ``GET snapshots.impactScores.breakdown``; scope: ``snapshots:read``.
@@ -770,7 +756,7 @@ class SnapshotsImpactScores:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SNAPSHOTS_IMPACT_SCORES, SnapshotsImpactScoresResult)
+    @method(specs.SNAPSHOTS_IMPACT_SCORES, "SnapshotsImpactScoresResult")
     async def __call__(
         self,
         *,
@@ -783,7 +769,7 @@ class SnapshotsImpactScores:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsImpactScoresResult:
+    ) -> "SnapshotsImpactScoresResult":
         """Get the scores of the impact questions of a completed snapshot.
 
         Calls ``GET snapshots.impactScores``; scope: ``snapshots:read``.
@@ -806,7 +792,7 @@ class SnapshotsSentimentScores:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_SENTIMENT_SCORES_BREAKDOWN, SnapshotsSentimentScoresBreakdownResult)
+    @method(specs.SNAPSHOTS_SENTIMENT_SCORES_BREAKDOWN, "SnapshotsSentimentScoresBreakdownResult")
     async def breakdown(
         self,
         *,
@@ -822,7 +808,7 @@ class SnapshotsSentimentScores:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSentimentScoresBreakdownResult:
+    ) -> "SnapshotsSentimentScoresBreakdownResult":
         """Break one driver's sentiment down by team, group, branch or attribute value.
 
         Calls ``GET snapshots.sentimentScores.breakdown``; scope:
@@ -843,7 +829,7 @@ class SnapshotsSentimentScores:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SNAPSHOTS_SENTIMENT_SCORES, SnapshotsSentimentScoresResult)
+    @method(specs.SNAPSHOTS_SENTIMENT_SCORES, "SnapshotsSentimentScoresResult")
     async def __call__(
         self,
         *,
@@ -856,7 +842,7 @@ class SnapshotsSentimentScores:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSentimentScoresResult:
+    ) -> "SnapshotsSentimentScoresResult":
         """Get each driver's sentiment score and answer distribution.
 
         Calls ``GET snapshots.sentimentScores``; scope: ``snapshots:read``.
@@ -885,14 +871,14 @@ class SnapshotsSettings:
         self.drivers = SnapshotsSettingsDrivers(session)
         self.workflow_selection = SnapshotsSettingsWorkflowSelection(session)
 
-    @method(specs.SNAPSHOTS_SETTINGS_BRANCHES, SnapshotsSettingsBranchesResult)
+    @method(specs.SNAPSHOTS_SETTINGS_BRANCHES, "SnapshotsSettingsBranchesResult")
     async def branches(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsBranchesResult:
+    ) -> "SnapshotsSettingsBranchesResult":
         """List the branches survey questions can be configured for.
 
         Calls ``GET snapshots.settings.branches``; scope: ``snapshots:admin``.
@@ -902,14 +888,14 @@ class SnapshotsSettings:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SNAPSHOTS_SETTINGS_CONFIGURATION, SnapshotsSettingsConfigurationResult)
+    @method(specs.SNAPSHOTS_SETTINGS_CONFIGURATION, "SnapshotsSettingsConfigurationResult")
     async def configuration(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsConfigurationResult:
+    ) -> "SnapshotsSettingsConfigurationResult":
         """Get how snapshots are scheduled, translated and announced.
 
         Calls ``GET snapshots.settings.configuration``; scope: ``snapshots:admin``.
@@ -919,14 +905,14 @@ class SnapshotsSettings:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SNAPSHOTS_SETTINGS_LIBRARY, SnapshotsSettingsLibraryResult)
+    @method(specs.SNAPSHOTS_SETTINGS_LIBRARY, "SnapshotsSettingsLibraryResult")
     async def library(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsLibraryResult:
+    ) -> "SnapshotsSettingsLibraryResult":
         """Get the driver, workflow and CSAT libraries and each branch's selection.
 
         Calls ``GET snapshots.settings.library``; scope: ``snapshots:admin``.
@@ -943,7 +929,7 @@ class SnapshotsSnapshotTeams:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_SNAPSHOT_TEAMS_LIST, SnapshotsSnapshotTeamsListResult)
+    @method(specs.SNAPSHOTS_SNAPSHOT_TEAMS_LIST, "SnapshotsSnapshotTeamsListResult")
     async def list(
         self,
         *,
@@ -951,7 +937,7 @@ class SnapshotsSnapshotTeams:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSnapshotTeamsListResult:
+    ) -> "SnapshotsSnapshotTeamsListResult":
         """List the teams of one snapshot.
 
         Calls ``GET snapshots.snapshotTeams.list``; scope: ``snapshots:read``.
@@ -969,7 +955,7 @@ class SnapshotsWorkflowScores:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SNAPSHOTS_WORKFLOW_SCORES_BREAKDOWN, SnapshotsWorkflowScoresBreakdownResult)
+    @method(specs.SNAPSHOTS_WORKFLOW_SCORES_BREAKDOWN, "SnapshotsWorkflowScoresBreakdownResult")
     async def breakdown(
         self,
         *,
@@ -986,7 +972,7 @@ class SnapshotsWorkflowScores:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsWorkflowScoresBreakdownResult:
+    ) -> "SnapshotsWorkflowScoresBreakdownResult":
         """Break one workflow's score down by team, group, branch or attribute value.
 
         Calls ``GET snapshots.workflowScores.breakdown``; scope: ``snapshots:read``.
@@ -1008,7 +994,7 @@ class SnapshotsWorkflowScores:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SNAPSHOTS_WORKFLOW_SCORES, SnapshotsWorkflowScoresResult)
+    @method(specs.SNAPSHOTS_WORKFLOW_SCORES, "SnapshotsWorkflowScoresResult")
     async def __call__(
         self,
         *,
@@ -1021,7 +1007,7 @@ class SnapshotsWorkflowScores:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsWorkflowScoresResult:
+    ) -> "SnapshotsWorkflowScoresResult":
         """Get each workflow's average answer in a completed snapshot.
 
         Calls ``GET snapshots.workflowScores``; scope: ``snapshots:read``.
@@ -1055,7 +1041,7 @@ class Snapshots:
         self.snapshot_teams = SnapshotsSnapshotTeams(session)
         self.workflow_scores = SnapshotsWorkflowScores(session)
 
-    @method(specs.SNAPSHOTS_GET, SnapshotsInfoResult)
+    @method(specs.SNAPSHOTS_GET, "SnapshotsGetResult")
     async def get(
         self,
         *,
@@ -1063,7 +1049,7 @@ class Snapshots:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsInfoResult:
+    ) -> "SnapshotsGetResult":
         """Get one snapshot's team scores.
 
         Calls ``GET snapshots.get``; scope: ``snapshots:read``. An older name of
@@ -1076,7 +1062,7 @@ class Snapshots:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SNAPSHOTS_GET_FILE, SnapshotsGetFileResult)
+    @method(specs.SNAPSHOTS_GET_FILE, "SnapshotsGetFileResult")
     def get_file(
         self,
         *,
@@ -1096,7 +1082,7 @@ class Snapshots:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SNAPSHOTS_INFO, SnapshotsInfoResult)
+    @method(specs.SNAPSHOTS_INFO, "SnapshotsInfoResult")
     async def info(
         self,
         *,
@@ -1104,7 +1090,7 @@ class Snapshots:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsInfoResult:
+    ) -> "SnapshotsInfoResult":
         """Get one snapshot's team scores.
 
         Calls ``GET snapshots.info``; scope: ``snapshots:read``.
@@ -1115,14 +1101,14 @@ class Snapshots:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.SNAPSHOTS_LIST, SnapshotsListResult)
+    @method(specs.SNAPSHOTS_LIST, "SnapshotsListResult")
     async def list(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsListResult:
+    ) -> "SnapshotsListResult":
         """List the account's snapshots.
 
         Calls ``GET snapshots.list``; scope: ``snapshots:read``.
@@ -1131,3 +1117,6 @@ class Snapshots:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

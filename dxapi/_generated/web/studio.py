@@ -3,16 +3,14 @@
 """``studio.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import QueryResults, QueryRun
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._query_runs import QueryRunHelpers
 from dxapi._result import Result
@@ -20,25 +18,25 @@ from dxapi._session import Session
 from dxapi._spec import UNSET, Unset, WaiterSpec
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class StudioQueryRunsExecuteResult(Result):
     """What ``studio.queryRuns.execute`` returns."""
 
-    query_run: QueryRun
+    query_run: "shapes.QueryRun"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class StudioQueryRunsInfoResult(Result):
     """What ``studio.queryRuns.info`` returns."""
 
-    query_run: QueryRun
+    query_run: "shapes.QueryRun"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class StudioQueryRunsResultsResult(Result):
     """What ``studio.queryRuns.results`` returns."""
 
-    results: QueryResults
+    results: "shapes.QueryResults"
 
 
 class StudioQueryRuns(QueryRunHelpers):
@@ -49,7 +47,7 @@ class StudioQueryRuns(QueryRunHelpers):
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.STUDIO_QUERY_RUNS_EXECUTE, StudioQueryRunsExecuteResult)
+    @method(specs.STUDIO_QUERY_RUNS_EXECUTE, "StudioQueryRunsExecuteResult")
     async def execute(
         self,
         *,
@@ -58,7 +56,7 @@ class StudioQueryRuns(QueryRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> StudioQueryRunsExecuteResult:
+    ) -> "StudioQueryRunsExecuteResult":
         """Start running one read-only SQL query in Data Studio (answers 202 Accepted).
 
         Calls ``POST studio.queryRuns.execute``; scope: ``datacloud:query``.
@@ -70,7 +68,7 @@ class StudioQueryRuns(QueryRunHelpers):
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.STUDIO_QUERY_RUNS_INFO, StudioQueryRunsInfoResult)
+    @method(specs.STUDIO_QUERY_RUNS_INFO, "StudioQueryRunsInfoResult")
     async def info(
         self,
         *,
@@ -78,7 +76,7 @@ class StudioQueryRuns(QueryRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> StudioQueryRunsInfoResult:
+    ) -> "StudioQueryRunsInfoResult":
         """Get a query run's status and metadata (no rows).
 
         Calls ``GET studio.queryRuns.info``; scope: ``datacloud:query``. At most 10
@@ -90,7 +88,7 @@ class StudioQueryRuns(QueryRunHelpers):
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.STUDIO_QUERY_RUNS_RESULTS, StudioQueryRunsResultsResult)
+    @method(specs.STUDIO_QUERY_RUNS_RESULTS, "StudioQueryRunsResultsResult")
     async def results(
         self,
         *,
@@ -99,7 +97,7 @@ class StudioQueryRuns(QueryRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> StudioQueryRunsResultsResult:
+    ) -> "StudioQueryRunsResultsResult":
         """Get a finished query run's rows (at most 1000 inline; CSV redirect for all).
 
         Calls ``GET studio.queryRuns.results``; scope: ``datacloud:query``. While DX
@@ -122,3 +120,6 @@ class Studio:
     def __init__(self, session: Session) -> None:
         self._session = session
         self.query_runs = StudioQueryRuns(session)
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,16 +3,14 @@
 """``teams.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import ResponseMetadata, Team, TeamAuditEvent, TeamDetail, TeamMatch
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -20,37 +18,37 @@ from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class TeamsAuditTrailResult(Result):
     """What ``teams.auditTrail`` returns."""
 
-    events: list[TeamAuditEvent]
-    response_metadata: ResponseMetadata | None = None
+    events: "list[shapes.TeamAuditEvent]"
+    response_metadata: "shapes.ResponseMetadata | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class TeamsFindByMembersResult(Result):
     """What ``teams.findByMembers`` returns."""
 
-    team: TeamMatch
+    team: "shapes.TeamMatch"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class TeamsInfoResult(Result):
     """What ``teams.info`` returns."""
 
-    team: TeamDetail
+    team: "shapes.TeamDetail"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class TeamsListResult(Result):
     """What ``teams.list`` returns."""
 
-    teams: list[Team]
+    teams: "list[shapes.Team]"
 
 
 #: ``teams.get`` is ``teams.info`` under an older name.
-TeamsGetResult = TeamsInfoResult
+TeamsGetResult: TypeAlias = "TeamsInfoResult"
 
 
 class Teams:
@@ -59,7 +57,7 @@ class Teams:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.TEAMS_AUDIT_TRAIL, TeamsAuditTrailResult)
+    @method(specs.TEAMS_AUDIT_TRAIL, "TeamsAuditTrailResult")
     def audit_trail(
         self,
         *,
@@ -67,7 +65,7 @@ class Teams:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[TeamsAuditTrailResult, TeamAuditEvent]:
+    ) -> "CursorCall[TeamsAuditTrailResult, shapes.TeamAuditEvent]":
         """List changes made to teams.
 
         Calls ``GET teams.auditTrail``; scope: ``snapshots:read``. Paginated:
@@ -79,7 +77,7 @@ class Teams:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.TEAMS_FIND_BY_MEMBERS, TeamsFindByMembersResult)
+    @method(specs.TEAMS_FIND_BY_MEMBERS, "TeamsFindByMembersResult")
     async def find_by_members(
         self,
         *,
@@ -87,7 +85,7 @@ class Teams:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsFindByMembersResult:
+    ) -> "TeamsFindByMembersResult":
         """Find the team made of the given people.
 
         Calls ``GET teams.findByMembers``; scope: ``snapshots:read``.
@@ -99,7 +97,7 @@ class Teams:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.TEAMS_GET, TeamsInfoResult)
+    @method(specs.TEAMS_GET, "TeamsGetResult")
     async def get(
         self,
         *,
@@ -108,7 +106,7 @@ class Teams:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsInfoResult:
+    ) -> "TeamsGetResult":
         """Get a team's lead and contributors, by DX id or by your reference id.
 
         Calls ``GET teams.get``; scope: ``snapshots:read``. An older name of
@@ -122,7 +120,7 @@ class Teams:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.TEAMS_INFO, TeamsInfoResult)
+    @method(specs.TEAMS_INFO, "TeamsInfoResult")
     async def info(
         self,
         *,
@@ -131,7 +129,7 @@ class Teams:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsInfoResult:
+    ) -> "TeamsInfoResult":
         """Get a team's lead and contributors, by DX id or by your reference id.
 
         Calls ``GET teams.info``; scope: ``snapshots:read``.
@@ -143,14 +141,14 @@ class Teams:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.TEAMS_LIST, TeamsListResult)
+    @method(specs.TEAMS_LIST, "TeamsListResult")
     async def list(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsListResult:
+    ) -> "TeamsListResult":
         """List every team of the organization.
 
         Calls ``GET teams.list``; scope: ``snapshots:read``.
@@ -159,3 +157,6 @@ class Teams:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

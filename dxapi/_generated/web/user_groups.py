@@ -3,16 +3,14 @@
 """``userGroups.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import PageNumbers, UserGroup
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -20,40 +18,40 @@ from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class UserGroupsCreateResult(Result):
     """What ``userGroups.create`` returns."""
 
-    group: UserGroup | None = None
+    group: "shapes.UserGroup | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class UserGroupsDeleteResult(Result):
     """What ``userGroups.delete`` returns."""
 
     pass
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class UserGroupsGetResult(Result):
     """What ``userGroups.get`` returns."""
 
-    group: UserGroup
+    group: "shapes.UserGroup"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class UserGroupsListResult(Result):
     """What ``userGroups.list`` returns."""
 
-    groups: list[UserGroup]
-    pagination: PageNumbers | None = None
+    groups: "list[shapes.UserGroup]"
+    pagination: "shapes.PageNumbers | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class UserGroupsUpdateResult(Result):
     """What ``userGroups.update`` returns."""
 
-    group: UserGroup | None = None
+    group: "shapes.UserGroup | None" = None
 
 
 class UserGroups:
@@ -62,7 +60,7 @@ class UserGroups:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.USER_GROUPS_CREATE, UserGroupsCreateResult)
+    @method(specs.USER_GROUPS_CREATE, "UserGroupsCreateResult")
     async def create(
         self,
         *,
@@ -73,7 +71,7 @@ class UserGroups:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UserGroupsCreateResult:
+    ) -> "UserGroupsCreateResult":
         """Create a user group from a team, or from an owner and member emails.
 
         Calls ``POST userGroups.create``; scope: ``user_groups:write``.
@@ -87,7 +85,7 @@ class UserGroups:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.USER_GROUPS_DELETE, UserGroupsDeleteResult)
+    @method(specs.USER_GROUPS_DELETE, "UserGroupsDeleteResult")
     async def delete(
         self,
         *,
@@ -95,7 +93,7 @@ class UserGroups:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UserGroupsDeleteResult:
+    ) -> "UserGroupsDeleteResult":
         """Delete a user group (soft delete; members are removed).
 
         Calls ``POST userGroups.delete``; scope: ``user_groups:write``.
@@ -106,7 +104,7 @@ class UserGroups:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.USER_GROUPS_GET, UserGroupsGetResult)
+    @method(specs.USER_GROUPS_GET, "UserGroupsGetResult")
     async def get(
         self,
         *,
@@ -114,7 +112,7 @@ class UserGroups:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UserGroupsGetResult:
+    ) -> "UserGroupsGetResult":
         """Get one user group with its members.
 
         Calls ``GET userGroups.get``; scope: ``user_groups:read``.
@@ -125,7 +123,7 @@ class UserGroups:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.USER_GROUPS_LIST, UserGroupsListResult)
+    @method(specs.USER_GROUPS_LIST, "UserGroupsListResult")
     def list(
         self,
         *,
@@ -134,7 +132,7 @@ class UserGroups:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[UserGroupsListResult, UserGroup]:
+    ) -> "CursorCall[UserGroupsListResult, shapes.UserGroup]":
         """List user groups, page by page.
 
         Calls ``GET userGroups.list``; scope: ``user_groups:read``. Paginated:
@@ -147,7 +145,7 @@ class UserGroups:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.USER_GROUPS_UPDATE, UserGroupsUpdateResult)
+    @method(specs.USER_GROUPS_UPDATE, "UserGroupsUpdateResult")
     async def update(
         self,
         *,
@@ -157,7 +155,7 @@ class UserGroups:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UserGroupsUpdateResult:
+    ) -> "UserGroupsUpdateResult":
         """Rename a user group or replace its members.
 
         Calls ``POST userGroups.update``; scope: ``user_groups:write``.
@@ -169,3 +167,6 @@ class UserGroups:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,17 +3,15 @@
 """``users.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import User
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -21,43 +19,43 @@ from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class UsersAttributesUpdateResult(Result):
     """What ``users.attributes.update`` returns."""
 
-    user: User | None = None
+    user: "shapes.User | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class UsersFindByGithubUsernameResult(Result):
     """What ``users.findByGithubUsername`` returns."""
 
-    user: User
+    user: "shapes.User"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class UsersListResult(Result):
     """What ``users.list`` returns."""
 
-    users: list[User]
+    users: "list[shapes.User]"
     #: The next page number; null on the last page
     next_page: int | None = None
     total: int | None = None
     total_pages: int | None = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class UsersListAttributableResult(Result):
     """What ``users.listAttributable`` returns."""
 
-    users: list[User]
+    users: "list[shapes.User]"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class UsersUpdateResult(Result):
     """What ``users.update`` returns."""
 
-    user: User | None = None
+    user: "shapes.User | None" = None
 
 
 class UsersAttributes:
@@ -66,7 +64,7 @@ class UsersAttributes:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.USERS_ATTRIBUTES_UPDATE, UsersAttributesUpdateResult)
+    @method(specs.USERS_ATTRIBUTES_UPDATE, "UsersAttributesUpdateResult")
     async def update(
         self,
         *,
@@ -75,7 +73,7 @@ class UsersAttributes:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UsersAttributesUpdateResult:
+    ) -> "UsersAttributesUpdateResult":
         """Set or remove a user's custom attributes (others stay unchanged).
 
         Calls ``POST users.attributes.update``; scope: ``users:write``.
@@ -96,7 +94,7 @@ class Users:
         self._session = session
         self.attributes = UsersAttributes(session)
 
-    @method(specs.USERS_FIND_BY_GITHUB_USERNAME, UsersFindByGithubUsernameResult)
+    @method(specs.USERS_FIND_BY_GITHUB_USERNAME, "UsersFindByGithubUsernameResult")
     async def find_by_github_username(
         self,
         *,
@@ -104,7 +102,7 @@ class Users:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UsersFindByGithubUsernameResult:
+    ) -> "UsersFindByGithubUsernameResult":
         """Find the DX user with this GitHub username.
 
         Calls ``GET users.findByGithubUsername``; scope: ``snapshots:read``.
@@ -115,7 +113,7 @@ class Users:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.USERS_LIST, UsersListResult)
+    @method(specs.USERS_LIST, "UsersListResult")
     def list(
         self,
         *,
@@ -124,7 +122,7 @@ class Users:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[UsersListResult, User]:
+    ) -> "CursorCall[UsersListResult, shapes.User]":
         """List users with a role, a property, a team, a group or an owned entity.
 
         Calls ``GET users.list``; scope: ``users:read``. Paginated: ``await`` it for
@@ -137,14 +135,14 @@ class Users:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.USERS_LIST_ATTRIBUTABLE, UsersListAttributableResult)
+    @method(specs.USERS_LIST_ATTRIBUTABLE, "UsersListAttributableResult")
     async def list_attributable(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UsersListAttributableResult:
+    ) -> "UsersListAttributableResult":
         """List users DX can attribute work to (verb assumed; only in older docs).
 
         Calls ``GET users.listAttributable``; scope: ``none documented``.
@@ -154,7 +152,7 @@ class Users:
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.USERS_UPDATE, UsersUpdateResult)
+    @method(specs.USERS_UPDATE, "UsersUpdateResult")
     async def update(
         self,
         *,
@@ -172,7 +170,7 @@ class Users:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UsersUpdateResult:
+    ) -> "UsersUpdateResult":
         """Change a user's properties (only the fields sent change).
 
         Calls ``POST users.update``; scope: ``users:write``.
@@ -192,3 +190,6 @@ class Users:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,16 +3,14 @@
 """``workflowRuns.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import WorkflowRun, WorkflowRunEvent, WorkflowRunLink
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
@@ -20,39 +18,39 @@ from dxapi._spec import UNSET, Unset, WaiterSpec
 from dxapi._workflow_runs import WorkflowRunHelpers
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkflowRunsAddLinkResult(Result):
     """What ``workflowRuns.addLink`` returns."""
 
-    event: WorkflowRunEvent | None = None
+    event: "shapes.WorkflowRunEvent | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkflowRunsChangeStatusResult(Result):
     """What ``workflowRuns.changeStatus`` returns."""
 
-    event: WorkflowRunEvent | None = None
+    event: "shapes.WorkflowRunEvent | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkflowRunsInfoResult(Result):
     """What ``workflowRuns.info`` returns."""
 
-    workflow_run: WorkflowRun
+    workflow_run: "shapes.WorkflowRun"
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkflowRunsPostMessageResult(Result):
     """What ``workflowRuns.postMessage`` returns."""
 
-    event: WorkflowRunEvent | None = None
+    event: "shapes.WorkflowRunEvent | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkflowRunsTriggerResult(Result):
     """What ``workflowRuns.trigger`` returns."""
 
-    workflow_run: WorkflowRun
+    workflow_run: "shapes.WorkflowRun"
 
 
 class WorkflowRuns(WorkflowRunHelpers):
@@ -63,16 +61,16 @@ class WorkflowRuns(WorkflowRunHelpers):
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.WORKFLOW_RUNS_ADD_LINK, WorkflowRunsAddLinkResult)
+    @method(specs.WORKFLOW_RUNS_ADD_LINK, "WorkflowRunsAddLinkResult")
     async def add_link(
         self,
         *,
-        link: WorkflowRunLink | Mapping[str, Any],
+        link: "shapes.WorkflowRunLink | Mapping[str, Any]",
         workflow_run_id: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkflowRunsAddLinkResult:
+    ) -> "WorkflowRunsAddLinkResult":
         """Attach a link to a workflow run.
 
         Calls ``POST workflowRuns.addLink``; scope: ``workflowRuns:writeEvents``.
@@ -84,7 +82,7 @@ class WorkflowRuns(WorkflowRunHelpers):
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKFLOW_RUNS_CHANGE_STATUS, WorkflowRunsChangeStatusResult)
+    @method(specs.WORKFLOW_RUNS_CHANGE_STATUS, "WorkflowRunsChangeStatusResult")
     async def change_status(
         self,
         *,
@@ -93,7 +91,7 @@ class WorkflowRuns(WorkflowRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkflowRunsChangeStatusResult:
+    ) -> "WorkflowRunsChangeStatusResult":
         """Finish a workflow run as SUCCEEDED or FAILED.
 
         Calls ``POST workflowRuns.changeStatus``; scope:
@@ -106,7 +104,7 @@ class WorkflowRuns(WorkflowRunHelpers):
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKFLOW_RUNS_INFO, WorkflowRunsInfoResult)
+    @method(specs.WORKFLOW_RUNS_INFO, "WorkflowRunsInfoResult")
     async def info(
         self,
         *,
@@ -114,7 +112,7 @@ class WorkflowRuns(WorkflowRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkflowRunsInfoResult:
+    ) -> "WorkflowRunsInfoResult":
         """Get a workflow run's status, data and links.
 
         Calls ``GET workflowRuns.info``; scope: ``workflows:read``.
@@ -125,7 +123,7 @@ class WorkflowRuns(WorkflowRunHelpers):
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKFLOW_RUNS_POST_MESSAGE, WorkflowRunsPostMessageResult)
+    @method(specs.WORKFLOW_RUNS_POST_MESSAGE, "WorkflowRunsPostMessageResult")
     async def post_message(
         self,
         *,
@@ -134,7 +132,7 @@ class WorkflowRuns(WorkflowRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkflowRunsPostMessageResult:
+    ) -> "WorkflowRunsPostMessageResult":
         """Post a message event to a workflow run.
 
         Calls ``POST workflowRuns.postMessage``; scope:
@@ -147,7 +145,7 @@ class WorkflowRuns(WorkflowRunHelpers):
                 above, for what DX accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKFLOW_RUNS_TRIGGER, WorkflowRunsTriggerResult)
+    @method(specs.WORKFLOW_RUNS_TRIGGER, "WorkflowRunsTriggerResult")
     async def trigger(
         self,
         *,
@@ -157,7 +155,7 @@ class WorkflowRuns(WorkflowRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkflowRunsTriggerResult:
+    ) -> "WorkflowRunsTriggerResult":
         """Start a run of a workflow.
 
         Calls ``POST workflowRuns.trigger``; scope: ``workflowRuns:trigger``.
@@ -169,3 +167,6 @@ class WorkflowRuns(WorkflowRunHelpers):
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

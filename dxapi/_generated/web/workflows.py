@@ -3,27 +3,25 @@
 """``workflows.*`` methods of the web API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import attrs
-
-from dxapi._generated import specs
-from dxapi._generated.shapes import Workflow
+from dxapi._generated import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkflowsListResult(Result):
     """What ``workflows.list`` returns."""
 
-    workflows: list[Workflow]
+    workflows: "list[shapes.Workflow]"
 
 
 class Workflows:
@@ -32,7 +30,7 @@ class Workflows:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.WORKFLOWS_LIST, WorkflowsListResult)
+    @method(specs.WORKFLOWS_LIST, "WorkflowsListResult")
     async def list(
         self,
         *,
@@ -41,7 +39,7 @@ class Workflows:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkflowsListResult:
+    ) -> "WorkflowsListResult":
         """List Self-Service workflow definitions.
 
         Calls ``GET workflows.list``; scope: ``workflows:read``.
@@ -53,3 +51,6 @@ class Workflows:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what DX accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

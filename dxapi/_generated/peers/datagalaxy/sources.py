@@ -3,22 +3,21 @@
 """``sources.*`` methods of the datagalaxy API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import attrs
-
 from dxapi._generated.peers.datagalaxy import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SourcesCreateResult(Result):
     """What ``sources.create`` returns."""
 
@@ -34,7 +33,7 @@ class Sources:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SOURCES_CREATE, SourcesCreateResult)
+    @method(specs.SOURCES_CREATE, "SourcesCreateResult")
     async def create(
         self,
         *,
@@ -53,7 +52,7 @@ class Sources:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SourcesCreateResult:
+    ) -> "SourcesCreateResult":
         """Create a source object (or update the one with the same technical name).
 
         Calls ``POST /sources/{versionId}``; succeeds with 200, 201.
@@ -74,3 +73,6 @@ class Sources:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

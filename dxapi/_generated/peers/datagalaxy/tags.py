@@ -3,16 +3,14 @@
 """``tags.*`` methods of the datagalaxy API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
-from dxapi._generated.peers.datagalaxy import specs
-from dxapi._generated.peers.datagalaxy.shapes import DgTag
+from dxapi._generated.peers.datagalaxy import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -20,11 +18,11 @@ from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class TagsListResult(Result):
     """What ``tags.list`` returns."""
 
-    results: list[DgTag]
+    results: "list[shapes.DgTag]"
     pages: int | None = None
     total: int | None = None
 
@@ -35,7 +33,7 @@ class Tags:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.TAGS_LIST, TagsListResult)
+    @method(specs.TAGS_LIST, "TagsListResult")
     def list(
         self,
         *,
@@ -44,7 +42,7 @@ class Tags:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[TagsListResult, DgTag]:
+    ) -> "CursorCall[TagsListResult, shapes.DgTag]":
         """List the tags that can be assigned to objects.
 
         Calls ``GET /tags``; succeeds with 200. Paginated: ``await`` it for the
@@ -56,3 +54,6 @@ class Tags:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,16 +3,14 @@
 """``users.*`` methods of the datagalaxy API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
-from dxapi._generated.peers.datagalaxy import specs
-from dxapi._generated.peers.datagalaxy.shapes import DgUser
+from dxapi._generated.peers.datagalaxy import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -20,11 +18,11 @@ from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class UsersListResult(Result):
     """What ``users.list`` returns."""
 
-    results: list[DgUser]
+    results: "list[shapes.DgUser]"
     pages: int | None = None
     total: int | None = None
 
@@ -35,7 +33,7 @@ class Users:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.USERS_LIST, UsersListResult)
+    @method(specs.USERS_LIST, "UsersListResult")
     def list(
         self,
         *,
@@ -46,7 +44,7 @@ class Users:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[UsersListResult, DgUser]:
+    ) -> "CursorCall[UsersListResult, shapes.DgUser]":
         """List the users of a workspace version.
 
         Calls ``GET /users/{versionId}``; succeeds with 200. Paginated: ``await`` it
@@ -60,3 +58,6 @@ class Users:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,26 +3,24 @@
 """``workspaces.*`` methods of the datagalaxy API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
-from dxapi._generated.peers.datagalaxy import specs
-from dxapi._generated.peers.datagalaxy.shapes import DgWorkspace
+from dxapi._generated.peers.datagalaxy import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkspacesListResult(Result):
     """What ``workspaces.list`` returns."""
 
-    projects: list[DgWorkspace]
+    projects: "list[shapes.DgWorkspace]"
     organizations: list[dict[str, Any]] | None = None
 
 
@@ -32,14 +30,14 @@ class Workspaces:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.WORKSPACES_LIST, WorkspacesListResult)
+    @method(specs.WORKSPACES_LIST, "WorkspacesListResult")
     async def list(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkspacesListResult:
+    ) -> "WorkspacesListResult":
         """List your workspaces and their version ids.
 
         Calls ``GET /workspaces``; succeeds with 200.
@@ -48,3 +46,6 @@ class Workspaces:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

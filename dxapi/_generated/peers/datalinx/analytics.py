@@ -3,7 +3,7 @@
 """``analytics.*`` methods of the datalinx API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
@@ -24,7 +24,7 @@ class Analytics:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.ANALYTICS_QUERY, AnalyticsQueryResult)
+    @method(specs.ANALYTICS_QUERY, "AnalyticsQueryResult")
     async def query(
         self,
         *,
@@ -33,7 +33,7 @@ class Analytics:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AnalyticsQueryResult:
+    ) -> "AnalyticsQueryResult":
         """Run an analytics query.
 
         Calls ``POST /analytics/query``; succeeds with 200, 201.

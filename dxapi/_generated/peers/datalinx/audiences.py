@@ -3,16 +3,14 @@
 """``audiences.*`` methods of the datalinx API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-import attrs
-
-from dxapi._generated.peers.datalinx import specs
-from dxapi._generated.peers.datalinx.shapes import DatalinxPagination
+from dxapi._generated.peers.datalinx import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -31,12 +29,12 @@ AudiencesDeleteResult: TypeAlias = dict[str, Any]
 AudiencesInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class AudiencesListResult(Result):
     """What ``audiences.list`` returns."""
 
     data: list[dict[str, Any]]
-    pagination: DatalinxPagination | None = None
+    pagination: "shapes.DatalinxPagination | None" = None
 
 
 #: What ``audiences.update`` returns (loosely typed: its fields are not documented).
@@ -49,7 +47,7 @@ class Audiences:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.AUDIENCES_CREATE, AudiencesCreateResult)
+    @method(specs.AUDIENCES_CREATE, "AudiencesCreateResult")
     async def create(
         self,
         *,
@@ -59,7 +57,7 @@ class Audiences:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AudiencesCreateResult:
+    ) -> "AudiencesCreateResult":
         """Manage audience segments: create.
 
         Calls ``POST /audiences``; succeeds with 200, 201.
@@ -72,7 +70,7 @@ class Audiences:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.AUDIENCES_DELETE, AudiencesDeleteResult)
+    @method(specs.AUDIENCES_DELETE, "AudiencesDeleteResult")
     async def delete(
         self,
         *,
@@ -81,7 +79,7 @@ class Audiences:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AudiencesDeleteResult:
+    ) -> "AudiencesDeleteResult":
         """Manage audience segments: delete.
 
         Calls ``DELETE /audiences/{audience_id}``; succeeds with 200, 204 (no body).
@@ -93,7 +91,7 @@ class Audiences:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.AUDIENCES_INFO, AudiencesInfoResult)
+    @method(specs.AUDIENCES_INFO, "AudiencesInfoResult")
     async def info(
         self,
         *,
@@ -102,7 +100,7 @@ class Audiences:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AudiencesInfoResult:
+    ) -> "AudiencesInfoResult":
         """Manage audience segments: get one.
 
         Calls ``GET /audiences/{audience_id}``; succeeds with 200.
@@ -114,7 +112,7 @@ class Audiences:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.AUDIENCES_LIST, AudiencesListResult)
+    @method(specs.AUDIENCES_LIST, "AudiencesListResult")
     def list(
         self,
         *,
@@ -124,7 +122,7 @@ class Audiences:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[AudiencesListResult, dict[str, Any]]:
+    ) -> "CursorCall[AudiencesListResult, dict[str, Any]]":
         """Manage audience segments: list.
 
         Calls ``GET /audiences``; succeeds with 200. Paginated: ``await`` it for the
@@ -138,7 +136,7 @@ class Audiences:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.AUDIENCES_UPDATE, AudiencesUpdateResult)
+    @method(specs.AUDIENCES_UPDATE, "AudiencesUpdateResult")
     async def update(
         self,
         *,
@@ -149,7 +147,7 @@ class Audiences:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AudiencesUpdateResult:
+    ) -> "AudiencesUpdateResult":
         """Manage audience segments: update.
 
         Calls ``PUT /audiences/{audience_id}``; succeeds with 200, 201, 204 (no
@@ -163,3 +161,6 @@ class Audiences:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

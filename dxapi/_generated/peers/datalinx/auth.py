@@ -3,21 +3,20 @@
 """``auth.*`` methods of the datalinx API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from dxapi._generated.peers.datalinx import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class AuthLoginResult(Result):
     """What ``auth.login`` returns."""
 
@@ -32,7 +31,7 @@ class Auth:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.AUTH_LOGIN, AuthLoginResult)
+    @method(specs.AUTH_LOGIN, "AuthLoginResult")
     async def login(
         self,
         *,
@@ -41,7 +40,7 @@ class Auth:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AuthLoginResult:
+    ) -> "AuthLoginResult":
         """Exchange an email and password for a JWT bearer token.
 
         Calls ``POST /auth/login``; succeeds with 200, 201.
@@ -52,3 +51,6 @@ class Auth:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,16 +3,14 @@
 """``mappings.*`` methods of the datalinx API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-import attrs
-
-from dxapi._generated.peers.datalinx import specs
-from dxapi._generated.peers.datalinx.shapes import DatalinxPagination
+from dxapi._generated.peers.datalinx import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -31,12 +29,12 @@ MappingsDeleteResult: TypeAlias = dict[str, Any]
 MappingsInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class MappingsListResult(Result):
     """What ``mappings.list`` returns."""
 
     data: list[dict[str, Any]]
-    pagination: DatalinxPagination | None = None
+    pagination: "shapes.DatalinxPagination | None" = None
 
 
 #: What ``mappings.update`` returns (loosely typed: its fields are not documented).
@@ -49,7 +47,7 @@ class Mappings:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.MAPPINGS_CREATE, MappingsCreateResult)
+    @method(specs.MAPPINGS_CREATE, "MappingsCreateResult")
     async def create(
         self,
         *,
@@ -59,7 +57,7 @@ class Mappings:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MappingsCreateResult:
+    ) -> "MappingsCreateResult":
         """Create and manage mappings: create.
 
         Calls ``POST /mappings``; succeeds with 200, 201.
@@ -72,7 +70,7 @@ class Mappings:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MAPPINGS_DELETE, MappingsDeleteResult)
+    @method(specs.MAPPINGS_DELETE, "MappingsDeleteResult")
     async def delete(
         self,
         *,
@@ -81,7 +79,7 @@ class Mappings:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MappingsDeleteResult:
+    ) -> "MappingsDeleteResult":
         """Create and manage mappings: delete.
 
         Calls ``DELETE /mappings/{mapping_id}``; succeeds with 200, 204 (no body).
@@ -93,7 +91,7 @@ class Mappings:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MAPPINGS_INFO, MappingsInfoResult)
+    @method(specs.MAPPINGS_INFO, "MappingsInfoResult")
     async def info(
         self,
         *,
@@ -102,7 +100,7 @@ class Mappings:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MappingsInfoResult:
+    ) -> "MappingsInfoResult":
         """Create and manage mappings: get one.
 
         Calls ``GET /mappings/{mapping_id}``; succeeds with 200.
@@ -114,7 +112,7 @@ class Mappings:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MAPPINGS_LIST, MappingsListResult)
+    @method(specs.MAPPINGS_LIST, "MappingsListResult")
     def list(
         self,
         *,
@@ -124,7 +122,7 @@ class Mappings:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[MappingsListResult, dict[str, Any]]:
+    ) -> "CursorCall[MappingsListResult, dict[str, Any]]":
         """Create and manage mappings: list.
 
         Calls ``GET /mappings``; succeeds with 200. Paginated: ``await`` it for the
@@ -138,7 +136,7 @@ class Mappings:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MAPPINGS_UPDATE, MappingsUpdateResult)
+    @method(specs.MAPPINGS_UPDATE, "MappingsUpdateResult")
     async def update(
         self,
         *,
@@ -149,7 +147,7 @@ class Mappings:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MappingsUpdateResult:
+    ) -> "MappingsUpdateResult":
         """Create and manage mappings: update.
 
         Calls ``PUT /mappings/{mapping_id}``; succeeds with 200, 201, 204 (no body).
@@ -162,3 +160,6 @@ class Mappings:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,16 +3,14 @@
 """``monitoring.*`` methods of the datalinx API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-import attrs
-
-from dxapi._generated.peers.datalinx import specs
-from dxapi._generated.peers.datalinx.shapes import DatalinxPagination
+from dxapi._generated.peers.datalinx import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -27,12 +25,12 @@ MonitoringCreateResult: TypeAlias = dict[str, Any]
 MonitoringInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class MonitoringListResult(Result):
     """What ``monitoring.list`` returns."""
 
     data: list[dict[str, Any]]
-    pagination: DatalinxPagination | None = None
+    pagination: "shapes.DatalinxPagination | None" = None
 
 
 class Monitoring:
@@ -41,7 +39,7 @@ class Monitoring:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.MONITORING_CREATE, MonitoringCreateResult)
+    @method(specs.MONITORING_CREATE, "MonitoringCreateResult")
     async def create(
         self,
         *,
@@ -51,7 +49,7 @@ class Monitoring:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MonitoringCreateResult:
+    ) -> "MonitoringCreateResult":
         """Monitoring configuration: create.
 
         Calls ``POST /monitoring``; succeeds with 200, 201.
@@ -64,7 +62,7 @@ class Monitoring:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MONITORING_INFO, MonitoringInfoResult)
+    @method(specs.MONITORING_INFO, "MonitoringInfoResult")
     async def info(
         self,
         *,
@@ -73,7 +71,7 @@ class Monitoring:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MonitoringInfoResult:
+    ) -> "MonitoringInfoResult":
         """Monitoring configuration: get one.
 
         Calls ``GET /monitoring/{monitor_id}``; succeeds with 200.
@@ -85,7 +83,7 @@ class Monitoring:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MONITORING_LIST, MonitoringListResult)
+    @method(specs.MONITORING_LIST, "MonitoringListResult")
     def list(
         self,
         *,
@@ -95,7 +93,7 @@ class Monitoring:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[MonitoringListResult, dict[str, Any]]:
+    ) -> "CursorCall[MonitoringListResult, dict[str, Any]]":
         """Monitoring configuration: list.
 
         Calls ``GET /monitoring``; succeeds with 200. Paginated: ``await`` it for
@@ -108,3 +106,6 @@ class Monitoring:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,16 +3,14 @@
 """``organizations.*`` methods of the datalinx API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-import attrs
-
-from dxapi._generated.peers.datalinx import specs
-from dxapi._generated.peers.datalinx.shapes import DatalinxPagination
+from dxapi._generated.peers.datalinx import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -27,12 +25,12 @@ OrganizationsCreateResult: TypeAlias = dict[str, Any]
 OrganizationsInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class OrganizationsListResult(Result):
     """What ``organizations.list`` returns."""
 
     data: list[dict[str, Any]]
-    pagination: DatalinxPagination | None = None
+    pagination: "shapes.DatalinxPagination | None" = None
 
 
 class Organizations:
@@ -41,7 +39,7 @@ class Organizations:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.ORGANIZATIONS_CREATE, OrganizationsCreateResult)
+    @method(specs.ORGANIZATIONS_CREATE, "OrganizationsCreateResult")
     async def create(
         self,
         *,
@@ -51,7 +49,7 @@ class Organizations:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrganizationsCreateResult:
+    ) -> "OrganizationsCreateResult":
         """Organization settings: create.
 
         Calls ``POST /organizations``; succeeds with 200, 201.
@@ -64,7 +62,7 @@ class Organizations:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.ORGANIZATIONS_INFO, OrganizationsInfoResult)
+    @method(specs.ORGANIZATIONS_INFO, "OrganizationsInfoResult")
     async def info(
         self,
         *,
@@ -73,7 +71,7 @@ class Organizations:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrganizationsInfoResult:
+    ) -> "OrganizationsInfoResult":
         """Organization settings: get one.
 
         Calls ``GET /organizations/{organization_id}``; succeeds with 200.
@@ -85,7 +83,7 @@ class Organizations:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.ORGANIZATIONS_LIST, OrganizationsListResult)
+    @method(specs.ORGANIZATIONS_LIST, "OrganizationsListResult")
     def list(
         self,
         *,
@@ -95,7 +93,7 @@ class Organizations:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[OrganizationsListResult, dict[str, Any]]:
+    ) -> "CursorCall[OrganizationsListResult, dict[str, Any]]":
         """Organization settings: list.
 
         Calls ``GET /organizations``; succeeds with 200. Paginated: ``await`` it for
@@ -108,3 +106,6 @@ class Organizations:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,16 +3,14 @@
 """``pipelines.*`` methods of the datalinx API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-import attrs
-
-from dxapi._generated.peers.datalinx import specs
-from dxapi._generated.peers.datalinx.shapes import DatalinxPagination
+from dxapi._generated.peers.datalinx import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -31,12 +29,12 @@ PipelinesDeleteResult: TypeAlias = dict[str, Any]
 PipelinesInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class PipelinesListResult(Result):
     """What ``pipelines.list`` returns."""
 
     data: list[dict[str, Any]]
-    pagination: DatalinxPagination | None = None
+    pagination: "shapes.DatalinxPagination | None" = None
 
 
 #: What ``pipelines.run`` returns (loosely typed: its fields are not documented).
@@ -53,7 +51,7 @@ class Pipelines:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.PIPELINES_CREATE, PipelinesCreateResult)
+    @method(specs.PIPELINES_CREATE, "PipelinesCreateResult")
     async def create(
         self,
         *,
@@ -63,7 +61,7 @@ class Pipelines:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PipelinesCreateResult:
+    ) -> "PipelinesCreateResult":
         """Execute data pipelines: create.
 
         Calls ``POST /pipelines``; succeeds with 200, 201.
@@ -76,7 +74,7 @@ class Pipelines:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.PIPELINES_DELETE, PipelinesDeleteResult)
+    @method(specs.PIPELINES_DELETE, "PipelinesDeleteResult")
     async def delete(
         self,
         *,
@@ -85,7 +83,7 @@ class Pipelines:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PipelinesDeleteResult:
+    ) -> "PipelinesDeleteResult":
         """Execute data pipelines: delete.
 
         Calls ``DELETE /pipelines/{pipeline_id}``; succeeds with 200, 204 (no body).
@@ -97,7 +95,7 @@ class Pipelines:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.PIPELINES_INFO, PipelinesInfoResult)
+    @method(specs.PIPELINES_INFO, "PipelinesInfoResult")
     async def info(
         self,
         *,
@@ -106,7 +104,7 @@ class Pipelines:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PipelinesInfoResult:
+    ) -> "PipelinesInfoResult":
         """Execute data pipelines: get one.
 
         Calls ``GET /pipelines/{pipeline_id}``; succeeds with 200.
@@ -118,7 +116,7 @@ class Pipelines:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.PIPELINES_LIST, PipelinesListResult)
+    @method(specs.PIPELINES_LIST, "PipelinesListResult")
     def list(
         self,
         *,
@@ -128,7 +126,7 @@ class Pipelines:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[PipelinesListResult, dict[str, Any]]:
+    ) -> "CursorCall[PipelinesListResult, dict[str, Any]]":
         """Execute data pipelines: list.
 
         Calls ``GET /pipelines``; succeeds with 200. Paginated: ``await`` it for the
@@ -142,7 +140,7 @@ class Pipelines:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.PIPELINES_RUN, PipelinesRunResult)
+    @method(specs.PIPELINES_RUN, "PipelinesRunResult")
     async def run(
         self,
         *,
@@ -152,7 +150,7 @@ class Pipelines:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PipelinesRunResult:
+    ) -> "PipelinesRunResult":
         """Run a pipeline (its completion is announced by the pipeline.completed webhook).
 
         Calls ``POST /pipelines/{pipeline_id}/run``; succeeds with 200, 201.
@@ -165,7 +163,7 @@ class Pipelines:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.PIPELINES_UPDATE, PipelinesUpdateResult)
+    @method(specs.PIPELINES_UPDATE, "PipelinesUpdateResult")
     async def update(
         self,
         *,
@@ -176,7 +174,7 @@ class Pipelines:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PipelinesUpdateResult:
+    ) -> "PipelinesUpdateResult":
         """Execute data pipelines: update.
 
         Calls ``PUT /pipelines/{pipeline_id}``; succeeds with 200, 201, 204 (no
@@ -190,3 +188,6 @@ class Pipelines:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,16 +3,14 @@
 """``roles.*`` methods of the datalinx API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-import attrs
-
-from dxapi._generated.peers.datalinx import specs
-from dxapi._generated.peers.datalinx.shapes import DatalinxPagination
+from dxapi._generated.peers.datalinx import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -31,12 +29,12 @@ RolesDeleteResult: TypeAlias = dict[str, Any]
 RolesInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class RolesListResult(Result):
     """What ``roles.list`` returns."""
 
     data: list[dict[str, Any]]
-    pagination: DatalinxPagination | None = None
+    pagination: "shapes.DatalinxPagination | None" = None
 
 
 #: What ``roles.update`` returns (loosely typed: its fields are not documented).
@@ -49,7 +47,7 @@ class Roles:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.ROLES_CREATE, RolesCreateResult)
+    @method(specs.ROLES_CREATE, "RolesCreateResult")
     async def create(
         self,
         *,
@@ -59,7 +57,7 @@ class Roles:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RolesCreateResult:
+    ) -> "RolesCreateResult":
         """Role and permission management: create.
 
         Calls ``POST /roles``; succeeds with 200, 201.
@@ -72,7 +70,7 @@ class Roles:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.ROLES_DELETE, RolesDeleteResult)
+    @method(specs.ROLES_DELETE, "RolesDeleteResult")
     async def delete(
         self,
         *,
@@ -81,7 +79,7 @@ class Roles:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RolesDeleteResult:
+    ) -> "RolesDeleteResult":
         """Role and permission management: delete.
 
         Calls ``DELETE /roles/{role_id}``; succeeds with 200, 204 (no body).
@@ -93,7 +91,7 @@ class Roles:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.ROLES_INFO, RolesInfoResult)
+    @method(specs.ROLES_INFO, "RolesInfoResult")
     async def info(
         self,
         *,
@@ -102,7 +100,7 @@ class Roles:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RolesInfoResult:
+    ) -> "RolesInfoResult":
         """Role and permission management: get one.
 
         Calls ``GET /roles/{role_id}``; succeeds with 200.
@@ -114,7 +112,7 @@ class Roles:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.ROLES_LIST, RolesListResult)
+    @method(specs.ROLES_LIST, "RolesListResult")
     def list(
         self,
         *,
@@ -124,7 +122,7 @@ class Roles:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[RolesListResult, dict[str, Any]]:
+    ) -> "CursorCall[RolesListResult, dict[str, Any]]":
         """Role and permission management: list.
 
         Calls ``GET /roles``; succeeds with 200. Paginated: ``await`` it for the
@@ -138,7 +136,7 @@ class Roles:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.ROLES_UPDATE, RolesUpdateResult)
+    @method(specs.ROLES_UPDATE, "RolesUpdateResult")
     async def update(
         self,
         *,
@@ -149,7 +147,7 @@ class Roles:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RolesUpdateResult:
+    ) -> "RolesUpdateResult":
         """Role and permission management: update.
 
         Calls ``PUT /roles/{role_id}``; succeeds with 200, 201, 204 (no body).
@@ -162,3 +160,6 @@ class Roles:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

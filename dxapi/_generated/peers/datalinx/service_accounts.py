@@ -3,16 +3,14 @@
 """``serviceAccounts.*`` methods of the datalinx API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-import attrs
-
-from dxapi._generated.peers.datalinx import specs
-from dxapi._generated.peers.datalinx.shapes import DatalinxPagination
+from dxapi._generated.peers.datalinx import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -31,12 +29,12 @@ ServiceAccountsDeleteResult: TypeAlias = dict[str, Any]
 ServiceAccountsInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class ServiceAccountsListResult(Result):
     """What ``serviceAccounts.list`` returns."""
 
     data: list[dict[str, Any]]
-    pagination: DatalinxPagination | None = None
+    pagination: "shapes.DatalinxPagination | None" = None
 
 
 #: What ``serviceAccounts.update`` returns (loosely typed: its fields are not documented).
@@ -49,7 +47,7 @@ class ServiceAccounts:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SERVICE_ACCOUNTS_CREATE, ServiceAccountsCreateResult)
+    @method(specs.SERVICE_ACCOUNTS_CREATE, "ServiceAccountsCreateResult")
     async def create(
         self,
         *,
@@ -59,7 +57,7 @@ class ServiceAccounts:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ServiceAccountsCreateResult:
+    ) -> "ServiceAccountsCreateResult":
         """API access management: create.
 
         Calls ``POST /service-accounts``; succeeds with 200, 201.
@@ -72,7 +70,7 @@ class ServiceAccounts:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.SERVICE_ACCOUNTS_DELETE, ServiceAccountsDeleteResult)
+    @method(specs.SERVICE_ACCOUNTS_DELETE, "ServiceAccountsDeleteResult")
     async def delete(
         self,
         *,
@@ -81,7 +79,7 @@ class ServiceAccounts:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ServiceAccountsDeleteResult:
+    ) -> "ServiceAccountsDeleteResult":
         """API access management: delete.
 
         Calls ``DELETE /service-accounts/{service_account_id}``; succeeds with 200,
@@ -94,7 +92,7 @@ class ServiceAccounts:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.SERVICE_ACCOUNTS_INFO, ServiceAccountsInfoResult)
+    @method(specs.SERVICE_ACCOUNTS_INFO, "ServiceAccountsInfoResult")
     async def info(
         self,
         *,
@@ -103,7 +101,7 @@ class ServiceAccounts:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ServiceAccountsInfoResult:
+    ) -> "ServiceAccountsInfoResult":
         """API access management: get one.
 
         Calls ``GET /service-accounts/{service_account_id}``; succeeds with 200.
@@ -115,7 +113,7 @@ class ServiceAccounts:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.SERVICE_ACCOUNTS_LIST, ServiceAccountsListResult)
+    @method(specs.SERVICE_ACCOUNTS_LIST, "ServiceAccountsListResult")
     def list(
         self,
         *,
@@ -125,7 +123,7 @@ class ServiceAccounts:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[ServiceAccountsListResult, dict[str, Any]]:
+    ) -> "CursorCall[ServiceAccountsListResult, dict[str, Any]]":
         """API access management: list.
 
         Calls ``GET /service-accounts``; succeeds with 200. Paginated: ``await`` it
@@ -139,7 +137,7 @@ class ServiceAccounts:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.SERVICE_ACCOUNTS_UPDATE, ServiceAccountsUpdateResult)
+    @method(specs.SERVICE_ACCOUNTS_UPDATE, "ServiceAccountsUpdateResult")
     async def update(
         self,
         *,
@@ -150,7 +148,7 @@ class ServiceAccounts:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ServiceAccountsUpdateResult:
+    ) -> "ServiceAccountsUpdateResult":
         """API access management: update.
 
         Calls ``PUT /service-accounts/{service_account_id}``; succeeds with 200,
@@ -164,3 +162,6 @@ class ServiceAccounts:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

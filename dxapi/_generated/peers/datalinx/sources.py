@@ -3,16 +3,14 @@
 """``sources.*`` methods of the datalinx API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-import attrs
-
-from dxapi._generated.peers.datalinx import specs
-from dxapi._generated.peers.datalinx.shapes import DatalinxPagination
+from dxapi._generated.peers.datalinx import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -31,12 +29,12 @@ SourcesDeleteResult: TypeAlias = dict[str, Any]
 SourcesInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class SourcesListResult(Result):
     """What ``sources.list`` returns."""
 
     data: list[dict[str, Any]]
-    pagination: DatalinxPagination | None = None
+    pagination: "shapes.DatalinxPagination | None" = None
 
 
 #: What ``sources.update`` returns (loosely typed: its fields are not documented).
@@ -49,7 +47,7 @@ class Sources:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.SOURCES_CREATE, SourcesCreateResult)
+    @method(specs.SOURCES_CREATE, "SourcesCreateResult")
     async def create(
         self,
         *,
@@ -59,7 +57,7 @@ class Sources:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SourcesCreateResult:
+    ) -> "SourcesCreateResult":
         """Configure data sources: create.
 
         Calls ``POST /sources``; succeeds with 200, 201.
@@ -72,7 +70,7 @@ class Sources:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.SOURCES_DELETE, SourcesDeleteResult)
+    @method(specs.SOURCES_DELETE, "SourcesDeleteResult")
     async def delete(
         self,
         *,
@@ -81,7 +79,7 @@ class Sources:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SourcesDeleteResult:
+    ) -> "SourcesDeleteResult":
         """Configure data sources: delete.
 
         Calls ``DELETE /sources/{source_id}``; succeeds with 200, 204 (no body).
@@ -93,7 +91,7 @@ class Sources:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.SOURCES_INFO, SourcesInfoResult)
+    @method(specs.SOURCES_INFO, "SourcesInfoResult")
     async def info(
         self,
         *,
@@ -102,7 +100,7 @@ class Sources:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SourcesInfoResult:
+    ) -> "SourcesInfoResult":
         """Configure data sources: get one.
 
         Calls ``GET /sources/{source_id}``; succeeds with 200.
@@ -114,7 +112,7 @@ class Sources:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.SOURCES_LIST, SourcesListResult)
+    @method(specs.SOURCES_LIST, "SourcesListResult")
     def list(
         self,
         *,
@@ -124,7 +122,7 @@ class Sources:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[SourcesListResult, dict[str, Any]]:
+    ) -> "CursorCall[SourcesListResult, dict[str, Any]]":
         """Configure data sources: list.
 
         Calls ``GET /sources``; succeeds with 200. Paginated: ``await`` it for the
@@ -138,7 +136,7 @@ class Sources:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.SOURCES_UPDATE, SourcesUpdateResult)
+    @method(specs.SOURCES_UPDATE, "SourcesUpdateResult")
     async def update(
         self,
         *,
@@ -149,7 +147,7 @@ class Sources:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SourcesUpdateResult:
+    ) -> "SourcesUpdateResult":
         """Configure data sources: update.
 
         Calls ``PUT /sources/{source_id}``; succeeds with 200, 201, 204 (no body).
@@ -162,3 +160,6 @@ class Sources:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

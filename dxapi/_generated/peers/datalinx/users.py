@@ -3,16 +3,14 @@
 """``users.*`` methods of the datalinx API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-import attrs
-
-from dxapi._generated.peers.datalinx import specs
-from dxapi._generated.peers.datalinx.shapes import DatalinxPagination
+from dxapi._generated.peers.datalinx import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -31,12 +29,12 @@ UsersDeleteResult: TypeAlias = dict[str, Any]
 UsersInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class UsersListResult(Result):
     """What ``users.list`` returns."""
 
     data: list[dict[str, Any]]
-    pagination: DatalinxPagination | None = None
+    pagination: "shapes.DatalinxPagination | None" = None
 
 
 #: What ``users.update`` returns (loosely typed: its fields are not documented).
@@ -49,7 +47,7 @@ class Users:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.USERS_CREATE, UsersCreateResult)
+    @method(specs.USERS_CREATE, "UsersCreateResult")
     async def create(
         self,
         *,
@@ -59,7 +57,7 @@ class Users:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UsersCreateResult:
+    ) -> "UsersCreateResult":
         """User management: create.
 
         Calls ``POST /users``; succeeds with 200, 201.
@@ -72,7 +70,7 @@ class Users:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.USERS_DELETE, UsersDeleteResult)
+    @method(specs.USERS_DELETE, "UsersDeleteResult")
     async def delete(
         self,
         *,
@@ -81,7 +79,7 @@ class Users:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UsersDeleteResult:
+    ) -> "UsersDeleteResult":
         """User management: delete.
 
         Calls ``DELETE /users/{user_id}``; succeeds with 200, 204 (no body).
@@ -93,7 +91,7 @@ class Users:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.USERS_INFO, UsersInfoResult)
+    @method(specs.USERS_INFO, "UsersInfoResult")
     async def info(
         self,
         *,
@@ -102,7 +100,7 @@ class Users:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UsersInfoResult:
+    ) -> "UsersInfoResult":
         """User management: get one.
 
         Calls ``GET /users/{user_id}``; succeeds with 200.
@@ -114,7 +112,7 @@ class Users:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.USERS_LIST, UsersListResult)
+    @method(specs.USERS_LIST, "UsersListResult")
     def list(
         self,
         *,
@@ -124,7 +122,7 @@ class Users:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[UsersListResult, dict[str, Any]]:
+    ) -> "CursorCall[UsersListResult, dict[str, Any]]":
         """User management: list.
 
         Calls ``GET /users``; succeeds with 200. Paginated: ``await`` it for the
@@ -138,7 +136,7 @@ class Users:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.USERS_UPDATE, UsersUpdateResult)
+    @method(specs.USERS_UPDATE, "UsersUpdateResult")
     async def update(
         self,
         *,
@@ -149,7 +147,7 @@ class Users:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UsersUpdateResult:
+    ) -> "UsersUpdateResult":
         """User management: update.
 
         Calls ``PUT /users/{user_id}``; succeeds with 200, 201, 204 (no body).
@@ -162,3 +160,6 @@ class Users:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

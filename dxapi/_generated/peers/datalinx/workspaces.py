@@ -3,17 +3,15 @@
 """``workspaces.*`` methods of the datalinx API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 import datetime
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-import attrs
-
-from dxapi._generated.peers.datalinx import specs
-from dxapi._generated.peers.datalinx.shapes import DatalinxPagination, DatalinxWorkspace
+from dxapi._generated.peers.datalinx import shapes, specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -21,7 +19,7 @@ from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkspacesCreateResult(Result):
     """What ``workspaces.create`` returns."""
 
@@ -35,7 +33,7 @@ class WorkspacesCreateResult(Result):
 WorkspacesDeleteResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkspacesInfoResult(Result):
     """What ``workspaces.info`` returns."""
 
@@ -45,15 +43,15 @@ class WorkspacesInfoResult(Result):
     created_at: datetime.datetime | None = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkspacesListResult(Result):
     """What ``workspaces.list`` returns."""
 
-    data: list[DatalinxWorkspace]
-    pagination: DatalinxPagination | None = None
+    data: "list[shapes.DatalinxWorkspace]"
+    pagination: "shapes.DatalinxPagination | None" = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkspacesUpdateResult(Result):
     """What ``workspaces.update`` returns."""
 
@@ -69,7 +67,7 @@ class Workspaces:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.WORKSPACES_CREATE, WorkspacesCreateResult)
+    @method(specs.WORKSPACES_CREATE, "WorkspacesCreateResult")
     async def create(
         self,
         *,
@@ -78,7 +76,7 @@ class Workspaces:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkspacesCreateResult:
+    ) -> "WorkspacesCreateResult":
         """Create a workspace.
 
         Calls ``POST /workspaces``; succeeds with 200, 201.
@@ -90,7 +88,7 @@ class Workspaces:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKSPACES_DELETE, WorkspacesDeleteResult)
+    @method(specs.WORKSPACES_DELETE, "WorkspacesDeleteResult")
     async def delete(
         self,
         *,
@@ -98,7 +96,7 @@ class Workspaces:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkspacesDeleteResult:
+    ) -> "WorkspacesDeleteResult":
         """Delete a workspace.
 
         Calls ``DELETE /workspaces/{workspace_id}``; succeeds with 200, 204 (no
@@ -110,7 +108,7 @@ class Workspaces:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKSPACES_INFO, WorkspacesInfoResult)
+    @method(specs.WORKSPACES_INFO, "WorkspacesInfoResult")
     async def info(
         self,
         *,
@@ -118,7 +116,7 @@ class Workspaces:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkspacesInfoResult:
+    ) -> "WorkspacesInfoResult":
         """Get a workspace.
 
         Calls ``GET /workspaces/{workspace_id}``; succeeds with 200.
@@ -129,7 +127,7 @@ class Workspaces:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKSPACES_LIST, WorkspacesListResult)
+    @method(specs.WORKSPACES_LIST, "WorkspacesListResult")
     def list(
         self,
         *,
@@ -138,7 +136,7 @@ class Workspaces:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[WorkspacesListResult, DatalinxWorkspace]:
+    ) -> "CursorCall[WorkspacesListResult, shapes.DatalinxWorkspace]":
         """List workspaces.
 
         Calls ``GET /workspaces``; succeeds with 200. Paginated: ``await`` it for
@@ -151,7 +149,7 @@ class Workspaces:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKSPACES_UPDATE, WorkspacesUpdateResult)
+    @method(specs.WORKSPACES_UPDATE, "WorkspacesUpdateResult")
     async def update(
         self,
         *,
@@ -161,7 +159,7 @@ class Workspaces:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkspacesUpdateResult:
+    ) -> "WorkspacesUpdateResult":
         """Update a workspace.
 
         Calls ``PUT /workspaces/{workspace_id}``; succeeds with 200, 201, 204 (no
@@ -174,3 +172,6 @@ class Workspaces:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

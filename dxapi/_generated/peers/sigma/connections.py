@@ -3,7 +3,7 @@
 """``connections.*`` methods of the sigma API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from dxapi._generated.peers.sigma import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -30,7 +31,7 @@ ConnectionsDeleteResult: TypeAlias = dict[str, Any]
 ConnectionsInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class ConnectionsListResult(Result):
     """What ``connections.list`` returns."""
 
@@ -40,14 +41,14 @@ class ConnectionsListResult(Result):
     total: int | None = None
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class ConnectionsLookupResult(Result):
     """What ``connections.lookup`` returns."""
 
     inode_id: str | None = attrs.field(default=None, alias="inodeId")
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class ConnectionsPathsResult(Result):
     """What ``connections.paths`` returns."""
 
@@ -75,7 +76,7 @@ class Connections:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.CONNECTIONS_CREATE, ConnectionsCreateResult)
+    @method(specs.CONNECTIONS_CREATE, "ConnectionsCreateResult")
     async def create(
         self,
         *,
@@ -85,7 +86,7 @@ class Connections:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ConnectionsCreateResult:
+    ) -> "ConnectionsCreateResult":
         """Create a data warehouse connection.
 
         Calls ``POST /v2/connections``; succeeds with 200, 201.
@@ -98,7 +99,7 @@ class Connections:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.CONNECTIONS_DELETE, ConnectionsDeleteResult)
+    @method(specs.CONNECTIONS_DELETE, "ConnectionsDeleteResult")
     async def delete(
         self,
         *,
@@ -106,7 +107,7 @@ class Connections:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ConnectionsDeleteResult:
+    ) -> "ConnectionsDeleteResult":
         """Delete a connection.
 
         Calls ``DELETE /v2/connections/{connectionId}``; succeeds with 200, 204 (no
@@ -118,7 +119,7 @@ class Connections:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.CONNECTIONS_INFO, ConnectionsInfoResult)
+    @method(specs.CONNECTIONS_INFO, "ConnectionsInfoResult")
     async def info(
         self,
         *,
@@ -126,7 +127,7 @@ class Connections:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ConnectionsInfoResult:
+    ) -> "ConnectionsInfoResult":
         """Get a connection.
 
         Calls ``GET /v2/connections/{connectionId}``; succeeds with 200.
@@ -137,7 +138,7 @@ class Connections:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.CONNECTIONS_LIST, ConnectionsListResult)
+    @method(specs.CONNECTIONS_LIST, "ConnectionsListResult")
     def list(
         self,
         *,
@@ -146,7 +147,7 @@ class Connections:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[ConnectionsListResult, dict[str, Any]]:
+    ) -> "CursorCall[ConnectionsListResult, dict[str, Any]]":
         """List the active data warehouse connections.
 
         Calls ``GET /v2/connections``; succeeds with 200. Paginated: ``await`` it
@@ -159,7 +160,7 @@ class Connections:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.CONNECTIONS_LOOKUP, ConnectionsLookupResult)
+    @method(specs.CONNECTIONS_LOOKUP, "ConnectionsLookupResult")
     async def lookup(
         self,
         *,
@@ -168,7 +169,7 @@ class Connections:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ConnectionsLookupResult:
+    ) -> "ConnectionsLookupResult":
         """Find the inodeId of a warehouse connection path.
 
         Calls ``POST /v2/connection/{connectionId}/lookup``; succeeds with 200, 201.
@@ -180,7 +181,7 @@ class Connections:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.CONNECTIONS_PATHS, ConnectionsPathsResult)
+    @method(specs.CONNECTIONS_PATHS, "ConnectionsPathsResult")
     def paths(
         self,
         *,
@@ -189,7 +190,7 @@ class Connections:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[ConnectionsPathsResult, dict[str, Any]]:
+    ) -> "CursorCall[ConnectionsPathsResult, dict[str, Any]]":
         """List connection paths.
 
         Calls ``GET /v2/connections/paths``; succeeds with 200. Paginated: ``await``
@@ -202,7 +203,7 @@ class Connections:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.CONNECTIONS_REPLACE, ConnectionsReplaceResult)
+    @method(specs.CONNECTIONS_REPLACE, "ConnectionsReplaceResult")
     async def replace(
         self,
         *,
@@ -213,7 +214,7 @@ class Connections:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ConnectionsReplaceResult:
+    ) -> "ConnectionsReplaceResult":
         """Update or restore a connection.
 
         Calls ``PUT /v2/connections/{connectionId}``; succeeds with 200, 201, 204
@@ -228,7 +229,7 @@ class Connections:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.CONNECTIONS_TEST, ConnectionsTestResult)
+    @method(specs.CONNECTIONS_TEST, "ConnectionsTestResult")
     async def test(
         self,
         *,
@@ -236,7 +237,7 @@ class Connections:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ConnectionsTestResult:
+    ) -> "ConnectionsTestResult":
         """Validate a connection.
 
         Calls ``GET /v2/connections/{connectionId}/test``; succeeds with 200.
@@ -247,7 +248,7 @@ class Connections:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.CONNECTIONS_UPDATE, ConnectionsUpdateResult)
+    @method(specs.CONNECTIONS_UPDATE, "ConnectionsUpdateResult")
     async def update(
         self,
         *,
@@ -257,7 +258,7 @@ class Connections:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ConnectionsUpdateResult:
+    ) -> "ConnectionsUpdateResult":
         """Update a connection.
 
         Calls ``PATCH /v2/connections/{connectionId}``; succeeds with 200, 204 (no
@@ -270,3 +271,6 @@ class Connections:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

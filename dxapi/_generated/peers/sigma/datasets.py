@@ -3,7 +3,7 @@
 """``datasets.*`` methods of the sigma API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from dxapi._generated.peers.sigma import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -22,7 +23,7 @@ from dxapi._spec import UNSET, Unset
 DatasetsInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class DatasetsListResult(Result):
     """What ``datasets.list`` returns."""
 
@@ -36,7 +37,7 @@ class DatasetsListResult(Result):
 DatasetsMaterializationsCreateResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class DatasetsMaterializationsListResult(Result):
     """What ``datasets.materializations.list`` returns."""
 
@@ -52,7 +53,7 @@ class DatasetsMaterializations:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.DATASETS_MATERIALIZATIONS_CREATE, DatasetsMaterializationsCreateResult)
+    @method(specs.DATASETS_MATERIALIZATIONS_CREATE, "DatasetsMaterializationsCreateResult")
     async def create(
         self,
         *,
@@ -60,7 +61,7 @@ class DatasetsMaterializations:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DatasetsMaterializationsCreateResult:
+    ) -> "DatasetsMaterializationsCreateResult":
         """Start a new materialization of a dataset.
 
         Calls ``POST /v2/datasets/{datasetId}/materialization``; succeeds with 200,
@@ -72,7 +73,7 @@ class DatasetsMaterializations:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.DATASETS_MATERIALIZATIONS_LIST, DatasetsMaterializationsListResult)
+    @method(specs.DATASETS_MATERIALIZATIONS_LIST, "DatasetsMaterializationsListResult")
     def list(
         self,
         *,
@@ -82,7 +83,7 @@ class DatasetsMaterializations:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[DatasetsMaterializationsListResult, dict[str, Any]]:
+    ) -> "CursorCall[DatasetsMaterializationsListResult, dict[str, Any]]":
         """List a dataset's materializations.
 
         Calls ``GET /v2/datasets/{datasetId}/materialization``; succeeds with 200.
@@ -104,7 +105,7 @@ class Datasets:
         self._session = session
         self.materializations = DatasetsMaterializations(session)
 
-    @method(specs.DATASETS_INFO, DatasetsInfoResult)
+    @method(specs.DATASETS_INFO, "DatasetsInfoResult")
     async def info(
         self,
         *,
@@ -112,7 +113,7 @@ class Datasets:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DatasetsInfoResult:
+    ) -> "DatasetsInfoResult":
         """Get a dataset.
 
         Calls ``GET /v2/datasets/{datasetId}``; succeeds with 200.
@@ -123,7 +124,7 @@ class Datasets:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.DATASETS_LIST, DatasetsListResult)
+    @method(specs.DATASETS_LIST, "DatasetsListResult")
     def list(
         self,
         *,
@@ -132,7 +133,7 @@ class Datasets:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[DatasetsListResult, dict[str, Any]]:
+    ) -> "CursorCall[DatasetsListResult, dict[str, Any]]":
         """List the datasets of the organization.
 
         Calls ``GET /v2/datasets``; succeeds with 200. Paginated: ``await`` it for
@@ -144,3 +145,6 @@ class Datasets:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

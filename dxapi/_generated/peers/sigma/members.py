@@ -3,7 +3,7 @@
 """``members.*`` methods of the sigma API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from dxapi._generated.peers.sigma import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -19,7 +20,7 @@ from dxapi._session import Session
 from dxapi._spec import UNSET, Unset
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class MembersCreateResult(Result):
     """What ``members.create`` returns."""
 
@@ -34,7 +35,7 @@ MembersDeleteResult: TypeAlias = dict[str, Any]
 MembersInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class MembersListResult(Result):
     """What ``members.list`` returns."""
 
@@ -54,7 +55,7 @@ class Members:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.MEMBERS_CREATE, MembersCreateResult)
+    @method(specs.MEMBERS_CREATE, "MembersCreateResult")
     async def create(
         self,
         *,
@@ -65,7 +66,7 @@ class Members:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MembersCreateResult:
+    ) -> "MembersCreateResult":
         """Invite a new organization member.
 
         Calls ``POST /v2/members``; succeeds with 200, 201.
@@ -79,7 +80,7 @@ class Members:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MEMBERS_DELETE, MembersDeleteResult)
+    @method(specs.MEMBERS_DELETE, "MembersDeleteResult")
     async def delete(
         self,
         *,
@@ -87,7 +88,7 @@ class Members:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MembersDeleteResult:
+    ) -> "MembersDeleteResult":
         """Deactivate a member.
 
         Calls ``DELETE /v2/members/{memberId}``; succeeds with 200, 204 (no body).
@@ -98,7 +99,7 @@ class Members:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MEMBERS_INFO, MembersInfoResult)
+    @method(specs.MEMBERS_INFO, "MembersInfoResult")
     async def info(
         self,
         *,
@@ -106,7 +107,7 @@ class Members:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MembersInfoResult:
+    ) -> "MembersInfoResult":
         """Get a member.
 
         Calls ``GET /v2/members/{memberId}``; succeeds with 200.
@@ -117,7 +118,7 @@ class Members:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MEMBERS_LIST, MembersListResult)
+    @method(specs.MEMBERS_LIST, "MembersListResult")
     def list(
         self,
         *,
@@ -127,7 +128,7 @@ class Members:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[MembersListResult, dict[str, Any]]:
+    ) -> "CursorCall[MembersListResult, dict[str, Any]]":
         """List the members of the organization.
 
         Calls ``GET /v2/members``; succeeds with 200. Paginated: ``await`` it for
@@ -141,7 +142,7 @@ class Members:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.MEMBERS_UPDATE, MembersUpdateResult)
+    @method(specs.MEMBERS_UPDATE, "MembersUpdateResult")
     async def update(
         self,
         *,
@@ -153,7 +154,7 @@ class Members:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> MembersUpdateResult:
+    ) -> "MembersUpdateResult":
         """Update a member's attributes.
 
         Calls ``PATCH /v2/members/{memberId}``; succeeds with 200, 204 (no body).
@@ -167,3 +168,6 @@ class Members:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

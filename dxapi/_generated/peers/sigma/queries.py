@@ -3,7 +3,7 @@
 """``queries.*`` methods of the sigma API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import AsyncIterator, Mapping
@@ -23,7 +23,7 @@ class Queries:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.QUERIES_DOWNLOAD, QueriesDownloadResult)
+    @method(specs.QUERIES_DOWNLOAD, "QueriesDownloadResult")
     def download(
         self,
         *,

@@ -3,7 +3,7 @@
 """``teams.*`` methods of the sigma API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from dxapi._generated.peers.sigma import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -30,7 +31,7 @@ TeamsDeleteResult: TypeAlias = dict[str, Any]
 TeamsInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class TeamsListResult(Result):
     """What ``teams.list`` returns."""
 
@@ -54,7 +55,7 @@ class TeamsMembers:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.TEAMS_MEMBERS_UPDATE, TeamsMembersUpdateResult)
+    @method(specs.TEAMS_MEMBERS_UPDATE, "TeamsMembersUpdateResult")
     async def update(
         self,
         *,
@@ -64,7 +65,7 @@ class TeamsMembers:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsMembersUpdateResult:
+    ) -> "TeamsMembersUpdateResult":
         """Add or remove team members.
 
         Calls ``PATCH /v2/teams/{teamId}/members``; succeeds with 200, 204 (no
@@ -86,7 +87,7 @@ class Teams:
         self._session = session
         self.members = TeamsMembers(session)
 
-    @method(specs.TEAMS_CREATE, TeamsCreateResult)
+    @method(specs.TEAMS_CREATE, "TeamsCreateResult")
     async def create(
         self,
         *,
@@ -98,7 +99,7 @@ class Teams:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsCreateResult:
+    ) -> "TeamsCreateResult":
         """Create a team.
 
         Calls ``POST /v2/teams``; succeeds with 200, 201.
@@ -113,7 +114,7 @@ class Teams:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.TEAMS_DELETE, TeamsDeleteResult)
+    @method(specs.TEAMS_DELETE, "TeamsDeleteResult")
     async def delete(
         self,
         *,
@@ -121,7 +122,7 @@ class Teams:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsDeleteResult:
+    ) -> "TeamsDeleteResult":
         """Delete a team.
 
         Calls ``DELETE /v2/teams/{teamId}``; succeeds with 200, 204 (no body).
@@ -132,7 +133,7 @@ class Teams:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.TEAMS_INFO, TeamsInfoResult)
+    @method(specs.TEAMS_INFO, "TeamsInfoResult")
     async def info(
         self,
         *,
@@ -140,7 +141,7 @@ class Teams:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsInfoResult:
+    ) -> "TeamsInfoResult":
         """Get a team.
 
         Calls ``GET /v2/teams/{teamId}``; succeeds with 200.
@@ -151,7 +152,7 @@ class Teams:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.TEAMS_LIST, TeamsListResult)
+    @method(specs.TEAMS_LIST, "TeamsListResult")
     def list(
         self,
         *,
@@ -161,7 +162,7 @@ class Teams:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[TeamsListResult, dict[str, Any]]:
+    ) -> "CursorCall[TeamsListResult, dict[str, Any]]":
         """List the teams of the organization.
 
         Calls ``GET /v2/teams``; succeeds with 200. Paginated: ``await`` it for the
@@ -175,7 +176,7 @@ class Teams:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.TEAMS_UPDATE, TeamsUpdateResult)
+    @method(specs.TEAMS_UPDATE, "TeamsUpdateResult")
     async def update(
         self,
         *,
@@ -186,7 +187,7 @@ class Teams:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsUpdateResult:
+    ) -> "TeamsUpdateResult":
         """Update a team's metadata.
 
         Calls ``PATCH /v2/teams/{teamId}``; succeeds with 200, 204 (no body).
@@ -199,3 +200,6 @@ class Teams:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,7 +3,7 @@
 """``userAttributes.*`` methods of the sigma API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
@@ -23,7 +23,7 @@ class UserAttributes:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.USER_ATTRIBUTES_ASSIGN_TEAMS, UserAttributesAssignTeamsResult)
+    @method(specs.USER_ATTRIBUTES_ASSIGN_TEAMS, "UserAttributesAssignTeamsResult")
     async def assign_teams(
         self,
         *,
@@ -32,7 +32,7 @@ class UserAttributes:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UserAttributesAssignTeamsResult:
+    ) -> "UserAttributesAssignTeamsResult":
         """Assign a user attribute to teams.
 
         Calls ``POST /v2/user-attributes/{userAttributeId}/teams``; succeeds with

@@ -3,7 +3,7 @@
 """``whoami.*`` methods of the sigma API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
@@ -12,12 +12,13 @@ from typing import Any
 import attrs
 
 from dxapi._generated.peers.sigma import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._result import Result
 from dxapi._session import Session
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WhoamiInfoResult(Result):
     """What ``whoami.info`` returns."""
 
@@ -32,14 +33,14 @@ class Whoami:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.WHOAMI_INFO, WhoamiInfoResult)
+    @method(specs.WHOAMI_INFO, "WhoamiInfoResult")
     async def info(
         self,
         *,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WhoamiInfoResult:
+    ) -> "WhoamiInfoResult":
         """Identify the authenticated user and organization.
 
         Calls ``GET /v2/whoami``; succeeds with 200.
@@ -48,3 +49,6 @@ class Whoami:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

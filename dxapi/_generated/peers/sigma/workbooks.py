@@ -3,7 +3,7 @@
 """``workbooks.*`` methods of the sigma API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping
@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from dxapi._generated.peers.sigma import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -26,7 +27,7 @@ WorkbooksExportResult: TypeAlias = dict[str, Any]
 WorkbooksInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkbooksListResult(Result):
     """What ``workbooks.list`` returns."""
 
@@ -46,7 +47,7 @@ class Workbooks:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.WORKBOOKS_EXPORT, WorkbooksExportResult)
+    @method(specs.WORKBOOKS_EXPORT, "WorkbooksExportResult")
     async def export(
         self,
         *,
@@ -56,7 +57,7 @@ class Workbooks:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkbooksExportResult:
+    ) -> "WorkbooksExportResult":
         """Export a workbook.
 
         Calls ``POST /v2/workbooks/{workbookId}/export``; succeeds with 200, 201.
@@ -69,7 +70,7 @@ class Workbooks:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKBOOKS_INFO, WorkbooksInfoResult)
+    @method(specs.WORKBOOKS_INFO, "WorkbooksInfoResult")
     async def info(
         self,
         *,
@@ -77,7 +78,7 @@ class Workbooks:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkbooksInfoResult:
+    ) -> "WorkbooksInfoResult":
         """Get a workbook.
 
         Calls ``GET /v2/workbooks/{workbookId}``; succeeds with 200.
@@ -88,7 +89,7 @@ class Workbooks:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKBOOKS_LIST, WorkbooksListResult)
+    @method(specs.WORKBOOKS_LIST, "WorkbooksListResult")
     def list(
         self,
         *,
@@ -97,7 +98,7 @@ class Workbooks:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[WorkbooksListResult, dict[str, Any]]:
+    ) -> "CursorCall[WorkbooksListResult, dict[str, Any]]":
         """List the available workbooks.
 
         Calls ``GET /v2/workbooks``; succeeds with 200. Paginated: ``await`` it for
@@ -110,7 +111,7 @@ class Workbooks:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKBOOKS_SCHEMA, WorkbooksSchemaResult)
+    @method(specs.WORKBOOKS_SCHEMA, "WorkbooksSchemaResult")
     async def schema(
         self,
         *,
@@ -118,7 +119,7 @@ class Workbooks:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkbooksSchemaResult:
+    ) -> "WorkbooksSchemaResult":
         """Get a workbook's schema.
 
         Calls ``GET /v2/workbooks/{workbookId}/schema``; succeeds with 200.
@@ -128,3 +129,6 @@ class Workbooks:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

@@ -3,7 +3,7 @@
 """``workspaces.*`` methods of the sigma API and their result types.
 
 Each method is its typed signature and docstring; ``@method`` makes it one call into
-the session (see dxapi._methods).
+the session (see dxapi._methods). Result classes are built on first use (dxapi._lazy).
 """
 
 from collections.abc import Mapping, Sequence
@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from dxapi._generated.peers.sigma import specs
+from dxapi._lazy import build_on_first_use, frozen
 from dxapi._methods import method
 from dxapi._pagination import CursorCall
 from dxapi._result import Result
@@ -34,7 +35,7 @@ WorkspacesGrantsCreateResult: TypeAlias = dict[str, Any]
 WorkspacesGrantsDeleteResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkspacesGrantsListResult(Result):
     """What ``workspaces.grants.list`` returns."""
 
@@ -48,7 +49,7 @@ class WorkspacesGrantsListResult(Result):
 WorkspacesInfoResult: TypeAlias = dict[str, Any]
 
 
-@attrs.frozen(kw_only=True)
+@frozen(kw_only=True)
 class WorkspacesListResult(Result):
     """What ``workspaces.list`` returns."""
 
@@ -68,7 +69,7 @@ class WorkspacesGrants:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @method(specs.WORKSPACES_GRANTS_CREATE, WorkspacesGrantsCreateResult)
+    @method(specs.WORKSPACES_GRANTS_CREATE, "WorkspacesGrantsCreateResult")
     async def create(
         self,
         *,
@@ -77,7 +78,7 @@ class WorkspacesGrants:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkspacesGrantsCreateResult:
+    ) -> "WorkspacesGrantsCreateResult":
         """Create or update a workspace's grants.
 
         Calls ``POST /v2/workspaces/{workspaceId}/grants``; succeeds with 200, 201.
@@ -90,7 +91,7 @@ class WorkspacesGrants:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKSPACES_GRANTS_DELETE, WorkspacesGrantsDeleteResult)
+    @method(specs.WORKSPACES_GRANTS_DELETE, "WorkspacesGrantsDeleteResult")
     async def delete(
         self,
         *,
@@ -99,7 +100,7 @@ class WorkspacesGrants:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkspacesGrantsDeleteResult:
+    ) -> "WorkspacesGrantsDeleteResult":
         """Revoke a grant.
 
         Calls ``DELETE /v2/workspaces/{workspaceId}/grants/{grantId}``; succeeds
@@ -112,7 +113,7 @@ class WorkspacesGrants:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKSPACES_GRANTS_LIST, WorkspacesGrantsListResult)
+    @method(specs.WORKSPACES_GRANTS_LIST, "WorkspacesGrantsListResult")
     def list(
         self,
         *,
@@ -122,7 +123,7 @@ class WorkspacesGrants:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[WorkspacesGrantsListResult, dict[str, Any]]:
+    ) -> "CursorCall[WorkspacesGrantsListResult, dict[str, Any]]":
         """List a workspace's grants.
 
         Calls ``GET /v2/workspaces/{workspaceId}/grants``; succeeds with 200.
@@ -144,7 +145,7 @@ class Workspaces:
         self._session = session
         self.grants = WorkspacesGrants(session)
 
-    @method(specs.WORKSPACES_CREATE, WorkspacesCreateResult)
+    @method(specs.WORKSPACES_CREATE, "WorkspacesCreateResult")
     async def create(
         self,
         *,
@@ -153,7 +154,7 @@ class Workspaces:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkspacesCreateResult:
+    ) -> "WorkspacesCreateResult":
         """Create a workspace.
 
         Calls ``POST /v2/workspaces``; succeeds with 200, 201.
@@ -165,7 +166,7 @@ class Workspaces:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKSPACES_DELETE, WorkspacesDeleteResult)
+    @method(specs.WORKSPACES_DELETE, "WorkspacesDeleteResult")
     async def delete(
         self,
         *,
@@ -173,7 +174,7 @@ class Workspaces:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkspacesDeleteResult:
+    ) -> "WorkspacesDeleteResult":
         """Delete a workspace.
 
         Calls ``DELETE /v2/workspaces/{workspaceId}``; succeeds with 200, 204 (no
@@ -185,7 +186,7 @@ class Workspaces:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKSPACES_INFO, WorkspacesInfoResult)
+    @method(specs.WORKSPACES_INFO, "WorkspacesInfoResult")
     async def info(
         self,
         *,
@@ -193,7 +194,7 @@ class Workspaces:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkspacesInfoResult:
+    ) -> "WorkspacesInfoResult":
         """Get a workspace's metadata.
 
         Calls ``GET /v2/workspaces/{workspaceId}``; succeeds with 200.
@@ -204,7 +205,7 @@ class Workspaces:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKSPACES_LIST, WorkspacesListResult)
+    @method(specs.WORKSPACES_LIST, "WorkspacesListResult")
     def list(
         self,
         *,
@@ -213,7 +214,7 @@ class Workspaces:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CursorCall[WorkspacesListResult, dict[str, Any]]:
+    ) -> "CursorCall[WorkspacesListResult, dict[str, Any]]":
         """List the workspaces of the organization.
 
         Calls ``GET /v2/workspaces``; succeeds with 200. Paginated: ``await`` it for
@@ -226,7 +227,7 @@ class Workspaces:
                 above, for what the API accepts and the registry does not know yet.
         """
 
-    @method(specs.WORKSPACES_UPDATE, WorkspacesUpdateResult)
+    @method(specs.WORKSPACES_UPDATE, "WorkspacesUpdateResult")
     async def update(
         self,
         *,
@@ -235,7 +236,7 @@ class Workspaces:
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkspacesUpdateResult:
+    ) -> "WorkspacesUpdateResult":
         """Update a workspace's metadata.
 
         Calls ``PATCH /v2/workspaces/{workspaceId}``; succeeds with 200, 204 (no
@@ -247,3 +248,6 @@ class Workspaces:
             extra_query, extra_body, extra_headers: sent as given beside the arguments
                 above, for what the API accepts and the registry does not know yet.
         """
+
+
+build_on_first_use(globals())  # each class is built when first looked up

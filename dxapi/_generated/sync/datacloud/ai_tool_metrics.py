@@ -5,12 +5,8 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dxapi._generated import shapes
 from dxapi._generated.datacloud import ai_tool_metrics as aio
-from dxapi._generated.datacloud.ai_tool_metrics import (
-    AiToolMetricsPushAllResult,
-    AiToolMetricsPushResult,
-)
-from dxapi._generated.shapes import AiToolMetricItem
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncNamespace
 from dxapi._sync_helpers import SyncAiToolMetricsBatch
@@ -36,7 +32,7 @@ class AiToolMetrics(SyncNamespace[aio.AiToolMetrics], SyncAiToolMetricsBatch):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AiToolMetricsPushResult:
+    ) -> "aio.AiToolMetricsPushResult":
         """Record one user's daily usage of a bespoke AI tool.
 
         Calls ``POST aiToolMetrics.push``; scope: ``none documented``.
@@ -77,11 +73,11 @@ class AiToolMetrics(SyncNamespace[aio.AiToolMetrics], SyncAiToolMetricsBatch):
     def push_all(
         self,
         *,
-        data: Sequence[AiToolMetricItem | Mapping[str, Any]],
+        data: "Sequence[shapes.AiToolMetricItem | Mapping[str, Any]]",
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AiToolMetricsPushAllResult:
+    ) -> "aio.AiToolMetricsPushAllResult":
         """Record many daily AI tool usage records at once.
 
         Calls ``POST aiToolMetrics.pushAll``; scope: ``none documented``.

@@ -5,11 +5,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dxapi._generated.datacloud import backstage as aio
-from dxapi._generated.datacloud.backstage import (
-    BackstageCatalogSyncChunkResult,
-    BackstageCatalogSyncCompleteResult,
-    BackstageCatalogSyncStartResult,
-)
 from dxapi._sync import SyncNamespace
 
 
@@ -24,7 +19,7 @@ class Backstage(SyncNamespace[aio.Backstage]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> BackstageCatalogSyncChunkResult:
+    ) -> "aio.BackstageCatalogSyncChunkResult":
         """Send one chunk (the plugin sends 100) of a Backstage catalog's entities.
 
         Calls ``POST backstage.catalogSyncChunk``; scope: ``none documented``.
@@ -51,7 +46,7 @@ class Backstage(SyncNamespace[aio.Backstage]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> BackstageCatalogSyncCompleteResult:
+    ) -> "aio.BackstageCatalogSyncCompleteResult":
         """Finish a sync of a Backstage catalog.
 
         Calls ``POST backstage.catalogSyncComplete``; scope: ``none documented``.
@@ -76,7 +71,7 @@ class Backstage(SyncNamespace[aio.Backstage]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> BackstageCatalogSyncStartResult:
+    ) -> "aio.BackstageCatalogSyncStartResult":
         """Start a sync of a Backstage catalog.
 
         Calls ``POST backstage.catalogSyncStart``; scope: ``none documented``.

@@ -5,16 +5,8 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dxapi._generated import shapes
 from dxapi._generated.datacloud import custom_data as aio
-from dxapi._generated.datacloud.custom_data import (
-    CustomDataDeleteAllByReferenceResult,
-    CustomDataDeleteResult,
-    CustomDataGetAllByReferenceResult,
-    CustomDataGetResult,
-    CustomDataSetAllResult,
-    CustomDataSetResult,
-)
-from dxapi._generated.shapes import CustomDataItem
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncNamespace
 from dxapi._sync_helpers import SyncCustomDataBatch
@@ -32,7 +24,7 @@ class CustomData(SyncNamespace[aio.CustomData], SyncCustomDataBatch):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomDataDeleteResult:
+    ) -> "aio.CustomDataDeleteResult":
         """Delete one custom data record by reference and key, or by id.
 
         Calls ``POST customData.delete``; scope: ``none documented``.
@@ -61,7 +53,7 @@ class CustomData(SyncNamespace[aio.CustomData], SyncCustomDataBatch):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomDataDeleteAllByReferenceResult:
+    ) -> "aio.CustomDataDeleteAllByReferenceResult":
         """Delete every custom data record with a reference.
 
         Calls ``POST customData.deleteAllByReference``; scope: ``none documented``.
@@ -88,7 +80,7 @@ class CustomData(SyncNamespace[aio.CustomData], SyncCustomDataBatch):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomDataGetResult:
+    ) -> "aio.CustomDataGetResult":
         """Get one custom data record by reference and key, or by id.
 
         Calls ``GET customData.get``; scope: ``none documented``.
@@ -117,7 +109,7 @@ class CustomData(SyncNamespace[aio.CustomData], SyncCustomDataBatch):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomDataGetAllByReferenceResult:
+    ) -> "aio.CustomDataGetAllByReferenceResult":
         """Get every custom data record with a reference.
 
         Calls ``GET customData.getAllByReference``; scope: ``none documented``.
@@ -145,7 +137,7 @@ class CustomData(SyncNamespace[aio.CustomData], SyncCustomDataBatch):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomDataSetResult:
+    ) -> "aio.CustomDataSetResult":
         """Store a JSON value under a reference and key, replacing any earlier one.
 
         Calls ``POST customData.set``; scope: ``none documented``.
@@ -172,11 +164,11 @@ class CustomData(SyncNamespace[aio.CustomData], SyncCustomDataBatch):
     def set_all(
         self,
         *,
-        data: Sequence[CustomDataItem | Mapping[str, Any]],
+        data: "Sequence[shapes.CustomDataItem | Mapping[str, Any]]",
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomDataSetAllResult:
+    ) -> "aio.CustomDataSetAllResult":
         """Store many custom data records at once (one malformed item rejects them all).
 
         Calls ``POST customData.setAll``; scope: ``none documented``.

@@ -6,11 +6,6 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from dxapi._generated.datacloud import custom_metrics as aio
-from dxapi._generated.datacloud.custom_metrics import (
-    CustomMetricsDeleteResult,
-    CustomMetricsListResult,
-    CustomMetricsPushResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncNamespace
 
@@ -25,7 +20,7 @@ class CustomMetrics(SyncNamespace[aio.CustomMetrics]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomMetricsDeleteResult:
+    ) -> "aio.CustomMetricsDeleteResult":
         """Delete one data point by id.
 
         Calls ``POST customMetrics.delete``; scope: ``none documented``. Deprecated:
@@ -54,7 +49,7 @@ class CustomMetrics(SyncNamespace[aio.CustomMetrics]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomMetricsListResult:
+    ) -> "aio.CustomMetricsListResult":
         """List data points of a reference and key, at most 100 per answer (page with from).
 
         Calls ``GET customMetrics.list``; scope: ``none documented``. Deprecated: DX
@@ -90,7 +85,7 @@ class CustomMetrics(SyncNamespace[aio.CustomMetrics]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CustomMetricsPushResult:
+    ) -> "aio.CustomMetricsPushResult":
         """Append a numeric data point (a resend would append it twice).
 
         Calls ``POST customMetrics.push``; scope: ``none documented``. Deprecated:

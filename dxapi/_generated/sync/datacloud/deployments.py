@@ -5,15 +5,8 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dxapi._generated import shapes
 from dxapi._generated.datacloud import deployments as aio
-from dxapi._generated.datacloud.deployments import (
-    DeploymentsCreateResult,
-    DeploymentsDeleteResult,
-    DeploymentsSetPullServicesResult,
-    DeploymentsUpdateResult,
-    DeploymentsUpsertResult,
-)
-from dxapi._generated.shapes import ServiceRef
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncNamespace
 
@@ -25,7 +18,7 @@ class Deployments(SyncNamespace[aio.Deployments]):
         self,
         *,
         deployed_at: datetime.datetime | str | int,
-        service: str | ServiceRef | Mapping[str, Any],
+        service: "str | shapes.ServiceRef | Mapping[str, Any]",
         commit_sha: str | Unset = UNSET,
         environment: str | Unset = UNSET,
         integration_branch: str | Unset = UNSET,
@@ -39,7 +32,7 @@ class Deployments(SyncNamespace[aio.Deployments]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DeploymentsCreateResult:
+    ) -> "aio.DeploymentsCreateResult":
         """Record a deployment of a service.
 
         Calls ``POST deployments.create``; scope: ``none documented``.
@@ -92,7 +85,7 @@ class Deployments(SyncNamespace[aio.Deployments]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DeploymentsDeleteResult:
+    ) -> "aio.DeploymentsDeleteResult":
         """Delete an API-created deployment (succeeds when it is already gone).
 
         Calls ``POST deployments.delete``; scope: ``none documented``.
@@ -113,7 +106,7 @@ class Deployments(SyncNamespace[aio.Deployments]):
     def set_pull_services(
         self,
         *,
-        services: Sequence[str | ServiceRef | Mapping[str, Any]],
+        services: "Sequence[str | shapes.ServiceRef | Mapping[str, Any]]",
         github_pull_id: int | str | Unset = UNSET,
         pull_number: int | Unset = UNSET,
         replace: bool | Unset = UNSET,
@@ -121,7 +114,7 @@ class Deployments(SyncNamespace[aio.Deployments]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DeploymentsSetPullServicesResult:
+    ) -> "aio.DeploymentsSetPullServicesResult":
         """Say which services a monorepo pull request changed.
 
         Calls ``POST deployments.setPullServices``; scope: ``none documented``.
@@ -160,13 +153,13 @@ class Deployments(SyncNamespace[aio.Deployments]):
         merge_commit_shas: Sequence[str] | Unset = UNSET,
         metadata: Mapping[str, Any] | Unset = UNSET,
         repository: str | Unset = UNSET,
-        service: str | ServiceRef | Mapping[str, Any] | Unset = UNSET,
+        service: "str | shapes.ServiceRef | Mapping[str, Any] | Unset" = UNSET,
         source_name: str | Unset = UNSET,
         source_url: str | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DeploymentsUpdateResult:
+    ) -> "aio.DeploymentsUpdateResult":
         """Patch an API-created deployment (never creates one).
 
         Calls ``POST deployments.update``; scope: ``none documented``.
@@ -210,11 +203,11 @@ class Deployments(SyncNamespace[aio.Deployments]):
         deployed_at: datetime.datetime | str | int | Unset = UNSET,
         merge_commit_shas: Sequence[str] | Unset = UNSET,
         repository: str | Unset = UNSET,
-        service: str | ServiceRef | Mapping[str, Any] | Unset = UNSET,
+        service: "str | shapes.ServiceRef | Mapping[str, Any] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DeploymentsUpsertResult:
+    ) -> "aio.DeploymentsUpsertResult":
         """Create a deployment, or patch the one with this reference_id.
 
         Calls ``POST deployments.upsert``; scope: ``none documented``.

@@ -5,13 +5,8 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dxapi._generated import shapes
 from dxapi._generated.datacloud import incidents as aio
-from dxapi._generated.datacloud.incidents import (
-    IncidentsDeleteResult,
-    IncidentsSyncResult,
-    IncidentsUpsertResult,
-)
-from dxapi._generated.shapes import ServiceRef
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncNamespace
 
@@ -26,7 +21,7 @@ class Incidents(SyncNamespace[aio.Incidents]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> IncidentsDeleteResult:
+    ) -> "aio.IncidentsDeleteResult":
         """Delete an API-created incident (succeeds with action not_found when it is gone).
 
         Calls ``POST incidents.delete``; scope: ``none documented``.
@@ -59,7 +54,7 @@ class Incidents(SyncNamespace[aio.Incidents]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> IncidentsSyncResult:
+    ) -> "aio.IncidentsSyncResult":
         """Create or update an incident (older form of incidents.upsert).
 
         Calls ``POST incidents.sync``; scope: ``none documented``.
@@ -103,12 +98,12 @@ class Incidents(SyncNamespace[aio.Incidents]):
         name: str | Unset = UNSET,
         priority: str | Unset = UNSET,
         resolved_at: datetime.datetime | str | Unset | None = UNSET,
-        services: Sequence[ServiceRef | Mapping[str, Any]] | Unset | None = UNSET,
+        services: "Sequence[shapes.ServiceRef | Mapping[str, Any]] | Unset | None" = UNSET,
         source_url: str | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> IncidentsUpsertResult:
+    ) -> "aio.IncidentsUpsertResult":
         """Create an incident, or update the one with this reference_id.
 
         Calls ``POST incidents.upsert``; scope: ``none documented``.

@@ -6,10 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from dxapi._generated.datacloud import pipeline_runs as aio
-from dxapi._generated.datacloud.pipeline_runs import (
-    PipelineRunsSyncResult,
-    PipelineRunsUpsertResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncNamespace
 
@@ -37,7 +33,7 @@ class PipelineRuns(SyncNamespace[aio.PipelineRuns]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PipelineRunsSyncResult:
+    ) -> "aio.PipelineRunsSyncResult":
         """Insert or update a pipeline run by reference_id (older form of pipelineRuns.upsert).
 
         Calls ``POST pipelineRuns.sync``; scope: ``none documented``.
@@ -102,7 +98,7 @@ class PipelineRuns(SyncNamespace[aio.PipelineRuns]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PipelineRunsUpsertResult:
+    ) -> "aio.PipelineRunsUpsertResult":
         """Record a CI pipeline run, merging requests that share a reference_id.
 
         Calls ``POST pipelineRuns.upsert``; scope: ``none documented``.

@@ -4,15 +4,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dxapi._generated import shapes
 from dxapi._generated.datacloud import repo_groups as aio
-from dxapi._generated.datacloud.repo_groups import (
-    RepoGroupsAddReposResult,
-    RepoGroupsDeleteResult,
-    RepoGroupsGetResult,
-    RepoGroupsRemoveReposResult,
-    RepoGroupsUpsertResult,
-)
-from dxapi._generated.shapes import RepoRef
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncNamespace
 
@@ -23,13 +16,13 @@ class RepoGroups(SyncNamespace[aio.RepoGroups]):
     def add_repos(
         self,
         *,
-        repos: Sequence[RepoRef | Mapping[str, Any]],
+        repos: "Sequence[shapes.RepoRef | Mapping[str, Any]]",
         id: int | str | Unset = UNSET,
         reference_id: str | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RepoGroupsAddReposResult:
+    ) -> "aio.RepoGroupsAddReposResult":
         """Add repositories to a group (fails for one already in another group).
 
         Calls ``POST repoGroups.addRepos``; scope: ``none documented``.
@@ -59,7 +52,7 @@ class RepoGroups(SyncNamespace[aio.RepoGroups]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RepoGroupsDeleteResult:
+    ) -> "aio.RepoGroupsDeleteResult":
         """Delete a repo group; its repositories stay, unassigned.
 
         Calls ``POST repoGroups.delete``; scope: ``none documented``.
@@ -87,7 +80,7 @@ class RepoGroups(SyncNamespace[aio.RepoGroups]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RepoGroupsGetResult:
+    ) -> "aio.RepoGroupsGetResult":
         """Get a repo group by id or reference_id.
 
         Calls ``GET repoGroups.get``; scope: ``none documented``.
@@ -110,13 +103,13 @@ class RepoGroups(SyncNamespace[aio.RepoGroups]):
     def remove_repos(
         self,
         *,
-        repos: Sequence[RepoRef | Mapping[str, Any]],
+        repos: "Sequence[shapes.RepoRef | Mapping[str, Any]]",
         id: int | str | Unset = UNSET,
         reference_id: str | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RepoGroupsRemoveReposResult:
+    ) -> "aio.RepoGroupsRemoveReposResult":
         """Remove repositories from a group (fails for one not in it).
 
         Calls ``POST repoGroups.removeRepos``; scope: ``none documented``.
@@ -145,11 +138,11 @@ class RepoGroups(SyncNamespace[aio.RepoGroups]):
         id: int | str | Unset = UNSET,
         parent_id: int | Unset = UNSET,
         reference_id: str | Unset = UNSET,
-        repos: Sequence[RepoRef | Mapping[str, Any]] | Unset = UNSET,
+        repos: "Sequence[shapes.RepoRef | Mapping[str, Any]] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> RepoGroupsUpsertResult:
+    ) -> "aio.RepoGroupsUpsertResult":
         """Create or update a repo group; repos, when sent, replace its repositories.
 
         Calls ``POST repoGroups.upsert``; scope: ``none documented``.

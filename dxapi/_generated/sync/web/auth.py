@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from dxapi._generated.web import auth as aio
-from dxapi._generated.web.auth import AuthInfoResult, AuthWhoamiResult
 from dxapi._sync import SyncNamespace
 
 
@@ -18,7 +17,7 @@ class Auth(SyncNamespace[aio.Auth]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AuthInfoResult:
+    ) -> "aio.AuthInfoResult":
         """Describe the calling token (type, name, scopes, expiry) and its account.
 
         Calls ``GET auth.info``; scope: ``none documented``.
@@ -40,7 +39,7 @@ class Auth(SyncNamespace[aio.Auth]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> AuthWhoamiResult:
+    ) -> "aio.AuthWhoamiResult":
         """Describe the calling token's account, user and team (no scope needed).
 
         Calls ``GET auth.whoami``; scope: ``none documented``.

@@ -4,40 +4,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from dxapi._generated.shapes import (
-    Entity,
-    EntityType,
-    Property,
-    Relation,
-    RelationEdge,
-    ScorecardReport,
-    Task,
-)
+from dxapi._generated import shapes
 from dxapi._generated.web import catalog as aio
-from dxapi._generated.web.catalog import (
-    CatalogEntitiesCreateResult,
-    CatalogEntitiesDeleteResult,
-    CatalogEntitiesInfoResult,
-    CatalogEntitiesListResult,
-    CatalogEntitiesScorecardsResult,
-    CatalogEntitiesTasksResult,
-    CatalogEntitiesUpdateResult,
-    CatalogEntitiesUpsertResult,
-    CatalogEntityTypesCreateResult,
-    CatalogEntityTypesDeleteResult,
-    CatalogEntityTypesInfoResult,
-    CatalogEntityTypesListResult,
-    CatalogEntityTypesUpdateResult,
-    CatalogRelationEdgesAddResult,
-    CatalogRelationEdgesBulkUpsertResult,
-    CatalogRelationEdgesListResult,
-    CatalogRelationEdgesRemoveResult,
-    CatalogRelationsCreateResult,
-    CatalogRelationsDeleteResult,
-    CatalogRelationsInfoResult,
-    CatalogRelationsListResult,
-    CatalogRelationsUpdateResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import LoopThread, SyncCursorCall, SyncNamespace
 
@@ -61,7 +29,7 @@ class CatalogEntities(SyncNamespace[aio.CatalogEntities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesCreateResult:
+    ) -> "aio.CatalogEntitiesCreateResult":
         """Create an entity.
 
         Calls ``POST catalog.entities.create``; scope: ``catalog:write:entities``.
@@ -105,7 +73,7 @@ class CatalogEntities(SyncNamespace[aio.CatalogEntities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesDeleteResult:
+    ) -> "aio.CatalogEntitiesDeleteResult":
         """Delete an entity.
 
         Calls ``POST catalog.entities.delete``; scope: ``catalog:write:entities``.
@@ -130,7 +98,7 @@ class CatalogEntities(SyncNamespace[aio.CatalogEntities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesInfoResult:
+    ) -> "aio.CatalogEntitiesInfoResult":
         """Get one entity by its identifier.
 
         Calls ``GET catalog.entities.info``; scope: ``catalog:read``.
@@ -158,7 +126,7 @@ class CatalogEntities(SyncNamespace[aio.CatalogEntities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[CatalogEntitiesListResult, Entity]:
+    ) -> "SyncCursorCall[aio.CatalogEntitiesListResult, shapes.Entity]":
         """List catalog entities, optionally of one type or matching a search term.
 
         Calls ``GET catalog.entities.list``; scope: ``catalog:read``. Paginated:
@@ -193,7 +161,7 @@ class CatalogEntities(SyncNamespace[aio.CatalogEntities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[CatalogEntitiesScorecardsResult, ScorecardReport]:
+    ) -> "SyncCursorCall[aio.CatalogEntitiesScorecardsResult, shapes.ScorecardReport]":
         """List how an entity scores on each scorecard that applies to it.
 
         Calls ``GET catalog.entities.scorecards``; scope: ``catalog:read``.
@@ -226,7 +194,7 @@ class CatalogEntities(SyncNamespace[aio.CatalogEntities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[CatalogEntitiesTasksResult, Task]:
+    ) -> "SyncCursorCall[aio.CatalogEntitiesTasksResult, shapes.Task]":
         """List an entity's outstanding initiative tasks.
 
         Calls ``GET catalog.entities.tasks``; scope: ``catalog:read``. Paginated:
@@ -266,7 +234,7 @@ class CatalogEntities(SyncNamespace[aio.CatalogEntities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesUpdateResult:
+    ) -> "aio.CatalogEntitiesUpdateResult":
         """Update an entity's fields (omitted fields stay unchanged).
 
         Calls ``POST catalog.entities.update``; scope: ``catalog:write:entities``.
@@ -319,7 +287,7 @@ class CatalogEntities(SyncNamespace[aio.CatalogEntities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntitiesUpsertResult:
+    ) -> "aio.CatalogEntitiesUpsertResult":
         """Create the entity, or update it if the identifier exists.
 
         Calls ``POST catalog.entities.upsert``; scope: ``catalog:write:entities``.
@@ -368,11 +336,11 @@ class CatalogEntityTypes(SyncNamespace[aio.CatalogEntityTypes]):
         aliases: Mapping[str, bool] | Unset = UNSET,
         description: str | Unset = UNSET,
         ordering: int | Unset = UNSET,
-        properties: Sequence[Property | Mapping[str, Any]] | Unset = UNSET,
+        properties: "Sequence[shapes.Property | Mapping[str, Any]] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntityTypesCreateResult:
+    ) -> "aio.CatalogEntityTypesCreateResult":
         """Create an entity type (Fabric accounts only).
 
         Calls ``POST catalog.entityTypes.create``; scope:
@@ -408,7 +376,7 @@ class CatalogEntityTypes(SyncNamespace[aio.CatalogEntityTypes]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntityTypesDeleteResult:
+    ) -> "aio.CatalogEntityTypesDeleteResult":
         """Delete an entity type.
 
         Calls ``POST catalog.entityTypes.delete``; scope:
@@ -434,7 +402,7 @@ class CatalogEntityTypes(SyncNamespace[aio.CatalogEntityTypes]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntityTypesInfoResult:
+    ) -> "aio.CatalogEntityTypesInfoResult":
         """Get one entity type by its identifier.
 
         Calls ``GET catalog.entityTypes.info``; scope: ``catalog:read``.
@@ -460,7 +428,7 @@ class CatalogEntityTypes(SyncNamespace[aio.CatalogEntityTypes]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[CatalogEntityTypesListResult, EntityType]:
+    ) -> "SyncCursorCall[aio.CatalogEntityTypesListResult, shapes.EntityType]":
         """List entity types.
 
         Calls ``GET catalog.entityTypes.list``; scope: ``catalog:read``. Paginated:
@@ -490,11 +458,11 @@ class CatalogEntityTypes(SyncNamespace[aio.CatalogEntityTypes]):
         description: str | Unset = UNSET,
         name: str | Unset = UNSET,
         ordering: int | Unset = UNSET,
-        properties: Sequence[Property | Mapping[str, Any]] | Unset = UNSET,
+        properties: "Sequence[shapes.Property | Mapping[str, Any]] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogEntityTypesUpdateResult:
+    ) -> "aio.CatalogEntityTypesUpdateResult":
         """Update an entity type; a given property list replaces the old one whole.
 
         Calls ``POST catalog.entityTypes.update``; scope:
@@ -536,7 +504,7 @@ class CatalogRelationEdges(SyncNamespace[aio.CatalogRelationEdges]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationEdgesAddResult:
+    ) -> "aio.CatalogRelationEdgesAddResult":
         """Link two entities with a relation.
 
         Calls ``POST catalog.relationEdges.add``; scope: ``catalog:write:entities``.
@@ -566,7 +534,7 @@ class CatalogRelationEdges(SyncNamespace[aio.CatalogRelationEdges]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationEdgesBulkUpsertResult:
+    ) -> "aio.CatalogRelationEdgesBulkUpsertResult":
         """Create many edges of one relation at once (at most 100 pairs).
 
         Calls ``POST catalog.relationEdges.bulkUpsert``; scope:
@@ -598,7 +566,7 @@ class CatalogRelationEdges(SyncNamespace[aio.CatalogRelationEdges]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[CatalogRelationEdgesListResult, RelationEdge]:
+    ) -> "SyncCursorCall[aio.CatalogRelationEdgesListResult, shapes.RelationEdge]":
         """List an entity's edges of one relation, newest first.
 
         Calls ``GET catalog.relationEdges.list``; scope: ``catalog:read``.
@@ -635,7 +603,7 @@ class CatalogRelationEdges(SyncNamespace[aio.CatalogRelationEdges]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationEdgesRemoveResult:
+    ) -> "aio.CatalogRelationEdgesRemoveResult":
         """Remove the link between two entities.
 
         Calls ``POST catalog.relationEdges.remove``; scope:
@@ -674,7 +642,7 @@ class CatalogRelations(SyncNamespace[aio.CatalogRelations]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationsCreateResult:
+    ) -> "aio.CatalogRelationsCreateResult":
         """Define a relation between two entity types.
 
         Calls ``POST catalog.relations.create``; scope: ``catalog:write:entities``.
@@ -709,7 +677,7 @@ class CatalogRelations(SyncNamespace[aio.CatalogRelations]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationsDeleteResult:
+    ) -> "aio.CatalogRelationsDeleteResult":
         """Delete a relation definition.
 
         Calls ``POST catalog.relations.delete``; scope: ``catalog:write:entities``.
@@ -734,7 +702,7 @@ class CatalogRelations(SyncNamespace[aio.CatalogRelations]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationsInfoResult:
+    ) -> "aio.CatalogRelationsInfoResult":
         """Get one relation definition.
 
         Calls ``GET catalog.relations.info``; scope: ``catalog:read``.
@@ -760,7 +728,7 @@ class CatalogRelations(SyncNamespace[aio.CatalogRelations]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[CatalogRelationsListResult, Relation]:
+    ) -> "SyncCursorCall[aio.CatalogRelationsListResult, shapes.Relation]":
         """List relation definitions.
 
         Calls ``GET catalog.relations.list``; scope: ``catalog:read``. Paginated:
@@ -792,7 +760,7 @@ class CatalogRelations(SyncNamespace[aio.CatalogRelations]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> CatalogRelationsUpdateResult:
+    ) -> "aio.CatalogRelationsUpdateResult":
         """Change a relation's type or description (other fields are immutable).
 
         Calls ``POST catalog.relations.update``; scope: ``catalog:write:entities``.

@@ -5,7 +5,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dxapi._generated.web import datacloud as aio
-from dxapi._generated.web.datacloud import DatacloudQueriesDatafeedResult
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import LoopThread, SyncNamespace
 
@@ -22,7 +21,7 @@ class DatacloudQueries(SyncNamespace[aio.DatacloudQueries]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> DatacloudQueriesDatafeedResult:
+    ) -> "aio.DatacloudQueriesDatafeedResult":
         """Read a saved query's data feed (at most 1000 rows).
 
         Calls ``GET datacloud.queries.datafeed``; scope: ``snapshots:read``. An

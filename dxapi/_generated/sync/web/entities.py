@@ -4,17 +4,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dxapi._generated.shapes import Entity, ScorecardReport, Task
+from dxapi._generated import shapes
 from dxapi._generated.web import entities as aio
-from dxapi._generated.web.entities import (
-    EntitiesCreateResult,
-    EntitiesDeleteResult,
-    EntitiesInfoResult,
-    EntitiesListResult,
-    EntitiesScorecardsResult,
-    EntitiesTasksResult,
-    EntitiesUpdateResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncCursorCall, SyncNamespace
 
@@ -38,7 +29,7 @@ class Entities(SyncNamespace[aio.Entities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EntitiesCreateResult:
+    ) -> "aio.EntitiesCreateResult":
         """Create an entity.
 
         Calls ``POST entities.create``; scope: ``catalog:write:entities``. An older
@@ -83,7 +74,7 @@ class Entities(SyncNamespace[aio.Entities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EntitiesDeleteResult:
+    ) -> "aio.EntitiesDeleteResult":
         """Delete an entity.
 
         Calls ``POST entities.delete``; scope: ``catalog:write:entities``. An older
@@ -110,7 +101,7 @@ class Entities(SyncNamespace[aio.Entities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EntitiesInfoResult:
+    ) -> "aio.EntitiesInfoResult":
         """Get one entity by its identifier.
 
         Calls ``GET entities.info``; scope: ``catalog:read``. An older name of
@@ -140,7 +131,7 @@ class Entities(SyncNamespace[aio.Entities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[EntitiesListResult, Entity]:
+    ) -> "SyncCursorCall[aio.EntitiesListResult, shapes.Entity]":
         """List catalog entities, optionally of one type or matching a search term.
 
         Calls ``GET entities.list``; scope: ``catalog:read``. An older name of
@@ -176,7 +167,7 @@ class Entities(SyncNamespace[aio.Entities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[EntitiesScorecardsResult, ScorecardReport]:
+    ) -> "SyncCursorCall[aio.EntitiesScorecardsResult, shapes.ScorecardReport]":
         """List how an entity scores on each scorecard that applies to it.
 
         Calls ``GET entities.scorecards``; scope: ``catalog:read``. An older name of
@@ -210,7 +201,7 @@ class Entities(SyncNamespace[aio.Entities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[EntitiesTasksResult, Task]:
+    ) -> "SyncCursorCall[aio.EntitiesTasksResult, shapes.Task]":
         """List an entity's outstanding initiative tasks.
 
         Calls ``GET entities.tasks``; scope: ``catalog:read``. An older name of
@@ -251,7 +242,7 @@ class Entities(SyncNamespace[aio.Entities]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EntitiesUpdateResult:
+    ) -> "aio.EntitiesUpdateResult":
         """Update an entity's fields (omitted fields stay unchanged).
 
         Calls ``POST entities.update``; scope: ``catalog:write:entities``. An older

@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from dxapi._generated.web import entity_relations as aio
-from dxapi._generated.web.entity_relations import EntityRelationsListResult
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncNamespace
 
@@ -23,7 +22,7 @@ class EntityRelations(SyncNamespace[aio.EntityRelations]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EntityRelationsListResult:
+    ) -> "aio.EntityRelationsListResult":
         """List entity relations (legacy; use catalog.relationEdges.list).
 
         Calls ``GET entityRelations.list``; scope: ``none documented``. Deprecated:

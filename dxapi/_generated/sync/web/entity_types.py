@@ -4,15 +4,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dxapi._generated.shapes import EntityType, Property
+from dxapi._generated import shapes
 from dxapi._generated.web import entity_types as aio
-from dxapi._generated.web.entity_types import (
-    EntityTypesCreateResult,
-    EntityTypesDeleteResult,
-    EntityTypesInfoResult,
-    EntityTypesListResult,
-    EntityTypesUpdateResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncCursorCall, SyncNamespace
 
@@ -28,11 +21,11 @@ class EntityTypes(SyncNamespace[aio.EntityTypes]):
         aliases: Mapping[str, bool] | Unset = UNSET,
         description: str | Unset = UNSET,
         ordering: int | Unset = UNSET,
-        properties: Sequence[Property | Mapping[str, Any]] | Unset = UNSET,
+        properties: "Sequence[shapes.Property | Mapping[str, Any]] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EntityTypesCreateResult:
+    ) -> "aio.EntityTypesCreateResult":
         """Create an entity type (Fabric accounts only).
 
         Calls ``POST entityTypes.create``; scope: ``catalog:write:entities``. An
@@ -68,7 +61,7 @@ class EntityTypes(SyncNamespace[aio.EntityTypes]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EntityTypesDeleteResult:
+    ) -> "aio.EntityTypesDeleteResult":
         """Delete an entity type.
 
         Calls ``POST entityTypes.delete``; scope: ``catalog:write:entities``. An
@@ -95,7 +88,7 @@ class EntityTypes(SyncNamespace[aio.EntityTypes]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EntityTypesInfoResult:
+    ) -> "aio.EntityTypesInfoResult":
         """Get one entity type by its identifier.
 
         Calls ``GET entityTypes.info``; scope: ``catalog:read``. An older name of
@@ -122,7 +115,7 @@ class EntityTypes(SyncNamespace[aio.EntityTypes]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[EntityTypesListResult, EntityType]:
+    ) -> "SyncCursorCall[aio.EntityTypesListResult, shapes.EntityType]":
         """List entity types.
 
         Calls ``GET entityTypes.list``; scope: ``catalog:read``. An older name of
@@ -153,11 +146,11 @@ class EntityTypes(SyncNamespace[aio.EntityTypes]):
         description: str | Unset = UNSET,
         name: str | Unset = UNSET,
         ordering: int | Unset = UNSET,
-        properties: Sequence[Property | Mapping[str, Any]] | Unset = UNSET,
+        properties: "Sequence[shapes.Property | Mapping[str, Any]] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EntityTypesUpdateResult:
+    ) -> "aio.EntityTypesUpdateResult":
         """Update an entity type; a given property list replaces the old one whole.
 
         Calls ``POST entityTypes.update``; scope: ``catalog:write:entities``. An

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from dxapi._generated.web import events as aio
-from dxapi._generated.web.events import EventsTrackResult
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncNamespace
 
@@ -27,7 +26,7 @@ class Events(SyncNamespace[aio.Events]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> EventsTrackResult:
+    ) -> "aio.EventsTrackResult":
         """Record a PlatformX event for a person.
 
         Calls ``POST events.track``; scope: ``none documented``.

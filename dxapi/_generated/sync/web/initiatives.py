@@ -4,13 +4,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dxapi._generated.shapes import Initiative
+from dxapi._generated import shapes
 from dxapi._generated.web import initiatives as aio
-from dxapi._generated.web.initiatives import (
-    InitiativesInfoResult,
-    InitiativesListResult,
-    InitiativesProgressReportResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncCursorCall, SyncNamespace
 
@@ -25,7 +20,7 @@ class Initiatives(SyncNamespace[aio.Initiatives]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> InitiativesInfoResult:
+    ) -> "aio.InitiativesInfoResult":
         """Get one initiative and its progress.
 
         Calls ``GET initiatives.info``; scope: ``scorecards:read``.
@@ -54,7 +49,7 @@ class Initiatives(SyncNamespace[aio.Initiatives]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[InitiativesListResult, Initiative]:
+    ) -> "SyncCursorCall[aio.InitiativesListResult, shapes.Initiative]":
         """List initiatives, optionally filtered.
 
         Calls ``GET initiatives.list``; scope: ``scorecards:read``. Paginated:
@@ -92,7 +87,7 @@ class Initiatives(SyncNamespace[aio.Initiatives]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[InitiativesProgressReportResult, dict[str, Any]]:
+    ) -> "SyncCursorCall[aio.InitiativesProgressReportResult, dict[str, Any]]":
         """Report an initiative's progress entity by entity.
 
         Calls ``GET initiatives.progressReport``; scope: ``scorecards:read``.

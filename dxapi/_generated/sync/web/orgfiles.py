@@ -4,16 +4,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from dxapi._generated.shapes import HierarchyTeamInput
+from dxapi._generated import shapes
 from dxapi._generated.web import orgfiles as aio
-from dxapi._generated.web.orgfiles import (
-    OrgfilesListResult,
-    OrgfilesTeamHierarchyGetResult,
-    OrgfilesTeamHierarchyPreviewResult,
-    OrgfilesTeamHierarchyProcessResult,
-    OrgfilesTeamHierarchyUpdateResult,
-    OrgfilesUploadResult,
-)
 from dxapi._spec import UNSET, FileInput, Unset
 from dxapi._sync import LoopThread, SyncNamespace
 
@@ -27,7 +19,7 @@ class OrgfilesTeamHierarchy(SyncNamespace[aio.OrgfilesTeamHierarchy]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrgfilesTeamHierarchyGetResult:
+    ) -> "aio.OrgfilesTeamHierarchyGetResult":
         """Get the current team hierarchy.
 
         Calls ``GET orgfiles.teamHierarchy.get``; scope: ``snapshots:admin``.
@@ -46,11 +38,11 @@ class OrgfilesTeamHierarchy(SyncNamespace[aio.OrgfilesTeamHierarchy]):
     def preview(
         self,
         *,
-        teams: Sequence[HierarchyTeamInput | Mapping[str, Any]],
+        teams: "Sequence[shapes.HierarchyTeamInput | Mapping[str, Any]]",
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrgfilesTeamHierarchyPreviewResult:
+    ) -> "aio.OrgfilesTeamHierarchyPreviewResult":
         """Preview replacing the team hierarchy (returns a link to review it in DX).
 
         Calls ``POST orgfiles.teamHierarchy.preview``; scope: ``snapshots:admin``.
@@ -71,12 +63,12 @@ class OrgfilesTeamHierarchy(SyncNamespace[aio.OrgfilesTeamHierarchy]):
     def process(
         self,
         *,
-        teams: Sequence[HierarchyTeamInput | Mapping[str, Any]],
+        teams: "Sequence[shapes.HierarchyTeamInput | Mapping[str, Any]]",
         email: str | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrgfilesTeamHierarchyProcessResult:
+    ) -> "aio.OrgfilesTeamHierarchyProcessResult":
         """Replace the team hierarchy (queued; teams left out are archived).
 
         Calls ``POST orgfiles.teamHierarchy.process``; scope: ``snapshots:admin``.
@@ -99,13 +91,13 @@ class OrgfilesTeamHierarchy(SyncNamespace[aio.OrgfilesTeamHierarchy]):
     def update(
         self,
         *,
-        teams: Sequence[HierarchyTeamInput | Mapping[str, Any]],
+        teams: "Sequence[shapes.HierarchyTeamInput | Mapping[str, Any]]",
         email: str | Unset = UNSET,
         force: bool | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrgfilesTeamHierarchyUpdateResult:
+    ) -> "aio.OrgfilesTeamHierarchyUpdateResult":
         """Create or update some teams of the hierarchy (queued; others stay).
 
         Calls ``POST orgfiles.teamHierarchy.update``; scope: ``snapshots:admin
@@ -142,7 +134,7 @@ class Orgfiles(SyncNamespace[aio.Orgfiles]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrgfilesListResult:
+    ) -> "aio.OrgfilesListResult":
         """List uploaded organization files.
 
         Calls ``GET orgfiles.list``; scope: ``teams:manage``.
@@ -166,7 +158,7 @@ class Orgfiles(SyncNamespace[aio.Orgfiles]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> OrgfilesUploadResult:
+    ) -> "aio.OrgfilesUploadResult":
         """Upload an organization CSV file (max 10 MB; the import is started in DX).
 
         Calls ``POST orgfiles.upload``; scope: ``teams:manage``.

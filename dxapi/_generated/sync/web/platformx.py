@@ -5,10 +5,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from dxapi._generated.web import platformx as aio
-from dxapi._generated.web.platformx import (
-    PlatformxProjectsCreateResult,
-    PlatformxProjectsListResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import LoopThread, SyncNamespace
 
@@ -26,7 +22,7 @@ class PlatformxProjects(SyncNamespace[aio.PlatformxProjects]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PlatformxProjectsCreateResult:
+    ) -> "aio.PlatformxProjectsCreateResult":
         """Create a PlatformX project (its token authenticates events.track).
 
         Calls ``POST platformx.projects.create``; scope: ``platformx:manage``.
@@ -58,7 +54,7 @@ class PlatformxProjects(SyncNamespace[aio.PlatformxProjects]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> PlatformxProjectsListResult:
+    ) -> "aio.PlatformxProjectsListResult":
         """List PlatformX projects (undocumented).
 
         Calls ``GET platformx.projects.list``; scope: ``none documented``.

@@ -5,7 +5,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dxapi._generated.web import queries as aio
-from dxapi._generated.web.queries import QueriesDatafeedResult
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncNamespace
 
@@ -22,7 +21,7 @@ class Queries(SyncNamespace[aio.Queries]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> QueriesDatafeedResult:
+    ) -> "aio.QueriesDatafeedResult":
         """Read a saved query's data feed (at most 1000 rows).
 
         Calls ``GET queries.datafeed``; scope: ``snapshots:read``.

@@ -4,21 +4,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from dxapi._generated.shapes import (
-    Scorecard,
-    ScorecardCheck,
-    ScorecardCheckGroup,
-    ScorecardLevel,
-    Tag,
-)
+from dxapi._generated import shapes
 from dxapi._generated.web import scorecards as aio
-from dxapi._generated.web.scorecards import (
-    ScorecardsCreateResult,
-    ScorecardsDeleteResult,
-    ScorecardsInfoResult,
-    ScorecardsListResult,
-    ScorecardsUpdateResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncCursorCall, SyncNamespace
 
@@ -32,21 +19,21 @@ class Scorecards(SyncNamespace[aio.Scorecards]):
         entity_filter_type: Literal["entity_types", "sql"],
         name: str,
         type: Literal["LEVEL", "POINTS"],
-        check_groups: Sequence[ScorecardCheckGroup | Mapping[str, Any]] | Unset = UNSET,
-        checks: Sequence[ScorecardCheck | Mapping[str, Any]] | Unset = UNSET,
+        check_groups: "Sequence[shapes.ScorecardCheckGroup | Mapping[str, Any]] | Unset" = UNSET,
+        checks: "Sequence[shapes.ScorecardCheck | Mapping[str, Any]] | Unset" = UNSET,
         description: str | Unset = UNSET,
         empty_level_color: str | Unset = UNSET,
         empty_level_label: str | Unset = UNSET,
         entity_filter_sql: str | Unset = UNSET,
         entity_filter_type_identifiers: Sequence[str] | Unset = UNSET,
         evaluation_frequency_hours: int | Unset = UNSET,
-        levels: Sequence[ScorecardLevel | Mapping[str, Any]] | Unset = UNSET,
+        levels: "Sequence[shapes.ScorecardLevel | Mapping[str, Any]] | Unset" = UNSET,
         published: bool | Unset = UNSET,
-        tags: Sequence[Tag | Mapping[str, Any]] | Unset = UNSET,
+        tags: "Sequence[shapes.Tag | Mapping[str, Any]] | Unset" = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ScorecardsCreateResult:
+    ) -> "aio.ScorecardsCreateResult":
         """Create a scorecard.
 
         Calls ``POST scorecards.create``; scope: ``scorecards:write``.
@@ -99,7 +86,7 @@ class Scorecards(SyncNamespace[aio.Scorecards]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ScorecardsDeleteResult:
+    ) -> "aio.ScorecardsDeleteResult":
         """Delete a scorecard.
 
         Calls ``POST scorecards.delete``; scope: ``scorecards:write``.
@@ -124,7 +111,7 @@ class Scorecards(SyncNamespace[aio.Scorecards]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ScorecardsInfoResult:
+    ) -> "aio.ScorecardsInfoResult":
         """Get one scorecard with its levels, check groups and checks.
 
         Calls ``GET scorecards.info``; scope: ``scorecards:read``.
@@ -151,7 +138,7 @@ class Scorecards(SyncNamespace[aio.Scorecards]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[ScorecardsListResult, Scorecard]:
+    ) -> "SyncCursorCall[aio.ScorecardsListResult, shapes.Scorecard]":
         """List scorecards (published ones unless asked for drafts too).
 
         Calls ``GET scorecards.list``; scope: ``scorecards:read``. Paginated:
@@ -179,8 +166,8 @@ class Scorecards(SyncNamespace[aio.Scorecards]):
         self,
         *,
         id: str,
-        check_groups: Sequence[ScorecardCheckGroup | Mapping[str, Any]] | Unset = UNSET,
-        checks: Sequence[ScorecardCheck | Mapping[str, Any]] | Unset = UNSET,
+        check_groups: "Sequence[shapes.ScorecardCheckGroup | Mapping[str, Any]] | Unset" = UNSET,
+        checks: "Sequence[shapes.ScorecardCheck | Mapping[str, Any]] | Unset" = UNSET,
         description: str | Unset = UNSET,
         empty_level_color: str | Unset = UNSET,
         empty_level_label: str | Unset = UNSET,
@@ -188,15 +175,15 @@ class Scorecards(SyncNamespace[aio.Scorecards]):
         entity_filter_type: Literal["entity_types", "sql"] | Unset = UNSET,
         entity_filter_type_identifiers: Sequence[str] | Unset = UNSET,
         evaluation_frequency_hours: int | Unset = UNSET,
-        levels: Sequence[ScorecardLevel | Mapping[str, Any]] | Unset = UNSET,
+        levels: "Sequence[shapes.ScorecardLevel | Mapping[str, Any]] | Unset" = UNSET,
         name: str | Unset = UNSET,
         published: bool | Unset = UNSET,
-        tags: Sequence[Tag | Mapping[str, Any]] | Unset = UNSET,
+        tags: "Sequence[shapes.Tag | Mapping[str, Any]] | Unset" = UNSET,
         type: Literal["LEVEL", "POINTS"] | Unset = UNSET,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> ScorecardsUpdateResult:
+    ) -> "aio.ScorecardsUpdateResult":
         """Update a scorecard.
 
         Calls ``POST scorecards.update``; scope: ``scorecards:write``.

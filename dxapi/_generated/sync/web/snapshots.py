@@ -4,39 +4,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from dxapi._generated.shapes import SnapshotComment
+from dxapi._generated import shapes
 from dxapi._generated.web import snapshots as aio
-from dxapi._generated.web.snapshots import (
-    SnapshotsBranchesListResult,
-    SnapshotsCommentsListResult,
-    SnapshotsCsatCommentsListResult,
-    SnapshotsDriverCommentsListResult,
-    SnapshotsDriverScoresBreakdownResult,
-    SnapshotsDriverScoresResult,
-    SnapshotsDxiScoresBreakdownResult,
-    SnapshotsDxiScoresResult,
-    SnapshotsGetResult,
-    SnapshotsImpactScoresBreakdownResult,
-    SnapshotsImpactScoresResult,
-    SnapshotsInfoResult,
-    SnapshotsListResult,
-    SnapshotsSentimentScoresBreakdownResult,
-    SnapshotsSentimentScoresResult,
-    SnapshotsSettingsBranchesResult,
-    SnapshotsSettingsConfigurationResult,
-    SnapshotsSettingsCsatItemsCreateResult,
-    SnapshotsSettingsCsatItemsUpdateResult,
-    SnapshotsSettingsCsatOrderSetResult,
-    SnapshotsSettingsCsatSelectionSetResult,
-    SnapshotsSettingsDriversCreateResult,
-    SnapshotsSettingsDriverSelectionSetResult,
-    SnapshotsSettingsDriversUpdateResult,
-    SnapshotsSettingsLibraryResult,
-    SnapshotsSettingsWorkflowSelectionSetResult,
-    SnapshotsSnapshotTeamsListResult,
-    SnapshotsWorkflowScoresBreakdownResult,
-    SnapshotsWorkflowScoresResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import LoopThread, SyncCursorCall, SyncNamespace, SyncStream
 
@@ -56,7 +25,7 @@ class SnapshotsSettingsCsatItems(SyncNamespace[aio.SnapshotsSettingsCsatItems]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsCsatItemsCreateResult:
+    ) -> "aio.SnapshotsSettingsCsatItemsCreateResult":
         """Add a CSAT item to the library (unselected).
 
         Calls ``POST snapshots.settings.csatItems.create``; scope:
@@ -99,7 +68,7 @@ class SnapshotsSettingsCsatItems(SyncNamespace[aio.SnapshotsSettingsCsatItems]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsCsatItemsUpdateResult:
+    ) -> "aio.SnapshotsSettingsCsatItemsUpdateResult":
         """Change a CSAT item (omitted fields stay; rewording clears translations).
 
         Calls ``POST snapshots.settings.csatItems.update``; scope:
@@ -142,7 +111,7 @@ class SnapshotsSettingsCsatOrder(SyncNamespace[aio.SnapshotsSettingsCsatOrder]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsCsatOrderSetResult:
+    ) -> "aio.SnapshotsSettingsCsatOrderSetResult":
         """Set the account-wide order of CSAT items and/or CSAT groups.
 
         Calls ``POST snapshots.settings.csatOrder.set``; scope: ``snapshots:admin``.
@@ -174,7 +143,7 @@ class SnapshotsSettingsCsatSelection(SyncNamespace[aio.SnapshotsSettingsCsatSele
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsCsatSelectionSetResult:
+    ) -> "aio.SnapshotsSettingsCsatSelectionSetResult":
         """Set the complete list of CSAT items a branch's survey asks about.
 
         Calls ``POST snapshots.settings.csatSelection.set``; scope:
@@ -207,7 +176,7 @@ class SnapshotsSettingsDriverSelection(SyncNamespace[aio.SnapshotsSettingsDriver
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsDriverSelectionSetResult:
+    ) -> "aio.SnapshotsSettingsDriverSelectionSetResult":
         """Set the complete list of drivers a branch's survey asks about.
 
         Calls ``POST snapshots.settings.driverSelection.set``; scope:
@@ -243,7 +212,7 @@ class SnapshotsSettingsDrivers(SyncNamespace[aio.SnapshotsSettingsDrivers]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsDriversCreateResult:
+    ) -> "aio.SnapshotsSettingsDriversCreateResult":
         """Add a custom driver to the library (unselected).
 
         Calls ``POST snapshots.settings.drivers.create``; scope:
@@ -282,7 +251,7 @@ class SnapshotsSettingsDrivers(SyncNamespace[aio.SnapshotsSettingsDrivers]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsDriversUpdateResult:
+    ) -> "aio.SnapshotsSettingsDriversUpdateResult":
         """Change a custom driver (omitted fields stay; rewording clears translations).
 
         Calls ``POST snapshots.settings.drivers.update``; scope:
@@ -324,7 +293,7 @@ class SnapshotsSettingsWorkflowSelection(SyncNamespace[aio.SnapshotsSettingsWork
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsWorkflowSelectionSetResult:
+    ) -> "aio.SnapshotsSettingsWorkflowSelectionSetResult":
         """Set the complete list of workflows a branch's survey asks about.
 
         Calls ``POST snapshots.settings.workflowSelection.set``; scope:
@@ -355,7 +324,7 @@ class SnapshotsBranches(SyncNamespace[aio.SnapshotsBranches]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsBranchesListResult:
+    ) -> "aio.SnapshotsBranchesListResult":
         """List survey branches (their ids filter the score methods).
 
         Calls ``GET snapshots.branches.list``; scope: ``snapshots:read``.
@@ -382,7 +351,7 @@ class SnapshotsComments(SyncNamespace[aio.SnapshotsComments]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsCommentsListResult:
+    ) -> "aio.SnapshotsCommentsListResult":
         """List a snapshot's comments (undocumented; prefer driverComments/csatComments).
 
         Calls ``GET snapshots.comments.list``; scope: ``none documented``.
@@ -413,7 +382,7 @@ class SnapshotsCsatComments(SyncNamespace[aio.SnapshotsCsatComments]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[SnapshotsCsatCommentsListResult, SnapshotComment]:
+    ) -> "SyncCursorCall[aio.SnapshotsCsatCommentsListResult, shapes.SnapshotComment]":
         """List a snapshot's comments on CSAT items, newest first.
 
         Calls ``GET snapshots.csatComments.list``; scope: ``snapshots:read``.
@@ -450,7 +419,7 @@ class SnapshotsDriverComments(SyncNamespace[aio.SnapshotsDriverComments]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[SnapshotsDriverCommentsListResult, SnapshotComment]:
+    ) -> "SyncCursorCall[aio.SnapshotsDriverCommentsListResult, shapes.SnapshotComment]":
         """List a snapshot's comments on drivers, newest first.
 
         Calls ``GET snapshots.driverComments.list``; scope: ``snapshots:read``.
@@ -494,7 +463,7 @@ class SnapshotsDriverScores(SyncNamespace[aio.SnapshotsDriverScores]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsDriverScoresBreakdownResult:
+    ) -> "aio.SnapshotsDriverScoresBreakdownResult":
         """Break one driver's score down by team, group, branch or attribute value.
 
         Calls ``GET snapshots.driverScores.breakdown``; scope: ``snapshots:read``.
@@ -544,7 +513,7 @@ class SnapshotsDriverScores(SyncNamespace[aio.SnapshotsDriverScores]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsDriverScoresResult:
+    ) -> "aio.SnapshotsDriverScoresResult":
         """Get each driver's score (percent favorable) in a completed snapshot.
 
         Calls ``GET snapshots.driverScores``; scope: ``snapshots:read``.
@@ -591,7 +560,7 @@ class SnapshotsDxiScores(SyncNamespace[aio.SnapshotsDxiScores]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsDxiScoresBreakdownResult:
+    ) -> "aio.SnapshotsDxiScoresBreakdownResult":
         """Break a snapshot's DXI down by team, group, branch or attribute value.
 
         Calls ``GET snapshots.dxiScores.breakdown``; scope: ``snapshots:read``.
@@ -639,7 +608,7 @@ class SnapshotsDxiScores(SyncNamespace[aio.SnapshotsDxiScores]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsDxiScoresResult:
+    ) -> "aio.SnapshotsDxiScoresResult":
         """Get the Developer Experience Index of a completed snapshot, with its drivers.
 
         Calls ``GET snapshots.dxiScores``; scope: ``snapshots:read``.
@@ -687,7 +656,7 @@ class SnapshotsImpactScores(SyncNamespace[aio.SnapshotsImpactScores]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsImpactScoresBreakdownResult:
+    ) -> "aio.SnapshotsImpactScoresBreakdownResult":
         """Break one impact question down by team, group, branch or attribute value.
 
         Calls ``GET snapshots.impactScores.breakdown``; scope: ``snapshots:read``.
@@ -737,7 +706,7 @@ class SnapshotsImpactScores(SyncNamespace[aio.SnapshotsImpactScores]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsImpactScoresResult:
+    ) -> "aio.SnapshotsImpactScoresResult":
         """Get the scores of the impact questions of a completed snapshot.
 
         Calls ``GET snapshots.impactScores``; scope: ``snapshots:read``.
@@ -784,7 +753,7 @@ class SnapshotsSentimentScores(SyncNamespace[aio.SnapshotsSentimentScores]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSentimentScoresBreakdownResult:
+    ) -> "aio.SnapshotsSentimentScoresBreakdownResult":
         """Break one driver's sentiment down by team, group, branch or attribute value.
 
         Calls ``GET snapshots.sentimentScores.breakdown``; scope:
@@ -832,7 +801,7 @@ class SnapshotsSentimentScores(SyncNamespace[aio.SnapshotsSentimentScores]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSentimentScoresResult:
+    ) -> "aio.SnapshotsSentimentScoresResult":
         """Get each driver's sentiment score and answer distribution.
 
         Calls ``GET snapshots.sentimentScores``; scope: ``snapshots:read``.
@@ -879,7 +848,7 @@ class SnapshotsSettings(SyncNamespace[aio.SnapshotsSettings]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsBranchesResult:
+    ) -> "aio.SnapshotsSettingsBranchesResult":
         """List the branches survey questions can be configured for.
 
         Calls ``GET snapshots.settings.branches``; scope: ``snapshots:admin``.
@@ -901,7 +870,7 @@ class SnapshotsSettings(SyncNamespace[aio.SnapshotsSettings]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsConfigurationResult:
+    ) -> "aio.SnapshotsSettingsConfigurationResult":
         """Get how snapshots are scheduled, translated and announced.
 
         Calls ``GET snapshots.settings.configuration``; scope: ``snapshots:admin``.
@@ -923,7 +892,7 @@ class SnapshotsSettings(SyncNamespace[aio.SnapshotsSettings]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSettingsLibraryResult:
+    ) -> "aio.SnapshotsSettingsLibraryResult":
         """Get the driver, workflow and CSAT libraries and each branch's selection.
 
         Calls ``GET snapshots.settings.library``; scope: ``snapshots:admin``.
@@ -950,7 +919,7 @@ class SnapshotsSnapshotTeams(SyncNamespace[aio.SnapshotsSnapshotTeams]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsSnapshotTeamsListResult:
+    ) -> "aio.SnapshotsSnapshotTeamsListResult":
         """List the teams of one snapshot.
 
         Calls ``GET snapshots.snapshotTeams.list``; scope: ``snapshots:read``.
@@ -988,7 +957,7 @@ class SnapshotsWorkflowScores(SyncNamespace[aio.SnapshotsWorkflowScores]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsWorkflowScoresBreakdownResult:
+    ) -> "aio.SnapshotsWorkflowScoresBreakdownResult":
         """Break one workflow's score down by team, group, branch or attribute value.
 
         Calls ``GET snapshots.workflowScores.breakdown``; scope: ``snapshots:read``.
@@ -1038,7 +1007,7 @@ class SnapshotsWorkflowScores(SyncNamespace[aio.SnapshotsWorkflowScores]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsWorkflowScoresResult:
+    ) -> "aio.SnapshotsWorkflowScoresResult":
         """Get each workflow's average answer in a completed snapshot.
 
         Calls ``GET snapshots.workflowScores``; scope: ``snapshots:read``.
@@ -1091,7 +1060,7 @@ class Snapshots(SyncNamespace[aio.Snapshots]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsGetResult:
+    ) -> "aio.SnapshotsGetResult":
         """Get one snapshot's team scores.
 
         Calls ``GET snapshots.get``; scope: ``snapshots:read``. An older name of
@@ -1144,7 +1113,7 @@ class Snapshots(SyncNamespace[aio.Snapshots]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsInfoResult:
+    ) -> "aio.SnapshotsInfoResult":
         """Get one snapshot's team scores.
 
         Calls ``GET snapshots.info``; scope: ``snapshots:read``.
@@ -1168,7 +1137,7 @@ class Snapshots(SyncNamespace[aio.Snapshots]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SnapshotsListResult:
+    ) -> "aio.SnapshotsListResult":
         """List the account's snapshots.
 
         Calls ``GET snapshots.list``; scope: ``snapshots:read``.

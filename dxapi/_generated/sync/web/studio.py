@@ -5,11 +5,6 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from dxapi._generated.web import studio as aio
-from dxapi._generated.web.studio import (
-    StudioQueryRunsExecuteResult,
-    StudioQueryRunsInfoResult,
-    StudioQueryRunsResultsResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import LoopThread, SyncNamespace
 from dxapi._sync_helpers import SyncQueryRunHelpers
@@ -26,7 +21,7 @@ class StudioQueryRuns(SyncNamespace[aio.StudioQueryRuns], SyncQueryRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> StudioQueryRunsExecuteResult:
+    ) -> "aio.StudioQueryRunsExecuteResult":
         """Start running one read-only SQL query in Data Studio (answers 202 Accepted).
 
         Calls ``POST studio.queryRuns.execute``; scope: ``datacloud:query``.
@@ -53,7 +48,7 @@ class StudioQueryRuns(SyncNamespace[aio.StudioQueryRuns], SyncQueryRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> StudioQueryRunsInfoResult:
+    ) -> "aio.StudioQueryRunsInfoResult":
         """Get a query run's status and metadata (no rows).
 
         Calls ``GET studio.queryRuns.info``; scope: ``datacloud:query``. At most 10
@@ -80,7 +75,7 @@ class StudioQueryRuns(SyncNamespace[aio.StudioQueryRuns], SyncQueryRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> StudioQueryRunsResultsResult:
+    ) -> "aio.StudioQueryRunsResultsResult":
         """Get a finished query run's rows (at most 1000 inline; CSV redirect for all).
 
         Calls ``GET studio.queryRuns.results``; scope: ``datacloud:query``. While DX

@@ -4,15 +4,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dxapi._generated.shapes import TeamAuditEvent
+from dxapi._generated import shapes
 from dxapi._generated.web import teams as aio
-from dxapi._generated.web.teams import (
-    TeamsAuditTrailResult,
-    TeamsFindByMembersResult,
-    TeamsGetResult,
-    TeamsInfoResult,
-    TeamsListResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncCursorCall, SyncNamespace
 
@@ -27,7 +20,7 @@ class Teams(SyncNamespace[aio.Teams]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[TeamsAuditTrailResult, TeamAuditEvent]:
+    ) -> "SyncCursorCall[aio.TeamsAuditTrailResult, shapes.TeamAuditEvent]":
         """List changes made to teams.
 
         Calls ``GET teams.auditTrail``; scope: ``snapshots:read``. Paginated:
@@ -54,7 +47,7 @@ class Teams(SyncNamespace[aio.Teams]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsFindByMembersResult:
+    ) -> "aio.TeamsFindByMembersResult":
         """Find the team made of the given people.
 
         Calls ``GET teams.findByMembers``; scope: ``snapshots:read``.
@@ -81,7 +74,7 @@ class Teams(SyncNamespace[aio.Teams]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsGetResult:
+    ) -> "aio.TeamsGetResult":
         """Get a team's lead and contributors, by DX id or by your reference id.
 
         Calls ``GET teams.get``; scope: ``snapshots:read``. An older name of
@@ -111,7 +104,7 @@ class Teams(SyncNamespace[aio.Teams]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsInfoResult:
+    ) -> "aio.TeamsInfoResult":
         """Get a team's lead and contributors, by DX id or by your reference id.
 
         Calls ``GET teams.info``; scope: ``snapshots:read``.
@@ -137,7 +130,7 @@ class Teams(SyncNamespace[aio.Teams]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> TeamsListResult:
+    ) -> "aio.TeamsListResult":
         """List every team of the organization.
 
         Calls ``GET teams.list``; scope: ``snapshots:read``.

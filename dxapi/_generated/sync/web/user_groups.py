@@ -4,15 +4,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dxapi._generated.shapes import UserGroup
+from dxapi._generated import shapes
 from dxapi._generated.web import user_groups as aio
-from dxapi._generated.web.user_groups import (
-    UserGroupsCreateResult,
-    UserGroupsDeleteResult,
-    UserGroupsGetResult,
-    UserGroupsListResult,
-    UserGroupsUpdateResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncCursorCall, SyncNamespace
 
@@ -30,7 +23,7 @@ class UserGroups(SyncNamespace[aio.UserGroups]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UserGroupsCreateResult:
+    ) -> "aio.UserGroupsCreateResult":
         """Create a user group from a team, or from an owner and member emails.
 
         Calls ``POST userGroups.create``; scope: ``user_groups:write``.
@@ -61,7 +54,7 @@ class UserGroups(SyncNamespace[aio.UserGroups]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UserGroupsDeleteResult:
+    ) -> "aio.UserGroupsDeleteResult":
         """Delete a user group (soft delete; members are removed).
 
         Calls ``POST userGroups.delete``; scope: ``user_groups:write``.
@@ -86,7 +79,7 @@ class UserGroups(SyncNamespace[aio.UserGroups]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UserGroupsGetResult:
+    ) -> "aio.UserGroupsGetResult":
         """Get one user group with its members.
 
         Calls ``GET userGroups.get``; scope: ``user_groups:read``.
@@ -112,7 +105,7 @@ class UserGroups(SyncNamespace[aio.UserGroups]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[UserGroupsListResult, UserGroup]:
+    ) -> "SyncCursorCall[aio.UserGroupsListResult, shapes.UserGroup]":
         """List user groups, page by page.
 
         Calls ``GET userGroups.list``; scope: ``user_groups:read``. Paginated:
@@ -143,7 +136,7 @@ class UserGroups(SyncNamespace[aio.UserGroups]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UserGroupsUpdateResult:
+    ) -> "aio.UserGroupsUpdateResult":
         """Rename a user group or replace its members.
 
         Calls ``POST userGroups.update``; scope: ``user_groups:write``.

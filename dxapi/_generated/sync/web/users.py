@@ -5,15 +5,8 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dxapi._generated.shapes import User
+from dxapi._generated import shapes
 from dxapi._generated.web import users as aio
-from dxapi._generated.web.users import (
-    UsersAttributesUpdateResult,
-    UsersFindByGithubUsernameResult,
-    UsersListAttributableResult,
-    UsersListResult,
-    UsersUpdateResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import LoopThread, SyncCursorCall, SyncNamespace
 
@@ -29,7 +22,7 @@ class UsersAttributes(SyncNamespace[aio.UsersAttributes]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UsersAttributesUpdateResult:
+    ) -> "aio.UsersAttributesUpdateResult":
         """Set or remove a user's custom attributes (others stay unchanged).
 
         Calls ``POST users.attributes.update``; scope: ``users:write``.
@@ -65,7 +58,7 @@ class Users(SyncNamespace[aio.Users]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UsersFindByGithubUsernameResult:
+    ) -> "aio.UsersFindByGithubUsernameResult":
         """Find the DX user with this GitHub username.
 
         Calls ``GET users.findByGithubUsername``; scope: ``snapshots:read``.
@@ -91,7 +84,7 @@ class Users(SyncNamespace[aio.Users]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> SyncCursorCall[UsersListResult, User]:
+    ) -> "SyncCursorCall[aio.UsersListResult, shapes.User]":
         """List users with a role, a property, a team, a group or an owned entity.
 
         Calls ``GET users.list``; scope: ``users:read``. Paginated: iterate it for
@@ -118,7 +111,7 @@ class Users(SyncNamespace[aio.Users]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UsersListAttributableResult:
+    ) -> "aio.UsersListAttributableResult":
         """List users DX can attribute work to (verb assumed; only in older docs).
 
         Calls ``GET users.listAttributable``; scope: ``none documented``.
@@ -151,7 +144,7 @@ class Users(SyncNamespace[aio.Users]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> UsersUpdateResult:
+    ) -> "aio.UsersUpdateResult":
         """Change a user's properties (only the fields sent change).
 
         Calls ``POST users.update``; scope: ``users:write``.

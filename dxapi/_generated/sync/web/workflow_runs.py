@@ -4,15 +4,8 @@
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from dxapi._generated.shapes import WorkflowRunLink
+from dxapi._generated import shapes
 from dxapi._generated.web import workflow_runs as aio
-from dxapi._generated.web.workflow_runs import (
-    WorkflowRunsAddLinkResult,
-    WorkflowRunsChangeStatusResult,
-    WorkflowRunsInfoResult,
-    WorkflowRunsPostMessageResult,
-    WorkflowRunsTriggerResult,
-)
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncNamespace
 from dxapi._sync_helpers import SyncWorkflowRunHelpers
@@ -24,12 +17,12 @@ class WorkflowRuns(SyncNamespace[aio.WorkflowRuns], SyncWorkflowRunHelpers):
     def add_link(
         self,
         *,
-        link: WorkflowRunLink | Mapping[str, Any],
+        link: "shapes.WorkflowRunLink | Mapping[str, Any]",
         workflow_run_id: str,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkflowRunsAddLinkResult:
+    ) -> "aio.WorkflowRunsAddLinkResult":
         """Attach a link to a workflow run.
 
         Calls ``POST workflowRuns.addLink``; scope: ``workflowRuns:writeEvents``.
@@ -57,7 +50,7 @@ class WorkflowRuns(SyncNamespace[aio.WorkflowRuns], SyncWorkflowRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkflowRunsChangeStatusResult:
+    ) -> "aio.WorkflowRunsChangeStatusResult":
         """Finish a workflow run as SUCCEEDED or FAILED.
 
         Calls ``POST workflowRuns.changeStatus``; scope:
@@ -85,7 +78,7 @@ class WorkflowRuns(SyncNamespace[aio.WorkflowRuns], SyncWorkflowRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkflowRunsInfoResult:
+    ) -> "aio.WorkflowRunsInfoResult":
         """Get a workflow run's status, data and links.
 
         Calls ``GET workflowRuns.info``; scope: ``workflows:read``.
@@ -111,7 +104,7 @@ class WorkflowRuns(SyncNamespace[aio.WorkflowRuns], SyncWorkflowRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkflowRunsPostMessageResult:
+    ) -> "aio.WorkflowRunsPostMessageResult":
         """Post a message event to a workflow run.
 
         Calls ``POST workflowRuns.postMessage``; scope:
@@ -141,7 +134,7 @@ class WorkflowRuns(SyncNamespace[aio.WorkflowRuns], SyncWorkflowRunHelpers):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkflowRunsTriggerResult:
+    ) -> "aio.WorkflowRunsTriggerResult":
         """Start a run of a workflow.
 
         Calls ``POST workflowRuns.trigger``; scope: ``workflowRuns:trigger``.

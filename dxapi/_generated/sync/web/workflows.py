@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from dxapi._generated.web import workflows as aio
-from dxapi._generated.web.workflows import WorkflowsListResult
 from dxapi._spec import UNSET, Unset
 from dxapi._sync import SyncNamespace
 
@@ -21,7 +20,7 @@ class Workflows(SyncNamespace[aio.Workflows]):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
-    ) -> WorkflowsListResult:
+    ) -> "aio.WorkflowsListResult":
         """List Self-Service workflow definitions.
 
         Calls ``GET workflows.list``; scope: ``workflows:read``.
