@@ -39,11 +39,11 @@ from collections.abc import (
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar, overload
 
-import anyio
-import anyio.lowlevel
 import attrs
 
-if TYPE_CHECKING:  # kept out of `import dxapi`'s path
+# anyio is imported where a fan-out runs, not here: `import dxapi` must not pay for it.
+if TYPE_CHECKING:
+    import anyio
     from anyio.abc import TaskGroup
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -134,6 +134,8 @@ class Bulk(Generic[T]):
         if self._started:
             raise RuntimeError("a Bulk runs once; make a new one")
         self._started = True
+        import anyio
+
         # Unbuffered: a finished call keeps its slot until the consumer takes its outcome.
         send, receive = anyio.create_memory_object_stream[Outcome[T]](0)
         self._receive = receive
@@ -185,6 +187,8 @@ class Bulk(Generic[T]):
     # ------------------------------------------------------------------ workers
 
     async def _produce(self, send: MemoryObjectSendStream[Outcome[T]]) -> None:
+        import anyio.lowlevel
+
         slots = anyio.Semaphore(self._concurrency)
         inputs = _aiter(self._arg_sets)
         async with aclosing(inputs), anyio.create_task_group() as workers:
@@ -235,6 +239,8 @@ class Bulk(Generic[T]):
 
 def sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The one real error in a (nested) task-group exception group, else the group."""
+    import anyio
+
     found: list[BaseException] = []
 
     def walk(exc: BaseException) -> None:
@@ -260,6 +266,8 @@ async def _aiter(source: ArgSets) -> AsyncGenerator[Mapping[str, Any], None]:
     finally:  # close an abandoned async generator here, not in the garbage collector
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
+            import anyio
+
             with anyio.CancelScope(shield=True):
                 await aclose()
 

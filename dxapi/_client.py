@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from ._bulk import BulkMixin
 from ._config import DEFAULT_WEB_URL, DX_RATE_LIMIT, Limits, RateLimit, Timeout, resolve_base_url
@@ -21,13 +22,15 @@ from ._hooks import Hooks, configure_log
 from ._limiter import Limiter, TokenBucket
 from ._pagination import CursorCall
 from ._prepare import check_default_headers
-from ._redis_limiter import RedisLimiter
 from ._response import Response
 from ._retry import RetryPolicy
 from ._session import Session
 from ._spec import MethodSpec, adhoc_spec
 from ._transport import AiohttpTransport, CallerSession, SSLSetting, Transport
 from ._wire import Encoding
+
+if TYPE_CHECKING:
+    from ._redis_limiter import RedisLimiter
 
 __all__ = ["Client", "DataCloudClient"]
 
@@ -81,9 +84,12 @@ class _BaseClient(BulkMixin):
         if limiter is None and rate_limit is not None:
             shared = os.environ.get("DX_RATE_LIMIT_URL")
             rate = RateLimit.coerce(rate_limit)
-            limiter = RedisLimiter.from_url(shared, rate) if shared else TokenBucket(rate)
+            limiter = _redis().from_url(shared, rate) if shared else TokenBucket(rate)
             self._owned_limiter = limiter
-        if isinstance(limiter, RedisLimiter):
+        # A RedisLimiter learns the account it limits; if its module was never imported,
+        # no limiter can be one (so `import dxapi` does not load it).
+        redis = sys.modules.get("dxapi._redis_limiter")
+        if redis is not None and isinstance(limiter, redis.RedisLimiter):
             limiter.bind(base_url, token, timeout)
         self._session = Session(
             base_url=base_url,
@@ -362,3 +368,9 @@ def _registry() -> Mapping[str, MethodSpec]:
     from ._generated.specs import METHODS
 
     return METHODS
+
+
+def _redis() -> type[RedisLimiter]:
+    from ._redis_limiter import RedisLimiter
+
+    return RedisLimiter

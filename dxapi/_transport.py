@@ -21,7 +21,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, Protocol
 
 import aiohttp
-import anyio
 import attrs
 import multidict
 import yarl
@@ -524,6 +523,8 @@ def _file_source(source: Any) -> Any:
 
 
 async def _read_chunks(path: str, size: int = 1 << 16) -> AsyncIterator[bytes]:
+    import anyio  # only for uploads from a path: not on `import dxapi`'s path
+
     async with await anyio.open_file(path, "rb") as f:
         while chunk := await f.read(size):
             yield chunk

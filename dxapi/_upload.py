@@ -9,8 +9,6 @@ import os
 import stat
 from typing import Any
 
-import anyio
-
 from ._errors import ArgumentError
 from ._spec import MethodSpec
 
@@ -77,6 +75,8 @@ async def buffer_upload(spec: MethodSpec, name: str, source: Any) -> Any:
     """
     if isinstance(source, bytes | bytearray | memoryview | str | os.PathLike):
         return source
+    import anyio.to_thread  # only for uploads from a file object: not on `import dxapi`'s path
+
     data = await anyio.to_thread.run_sync(source.read, MAX_UPLOAD_BYTES + 1)
     if not isinstance(data, bytes | bytearray):
         raise ArgumentError(spec.name, [f"argument {name!r} must be opened in binary mode ('rb')"])

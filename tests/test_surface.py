@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 
 import dxapi
 from codegen.naming import py_name
@@ -134,3 +136,15 @@ def test_peer_clients_take_every_option_of_the_dx_clients() -> None:
     dx = set(inspect.signature(dxapi.Client).parameters)
     for peer in (SigmaClient, DataGalaxyClient, DatalinxClient):
         assert dx <= set(inspect.signature(peer).parameters), peer.__name__
+
+
+def test_import_dxapi_loads_only_what_a_first_call_needs() -> None:
+    """anyio (fan-outs, file uploads), the Redis limiter, the registry's specs, msgspec and
+    cattrs load when first used, not with ``import dxapi``."""
+    code = (
+        "import sys, dxapi\n"
+        "print(sorted(m for m in ('anyio', 'dxapi._redis_limiter', 'dxapi._generated.specs',"
+        " 'msgspec', 'cattrs', 'redis') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
