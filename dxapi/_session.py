@@ -41,7 +41,7 @@ from ._retry import AttemptFailed, RetryPolicy, Verdict
 from ._spec import MethodSpec, check_args
 from ._transport import AiohttpTransport, Request, Stream, Transport, translate
 from ._upload import buffer_upload
-from ._watchdog import watchdog
+from ._watchdog import watch
 from ._wire import Encoding
 
 __all__ = ["Response", "Session"]
@@ -304,7 +304,7 @@ class Session:
                     ends = loop.time() + read
                     if expires is not None and expires < ends:
                         ends = expires
-                with watchdog(loop).watch(ends):
+                with watch(ends, loop):
                     self.stats["requests"] += 1
                     if trace is not None:
                         trace.sent_at = loop.time()

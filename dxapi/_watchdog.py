@@ -16,7 +16,7 @@ import math
 import weakref
 from types import TracebackType
 
-__all__ = ["Watch", "watchdog"]
+__all__ = ["Watch", "watch", "watchdog"]
 
 
 class Watchdog:
@@ -28,13 +28,6 @@ class Watchdog:
         self._watches: set[Watch] = set()
         self._handle: asyncio.TimerHandle | None = None
         self._at = math.inf
-
-    def watch(self, due: float) -> Watch:
-        """Bound the current task until loop time ``due`` (use as ``with``)."""
-        task = asyncio.current_task()
-        if task is None:
-            raise RuntimeError("a watch bounds a task; none is running")
-        return Watch(self, task, due)
 
     def _rearm(self, at: float) -> None:
         if self._handle is not None:
@@ -101,3 +94,17 @@ def watchdog(loop: asyncio.AbstractEventLoop | None = None) -> Watchdog:
     dog = _DOGS.get(loop) or _DOGS.setdefault(loop, Watchdog())
     _last = (weakref.ref(loop), dog)
     return dog
+
+
+def watch(due: float, loop: asyncio.AbstractEventLoop | None = None) -> Watch:
+    """Bound the current task until loop time ``due``: ``with watch(due, loop):``.
+
+    Pass the running ``loop`` when at hand: on Python 3.11 each look-up of the running loop
+    is a ``getpid`` system call.
+    """
+    if loop is None:
+        loop = asyncio.get_running_loop()
+    task = asyncio.current_task(loop)
+    if task is None:
+        raise RuntimeError("a watch bounds a task; none is running")
+    return Watch(watchdog(loop), task, due)

@@ -8,13 +8,13 @@ import weakref
 
 import pytest
 
-from dxapi._watchdog import watchdog
+from dxapi._watchdog import watch, watchdog
 
 
 async def test_a_watch_crossed_raises_timeout_error_at_its_time() -> None:
     loop = asyncio.get_running_loop()
     start = loop.time()
-    with pytest.raises(TimeoutError), watchdog().watch(start + 0.05):
+    with pytest.raises(TimeoutError), watch(start + 0.05):
         await asyncio.sleep(10)
     assert 0.05 <= loop.time() - start < 5
     task = asyncio.current_task()
@@ -24,7 +24,7 @@ async def test_a_watch_crossed_raises_timeout_error_at_its_time() -> None:
 async def test_a_watch_ended_in_time_leaves_nothing_armed() -> None:
     dog = watchdog()
     loop = asyncio.get_running_loop()
-    with dog.watch(loop.time() + 60):
+    with watch(loop.time() + 60):
         await asyncio.sleep(0)
     assert not dog._watches
     await asyncio.sleep(0.01)
@@ -39,13 +39,13 @@ async def test_each_of_many_watches_fires_at_its_own_time_on_one_timer() -> None
 
     async def bounded(name: str, after: float) -> None:
         try:
-            with watchdog().watch(start + after):
+            with watch(start + after):
                 await asyncio.sleep(10)
         except TimeoutError:
             ended[name] = loop.time() - start
 
     async def finishes(after: float) -> str:
-        with watchdog().watch(start + after):
+        with watch(start + after):
             await asyncio.sleep(0.01)
         return "done"
 
@@ -63,7 +63,7 @@ async def test_the_callers_own_cancellation_is_not_a_timeout() -> None:
     started = asyncio.Event()
 
     async def watched() -> None:
-        with watchdog().watch(loop.time() + 60):
+        with watch(loop.time() + 60):
             started.set()
             await asyncio.sleep(10)
 
@@ -82,7 +82,7 @@ async def test_a_cancel_during_an_expired_watch_still_propagates() -> None:
 
     async def watched() -> None:
         try:
-            with watchdog().watch(loop.time() + 0.01):
+            with watch(loop.time() + 0.01):
                 try:
                     await asyncio.sleep(10)
                 finally:
@@ -107,7 +107,7 @@ def test_each_loop_has_its_own_and_a_closed_loop_is_not_kept() -> None:
         loops.append(weakref.ref(loop))
         start = loop.time()
         try:
-            with watchdog().watch(start + 0.02):
+            with watch(start + 0.02):
                 await asyncio.sleep(5)
         except TimeoutError:
             return loop.time() - start
@@ -126,7 +126,7 @@ def test_a_watch_outside_a_task_is_refused() -> None:
 
         def outside() -> None:
             try:
-                watchdog().watch(loop.time() + 1)
+                watch(loop.time() + 1)
             except RuntimeError as exc:
                 done.set_exception(exc)
 
