@@ -149,6 +149,45 @@ async def test_a_shared_pause_and_min_interval_hold_every_process(
     assert min(gaps) >= 10  # 100 per second: 10 ms apart, whichever process asks
 
 
+async def test_a_reservation_given_back_unused_stays_out_until_its_return(
+    redis: RedisServer, limiters: list[RedisLimiter]
+) -> None:
+    """A waiter reserves a token on its way back, then leaves: nobody gets it early."""
+    first = make(limiters, redis.url, RateLimit(1, 0.5, margin=0.0))
+    other = make(limiters, redis.url, RateLimit(1, 0.5, margin=0.0))
+    held: Any = await first.acquire()
+    released_at = await redis_now_ms(redis.url)
+    held.release()
+    await asyncio.sleep(0.05)  # the release reaches Redis
+    leaving = asyncio.create_task(first.acquire())
+    await asyncio.sleep(0.1)
+    assert first._reserved and not leaving.done()  # reserved, waiting for the return
+    leaving.cancel()
+    await asyncio.sleep(0.05)  # the reservation goes back
+    permit: Any = await other.acquire()
+    assert permit.granted_at >= released_at + 500
+    permit.release()
+
+
+async def test_a_pause_published_by_another_process_holds_back_reservations(
+    redis: RedisServer, limiters: list[RedisLimiter]
+) -> None:
+    waiting = make(limiters, redis.url, RateLimit(2, 0.4, margin=0.0))
+    pausing = make(limiters, redis.url, RateLimit(2, 0.4, margin=0.0))
+    for p in [await waiting.acquire(), await waiting.acquire()]:
+        p.release()
+    await asyncio.sleep(0.05)
+    calls = [asyncio.create_task(waiting.acquire()) for _ in range(2)]
+    await asyncio.sleep(0.1)
+    assert len(waiting._reserved) == 2  # both tokens reserved from their return, ~0.25 s on
+    paused_at = await redis_now_ms(redis.url)
+    pausing.pause_for(0.8)
+    permits: list[Any] = await asyncio.gather(*calls)
+    assert min(p.granted_at for p in permits) >= paused_at + 800
+    for p in permits:
+        p.release()
+
+
 # ------------------------------------------------------------------------ leases
 
 _HOLDER = """
