@@ -278,7 +278,6 @@ class RedisLimiter:
 
     async def _serve_queue(self, head: Ticket) -> None:
         """The head's turn: hand out reservations due, ask Redis for the rest, or wait."""
-        self._ensure_listener()
         now = self._clock.now()
         hold = self._paused_until - now
         if hold > 0:
@@ -328,6 +327,8 @@ class RedisLimiter:
             self._ask_at = -math.inf  # the next head asks again
             raise
         granted, _, wait_ms, busy = (int(x) for x in answer[:4])
+        if busy:
+            self._ensure_listener()  # the next release is published
         if granted == want:
             pass  # until a waiter joins
         elif busy:  # every permit in flight: until a release is published, or the poll
