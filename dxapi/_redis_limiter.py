@@ -329,8 +329,9 @@ class RedisLimiter:
         granted, _, wait_ms, busy = (int(x) for x in answer[:4])
         if busy:
             self._ensure_listener()  # the next release is published
-        if granted == want:
-            pass  # until a waiter joins
+        if granted == want:  # free tokens left: ask for the next waiters at once
+            if not any(int(a) for a in answer[4:]):
+                self._ask_at = -math.inf
         elif busy:  # every permit in flight: until a release is published, or the poll
             later = self._poll if wait_ms < 0 else min(self._poll, (wait_ms + 1) / 1000)
             self._ask_soon(later)

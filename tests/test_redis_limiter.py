@@ -188,6 +188,23 @@ async def test_a_pause_published_by_another_process_holds_back_reservations(
         p.release()
 
 
+async def test_calls_joining_while_tokens_are_free_are_asked_for_at_once(
+    redis: RedisServer, limiters: list[RedisLimiter]
+) -> None:
+    """Collecting joiners before asking is for when nothing is free (here it would take 1 s)."""
+    limiter = make(limiters, redis.url, RateLimit(1000, 60.0))
+
+    async def loop() -> None:
+        for _ in range(10):
+            (await limiter.acquire()).release()
+            await asyncio.sleep(0)
+
+    started = time.monotonic()
+    await asyncio.wait_for(asyncio.gather(*(loop() for _ in range(32))), 30)
+    assert limiter.granted == 320
+    assert time.monotonic() - started < 5.0  # a 1-s wait per round would take 10 s
+
+
 # ------------------------------------------------------------------------ leases
 
 _HOLDER = """
