@@ -146,6 +146,7 @@ class RedisLimiter:
         self._redis: Redis | None = None
         self._scripts: dict[str, Any] = {}
         self._ask_at = -math.inf  # when the head asks Redis again (for waiters not yet served)
+        self._unreserved_at = math.inf  # the earliest return nobody had reserved, last we asked
         self._closed = False
         #: Permits granted so far through Redis (for progress displays and tests).
         self.granted = 0
@@ -223,8 +224,9 @@ class RedisLimiter:
         self._queue.append(waiter)
         if self._queue[0] is waiter:
             self._ask_at = -math.inf
-        else:  # asked for together with the others joining soon
-            self._ask_soon(self._gather)
+        else:  # asked for with the others joining soon, before a token nobody reserved returns
+            lead = self._unreserved_at - self._clock.now() - min(0.05, self._gather)
+            self._ask_soon(min(self._gather, max(0.0, lead)))
         try:
             while not waiter.settled:
                 if self._queue[0] is waiter:
@@ -327,12 +329,14 @@ class RedisLimiter:
             self._ask_at = -math.inf  # the next head asks again
             raise
         granted, _, wait_ms, busy = (int(x) for x in answer[:4])
-        if busy:
-            self._ensure_listener()  # the next release is published
-        if granted == want:  # free tokens left: ask for the next waiters at once
-            if not any(int(a) for a in answer[4:]):
+        self._unreserved_at = math.inf
+        if granted == want:
+            if not any(int(a) for a in answer[4:]):  # free tokens left: ask at once
                 self._ask_at = -math.inf
+            elif not busy:
+                self._unreserved_at = self._clock.now() + wait_ms / 1000
         elif busy:  # every permit in flight: until a release is published, or the poll
+            self._ensure_listener()
             later = self._poll if wait_ms < 0 else min(self._poll, (wait_ms + 1) / 1000)
             self._ask_soon(later)
         else:  # a pause, min_interval spacing, or a lease running out

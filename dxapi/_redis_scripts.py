@@ -12,7 +12,8 @@ __all__ = ["ACQUIRE", "PAUSE", "RELEASE"]
 # is reserved (moved from back to held, leased from its return) and may be used at its return,
 # so the caller sleeps locally instead of asking again when it comes back. Short of permits
 # with nothing left to reserve ("all in flight"), it sets the wake flag: the next release
-# publishes on the channel.
+# publishes on the channel. Given all it asked for, wait and "all in flight" describe the
+# tokens left unreserved.
 ACQUIRE = """
 local held, back, pause, last, wake = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local limit, window, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -54,10 +55,14 @@ if n > 0 then
   redis.call('PEXPIRE', back, ttl)
 end
 out[1] = n
-if n == want or (n > 0 and spacing > 0) then return out end
+if n > 0 and spacing > 0 then return out end
 local wait, busy = -1, 1
 local first = redis.call('ZRANGE', back, 0, 0, 'WITHSCORES')
 if first[2] then wait, busy = tonumber(first[2]) - now, 0 end
+if n == want then  -- nobody waits; the earliest return nobody has reserved
+  out[3], out[4] = wait, busy
+  return out
+end
 local lease1 = redis.call('ZRANGE', held, 0, 0, 'WITHSCORES')
 if lease1[2] then
   local w = tonumber(lease1[2]) + window - now
