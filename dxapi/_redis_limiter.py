@@ -423,6 +423,7 @@ class RedisLimiter:
     def _unavailable(self, exc: BaseException) -> None:
         """Redis did not answer: every queued waiter fails now, or uses the fallback."""
         reason = f"{type(exc).__name__}: {exc}"
+        self._return_reserved(math.inf)  # nobody left to use them (their leases end them)
         if self._fallback is not None:
             if self._clock.now() >= self._down_until:
                 log.warning("rate limiter: Redis unreachable (%s); using the fallback", reason)
@@ -495,7 +496,8 @@ class RedisLimiter:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
                 if message is None:
                     continue
-                kind, _, ms = message["data"].partition(b":")
+                data = message["data"]
+                kind, _, ms = (data.encode() if isinstance(data, str) else data).partition(b":")
                 if kind == b"pause":  # counted from now: never shorter than Redis's
                     until = self._clock.now() + int(ms) / 1000
                     self._paused_until = max(self._paused_until, until)

@@ -169,10 +169,12 @@ async def test_a_reservation_given_back_unused_stays_out_until_its_return(
     permit.release()
 
 
+@pytest.mark.parametrize("decode", [False, True], ids=["bytes", "decode_responses"])
 async def test_a_pause_published_by_another_process_holds_back_reservations(
-    redis: RedisServer, limiters: list[RedisLimiter]
+    redis: RedisServer, limiters: list[RedisLimiter], decode: bool
 ) -> None:
-    waiting = make(limiters, redis.url, RateLimit(2, 0.4, margin=0.0))
+    options = {"decode_responses": True} if decode else None
+    waiting = make(limiters, redis.url, RateLimit(2, 0.4, margin=0.0), redis_options=options)
     pausing = make(limiters, redis.url, RateLimit(2, 0.4, margin=0.0))
     for p in [await waiting.acquire(), await waiting.acquire()]:
         p.release()
