@@ -147,6 +147,7 @@ class RedisLimiter:
         self._scripts: dict[str, Any] = {}
         self._ask_at = -math.inf  # when the head asks Redis again (for waiters not yet served)
         self._unreserved_at = math.inf  # the earliest return nobody had reserved, last we asked
+        self._asking = False  # the head awaits Redis's answer (and looks again after it)
         self._closed = False
         #: Permits granted so far through Redis (for progress displays and tests).
         self.granted = 0
@@ -316,6 +317,7 @@ class RedisLimiter:
             seq,
         ]
         ask = asyncio.ensure_future(self._script("acquire")(keys=self._keys, args=args))
+        self._asking = True
         try:
             # Shielded: permits Redis granted reach a waiter (or go back) even if the head is
             # cancelled meanwhile.
@@ -328,6 +330,8 @@ class RedisLimiter:
             ask.add_done_callback(lambda done: self._late(done, seq))
             self._ask_at = -math.inf  # the next head asks again
             raise
+        finally:
+            self._asking = False
         granted, _, wait_ms, busy = (int(x) for x in answer[:4])
         self._unreserved_at = math.inf
         if granted == want:
@@ -347,7 +351,7 @@ class RedisLimiter:
     def _ask_soon(self, delay: float) -> None:
         """Have the head ask again within ``delay`` seconds."""
         self._ask_at = min(self._ask_at, self._clock.now() + delay)
-        if self._queue:
+        if self._queue and not self._asking:
             self._queue[0].wake()
 
     @property
