@@ -335,7 +335,7 @@ class RedisLimiter:
         granted, _, wait_ms, busy = (int(x) for x in answer[:4])
         self._unreserved_at = math.inf
         if granted == want:
-            if not any(int(a) for a in answer[4:]):  # free tokens left: ask at once
+            if int(answer[4]) == granted:  # free tokens left: ask at once
                 self._ask_at = -math.inf
             elif not busy:
                 self._unreserved_at = self._clock.now() + wait_ms / 1000
@@ -365,19 +365,17 @@ class RedisLimiter:
 
     def _granted(self, seq: int, answer: list[Any]) -> None:
         """Redis's grant: permits free now go to the queue, the others wait for their time."""
-        granted, now = int(answer[0]), int(answer[1])
+        granted, now, free = int(answer[0]), int(answer[1]), int(answer[4])
         self.granted += granted
         local = self._clock.now()  # Redis ran the script before this: a later start, safe
-        permits = [
-            _RedisPermit(self, f"{self._id}:{seq + i}", now + ahead, local + ahead / 1000)
-            for i, ahead in enumerate(int(a) for a in answer[4 : 4 + granted])
-        ]
-        later = [p for p in permits if p.granted_at > now]
-        for permit in later:
-            bisect.insort(self._reserved, permit)
-        if later:
+        ids = [f"{self._id}:{seq + i}" for i in range(granted)]
+        for permit_id, ahead in zip(ids[free:], map(int, answer[5:]), strict=True):
+            later = _RedisPermit(self, permit_id, now + ahead, local + ahead / 1000)
+            bisect.insort(self._reserved, later)
+        if free < granted:
             self._ensure_listener()  # pauses published by other processes hold them back
-        self._hand_out([p for p in permits if p.granted_at <= now])
+        if free:
+            self._hand_out([_RedisPermit(self, i, now, local) for i in ids[:free]])
 
     def _late(self, ask: asyncio.Future[Any], seq: int) -> None:
         """The answer to a cancelled head's request: its permits go to the queue or back."""

@@ -7,13 +7,13 @@ are doubles: ms timestamps (13 digits) are exact.
 __all__ = ["ACQUIRE", "PAUSE", "RELEASE"]
 
 # KEYS: held, back, pause, last, wake.  ARGV: limit, window ms, lease ms, spacing ms, want, id
-# prefix, first sequence number.  Returns {granted, now ms, wait ms, all in flight (0/1), then
-# per permit the ms until it may be used}: 0 for a free token; a token still on its way back
-# is reserved (moved from back to held, leased from its return) and may be used at its return,
-# so the caller sleeps locally instead of asking again when it comes back. Short of permits
-# with nothing left to reserve ("all in flight"), it sets the wake flag: the next release
-# publishes on the channel. Given all it asked for, wait and "all in flight" describe the
-# tokens left unreserved.
+# prefix, first sequence number.  Returns {granted, now ms, wait ms, all in flight (0/1), how
+# many of them are free now, then for each of the others the ms until it may be used}: a token
+# still on its way back is reserved (moved from back to held, leased from its return) and may
+# be used at its return, so the caller sleeps locally instead of asking again when it comes
+# back. Short of permits with nothing left to reserve ("all in flight"), it sets the wake
+# flag: the next release publishes on the channel. Given all it asked for, wait and "all in
+# flight" describe the tokens left unreserved.
 ACQUIRE = """
 local held, back, pause, last, wake = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local limit, window, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -28,7 +28,7 @@ local paused = tonumber(redis.call('GET', pause) or '0')
 if paused > now then return {0, now, paused - now, 0} end
 local free = limit - redis.call('ZCARD', held) - redis.call('ZCARD', back)
 local n = math.max(0, math.min(want, free))
-local out = {0, now, 0, 0}
+local out = {0, now, 0, 0, 0}
 if spacing > 0 and n > 0 then  -- one permit at a time, never reserved ahead
   local prev = tonumber(redis.call('GET', last) or '0')
   if prev + spacing > now then return {0, now, prev + spacing - now, 0} end
@@ -37,8 +37,8 @@ if spacing > 0 and n > 0 then  -- one permit at a time, never reserved ahead
 end
 for i = 0, n - 1 do
   redis.call('ZADD', held, now + lease, ARGV[6] .. (seq + i))
-  out[#out + 1] = 0
 end
+out[5] = n
 if want > n and spacing == 0 then
   local coming = redis.call('ZRANGE', back, 0, want - n - 1, 'WITHSCORES')
   for i = 1, #coming, 2 do
