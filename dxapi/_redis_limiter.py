@@ -10,9 +10,12 @@ scripts that read Redis's own clock (``TIME``), so hosts with skewed clocks agre
   Timeout.read`` of the client it serves, unless ``lease=`` is given).
 - A 429 seen by one process pauses all of them (a shared pause-until key).
 - Each process queues its waiters locally; the head asks Redis for as many permits as are
-  queued, and otherwise sleeps exactly until the earliest return (the script says how long),
-  woken early by pub/sub when a permit is released while all are in flight. Releases are
-  sent in batches by a background task. The scripts: :mod:`dxapi._redis_scripts`.
+  queued. Redis grants free tokens and reserves tokens still on their way back, each usable
+  from its return time: the process sleeps until then and hands it out without asking again,
+  so no process races the others when a window turns over. With nothing to reserve (every
+  permit in flight) the head waits for a release published on pub/sub. A pause (this
+  process's or one published by another) gives back every reservation it covers. Releases
+  are sent in batches by a background task. The scripts: :mod:`dxapi._redis_scripts`.
 - Redis unreachable: :class:`~dxapi.LimiterUnavailableError` at once, or, with
   ``fallback=RateLimit(...)`` (this process's share), a local bucket until Redis answers
   again. Never unlimited.
@@ -21,6 +24,7 @@ scripts that read Redis's own clock (``TIME``), so hosts with skewed clocks agre
 from __future__ import annotations
 
 import asyncio
+import bisect
 import functools
 import hashlib
 import hmac
@@ -65,19 +69,24 @@ def default_key(base_url: str, token: str) -> str:
 
 
 class _RedisPermit:
-    __slots__ = ("_limiter", "_released", "granted_at", "id")
+    __slots__ = ("_limiter", "_released", "granted_at", "id", "start")
 
-    def __init__(self, limiter: RedisLimiter, permit_id: str, granted_at: int) -> None:
+    def __init__(self, limiter: RedisLimiter, permit_id: str, granted_at: int, start: float):
         self._limiter = limiter
         self.id = permit_id
-        #: When Redis granted it, in Redis's clock (ms since the epoch).
+        #: From when it may be used, in Redis's clock (ms since the epoch).
         self.granted_at = granted_at
+        #: The same time in the local clock (never earlier than Redis's).
+        self.start = start
         self._released = False
+
+    def __lt__(self, other: _RedisPermit) -> bool:  # reservations sort by start
+        return self.start < other.start
 
     def release(self) -> None:
         if not self._released:
             self._released = True
-            self._limiter._give_back(self.id)
+            self._limiter._give_back(self)
 
 
 class _UseFallback(Exception):
@@ -129,13 +138,16 @@ class RedisLimiter:
         self._queue: deque[Ticket] = deque()
         self._paused_until = -math.inf
         self._down_until = -math.inf
-        self._pending: list[tuple[str, float]] = []  # (permit id, when its attempt ended)
+        self._reserved: list[_RedisPermit] = []  # granted for later, by start
+        self._pending: list[tuple[_RedisPermit, float]] = []  # (permit, when its attempt ended)
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._redis: Redis | None = None
         self._scripts: dict[str, Any] = {}
-        self._busy = False  # the head waits for any release (every permit in flight)
+        self._ask_at = -math.inf  # when the head asks Redis again (for waiters not yet served)
+        self._unreserved_at = math.inf  # the earliest return nobody had reserved, last we asked
+        self._asking = False  # the head awaits Redis's answer (and looks again after it)
         self._closed = False
         #: Permits granted so far through Redis (for progress displays and tests).
         self.granted = 0
@@ -179,7 +191,7 @@ class RedisLimiter:
             raise ValueError("key must be non-empty, without braces, spaces or line breaks")
         base = f"dxapi:rl:{{{key}}}"
         self.key = key
-        self._keys = [f"{base}:held", f"{base}:back", f"{base}:pause", f"{base}:last"]
+        self._keys = [f"{base}:{name}" for name in ("held", "back", "pause", "last", "wake")]
         self._channel = f"{base}:wake"
 
     def _client(self) -> Redis:
@@ -211,6 +223,11 @@ class RedisLimiter:
         self._closed = False
         waiter = Ticket()
         self._queue.append(waiter)
+        if self._queue[0] is waiter:
+            self._ask_at = -math.inf
+        else:  # asked for with the others joining soon, before a token nobody reserved returns
+            lead = self._unreserved_at - self._clock.now() - min(0.05, self._gather)
+            self._ask_soon(min(self._gather, max(0.0, lead)))
         try:
             while not waiter.settled:
                 if self._queue[0] is waiter:
@@ -240,6 +257,7 @@ class RedisLimiter:
         """Fail queued waiters, send pending releases, close the connections (reusable)."""
         self._closed = True
         fail_all(self._queue, closed_error())
+        self._return_reserved(math.inf)
         if self._fallback is not None:
             await self._fallback.aclose()
         if self._flusher is not None:
@@ -262,15 +280,33 @@ class RedisLimiter:
     # ---------------------------------------------------------------- the queue
 
     async def _serve_queue(self, head: Ticket) -> None:
-        """The head's turn: ask Redis for every queued waiter, or wait as long as it says."""
-        hold = self._paused_until - self._clock.now()
+        """The head's turn: hand out reservations due, ask Redis for the rest, or wait."""
+        now = self._clock.now()
+        hold = self._paused_until - now
         if hold > 0:
+            self._return_reserved(self._paused_until)
+            self._ask_at = -math.inf  # after the pause
             await head.wait(self._clock, hold)
             return
-        want = min(_BATCH, sum(1 for w in self._queue if not w.settled))
+        due = bisect.bisect_right(self._reserved, now, key=lambda p: p.start)
+        if due:
+            permits, self._reserved[:due] = self._reserved[:due], []
+            self._hand_out(permits)
+            return
+        want = min(_BATCH, sum(1 for w in self._queue if not w.settled) - len(self._reserved))
+        if want > 0 and now >= self._ask_at:
+            await self._ask(want)
+            return
+        wake = self._ask_at if want > 0 else math.inf
+        if self._reserved:
+            wake = min(wake, self._reserved[0].start)
+        await head.wait(self._clock, None if wake == math.inf else wake - now)
+
+    async def _ask(self, want: int) -> None:
+        """Ask Redis for ``want`` permits; say when to ask again."""
         seq = self._seq
         self._seq += want
-        head._woken = False  # a wake from now on means: look again
+        self._ask_at = math.inf  # until the answer says, or a waiter joins
         args = [
             self.rate.requests,
             self._window_ms,
@@ -281,38 +317,71 @@ class RedisLimiter:
             seq,
         ]
         ask = asyncio.ensure_future(self._script("acquire")(keys=self._keys, args=args))
+        self._asking = True
         try:
-            # Shielded: permits Redis granted reach a waiter (or go back) even if the head
-            # is cancelled meanwhile.
-            granted, now, wait_ms, busy = await asyncio.shield(ask)
+            # Shielded: permits Redis granted reach a waiter (or go back) even if the head is
+            # cancelled meanwhile.
+            answer = await asyncio.shield(ask)
         except _errors() as exc:
+            self._ask_at = -math.inf
             self._unavailable(exc)
             return
         except asyncio.CancelledError:
             ask.add_done_callback(lambda done: self._late(done, seq))
+            self._ask_at = -math.inf  # the next head asks again
             raise
-        if granted:
-            self._granted(seq, granted, now)
-            return
-        self._ensure_listener()
-        delay = (int(wait_ms) + 1) / 1000 if wait_ms >= 0 else self._poll
-        self._busy = bool(busy)
-        try:
-            await head.wait(self._clock, min(delay, self._poll) if busy else delay)
         finally:
-            self._busy = False
+            self._asking = False
+        granted, _, wait_ms, busy = (int(x) for x in answer[:4])
+        self._unreserved_at = math.inf
+        if granted == want:
+            if int(answer[4]) == granted:  # free tokens left: ask at once
+                self._ask_at = -math.inf
+            elif not busy:
+                self._unreserved_at = self._clock.now() + wait_ms / 1000
+        elif busy:  # every permit in flight: until a release is published, or the poll
+            self._ensure_listener()
+            later = self._poll if wait_ms < 0 else min(self._poll, (wait_ms + 1) / 1000)
+            self._ask_soon(later)
+        else:  # a pause, min_interval spacing, or a lease running out
+            self._ask_soon((wait_ms + 1) / 1000 if granted == 0 else 0.0)
+        if granted:
+            self._granted(seq, answer)
 
-    def _granted(self, seq: int, count: int, now: int) -> None:
-        self.granted += count
-        ids = (f"{self._id}:{seq + i}" for i in range(count))
-        self._hand_out([_RedisPermit(self, i, now) for i in ids])
+    def _ask_soon(self, delay: float) -> None:
+        """Have the head ask again within ``delay`` seconds."""
+        self._ask_at = min(self._ask_at, self._clock.now() + delay)
+        if self._queue and not self._asking:
+            self._queue[0].wake()
+
+    @property
+    def _gather(self) -> float:
+        """How long the head collects joining waiters and releases before asking for them.
+
+        A token released now returns a window later, so asking up to a tenth of a window
+        later still reserves it long before its return.
+        """
+        return min(self._poll, self.rate.per / 10)
+
+    def _granted(self, seq: int, answer: list[Any]) -> None:
+        """Redis's grant: permits free now go to the queue, the others wait for their time."""
+        granted, now, free = int(answer[0]), int(answer[1]), int(answer[4])
+        self.granted += granted
+        local = self._clock.now()  # Redis ran the script before this: a later start, safe
+        ids = [f"{self._id}:{seq + i}" for i in range(granted)]
+        for permit_id, ahead in zip(ids[free:], map(int, answer[5:]), strict=True):
+            later = _RedisPermit(self, permit_id, now + ahead, local + ahead / 1000)
+            bisect.insort(self._reserved, later)
+        if free < granted:
+            self._ensure_listener()  # pauses published by other processes hold them back
+        if free:
+            self._hand_out([_RedisPermit(self, i, now, local) for i in ids[:free]])
 
     def _late(self, ask: asyncio.Future[Any], seq: int) -> None:
         """The answer to a cancelled head's request: its permits go to the queue or back."""
         if not ask.cancelled() and ask.exception() is None:
-            granted, now, _, _ = ask.result()
-            if granted:
-                self._granted(seq, granted, int(now))
+            if ask.result()[0]:
+                self._granted(seq, ask.result())
         elif self._queue:
             self._queue[0].wake()
 
@@ -321,9 +390,9 @@ class RedisLimiter:
         for permit in permits:
             while self._queue and self._queue[0].settled:
                 self._queue.popleft()
-            if not self._queue:  # the waiters left meanwhile: back at once, never used
+            if not self._queue:  # the waiters left meanwhile: back, never used
                 permit._released = True
-                self._give_back(permit.id, used=False)
+                self._give_back(permit, used=False)
                 continue
             waiter = self._queue.popleft()
             waiter.permit = permit
@@ -340,10 +409,23 @@ class RedisLimiter:
             self._hand_out([permit])  # to the next in line, or back to Redis
         elif was_head and self._queue:
             self._queue[0].wake()
+        extra = len(self._reserved) - sum(1 for w in self._queue if not w.settled)
+        if extra > 0:  # reserved for waiters that left: the latest go back
+            self._return_reserved(math.inf, self._reserved[-extra:])
+
+    def _return_reserved(self, before: float, permits: list[_RedisPermit] | None = None) -> None:
+        """Give back unused the reservations starting before ``before`` (or ``permits``)."""
+        if permits is None:
+            permits = [p for p in self._reserved if p.start < before]
+        for permit in permits:
+            self._reserved.remove(permit)
+            permit._released = True
+            self._give_back(permit, used=False)
 
     def _unavailable(self, exc: BaseException) -> None:
         """Redis did not answer: every queued waiter fails now, or uses the fallback."""
         reason = f"{type(exc).__name__}: {exc}"
+        self._return_reserved(math.inf)  # nobody left to use them (their leases end them)
         if self._fallback is not None:
             if self._clock.now() >= self._down_until:
                 log.warning("rate limiter: Redis unreachable (%s); using the fallback", reason)
@@ -361,8 +443,8 @@ class RedisLimiter:
         self._client()
         return self._scripts[name]
 
-    def _give_back(self, permit_id: str, used: bool = True) -> None:
-        self._pending.append((permit_id, self._clock.now() if used else math.inf))
+    def _give_back(self, permit: _RedisPermit, used: bool = True) -> None:
+        self._pending.append((permit, self._clock.now() if used else math.inf))
         if self._flusher is None or self._flusher.done():
             try:
                 self._flusher = asyncio.get_running_loop().create_task(self._flush())
@@ -375,10 +457,13 @@ class RedisLimiter:
             ttl = math.ceil(self.lease * 1000) + self._window_ms + 1000
             now = self._clock.now()
             args: list[Any] = [self._window_ms, ttl, self._channel]
-            for permit_id, ended in batch:  # age in ms, floored (conservative); -1: unused
-                args += [permit_id, -1 if ended == math.inf else max(0, int((now - ended) * 1000))]
+            for permit, ended in batch:  # age in ms, floored; -1: unused, free from its start
+                if ended == math.inf:
+                    args += [permit.id, -1, max(0, math.ceil((permit.start - now) * 1000))]
+                else:
+                    args += [permit.id, max(0, int((now - ended) * 1000)), 0]
             try:
-                await self._script("release")(keys=self._keys[:2], args=args)
+                await self._script("release")(keys=self._keys[:2] + self._keys[4:], args=args)
             except _errors() as exc:  # the leases bring these tokens back
                 log.warning("rate limiter: could not return %d permit(s): %s", len(batch), exc)
         if self._closed and not self._queue and self._redis is not None:
@@ -405,14 +490,21 @@ class RedisLimiter:
             self._listener = asyncio.get_running_loop().create_task(self._listen())
 
     async def _listen(self) -> None:
-        """Wake the head on every release or pause any process publishes."""
+        """Pause on every pause any process publishes; ask again after a release."""
         pubsub = self._client().pubsub()
         try:
             await pubsub.subscribe(self._channel)
             while True:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-                if message is not None and self._busy and self._queue:
-                    self._queue[0].wake()
+                if message is None:
+                    continue
+                data = message["data"]
+                kind, _, ms = (data.encode() if isinstance(data, str) else data).partition(b":")
+                if kind == b"pause":  # counted from now: never shorter than Redis's
+                    until = self._clock.now() + int(ms) / 1000
+                    self._paused_until = max(self._paused_until, until)
+                # "free": a token is free now; "back": one returns a window from now
+                self._ask_soon(0.0 if kind != b"back" else self._gather)
         except _errors():
             pass  # waits fall back to computed sleeps; the next wait starts a new listener
         finally:
