@@ -147,21 +147,21 @@ class MethodSpec:
     dialect: Dialect | None = None
     #: Derived, not part of the spec's value: the arguments by name, and where each travels
     #: ("query", "body", "path" or "header"; "auto" resolved by the verb).
-    _by_name: Mapping[str, ArgSpec] = attrs.field(init=False, eq=False, repr=False, hash=False)
-    _where: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False, hash=False)
+    args_by_name: Mapping[str, ArgSpec] = attrs.field(init=False, eq=False, repr=False, hash=False)
+    locations: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_by_name", {a.name: a for a in self.args})
+        object.__setattr__(self, "args_by_name", {a.name: a for a in self.args})
         auto = "query" if self.http in ("GET", "DELETE") else "body"
         where = {a.name: auto if a.location == "auto" else a.location for a in self.args}
-        object.__setattr__(self, "_where", where)
+        object.__setattr__(self, "locations", where)
 
     @property
     def path(self) -> str:
         return self.path_template or "/" + self.name
 
     def arg(self, name: str) -> ArgSpec | None:
-        return self._by_name.get(name)
+        return self.args_by_name.get(name)
 
 
 @attrs.frozen
@@ -226,7 +226,7 @@ def check_args(spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
     (:data:`EXTRAS`) are checked too and stay in the returned mapping for ``encode_request``.
     """
     given, extras, problems = split_extras(spec, args)
-    known = spec._by_name
+    known = spec.args_by_name
     problems += [f"unknown argument {name!r}" for name in given if name not in known]
     for a in spec.args:
         if a.name not in given:

@@ -98,7 +98,7 @@ def _encode(spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding) -> Pr
             raise ArgumentError(spec.name, problems)
         taken = {n.lower() for n, _ in headers}
         headers = tuple(h for h in named if h[0].lower() not in taken) + headers
-    by_name, where = spec._by_name, spec._where
+    by_name, where = spec.args_by_name, spec.locations
     for name, value in args.items():
         arg = by_name[name]  # check_args ran first
         location = where[name]
@@ -205,10 +205,6 @@ def _arg(spec: MethodSpec, name: str) -> ArgSpec:
     if arg is None:  # a spread map's entry: find the argument by its prefix
         arg = next(a for a in spec.args if a.prefix is not None and name.startswith(a.prefix))
     return arg
-
-
-def _location(spec: MethodSpec, arg: ArgSpec) -> str:
-    return spec._where[arg.name]
 
 
 def encode_json(value: Any, arg: ArgSpec) -> Any:
