@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from contextlib import aclosing
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import attrs
@@ -33,7 +33,7 @@ from ._errors import ArgumentError, DXError, RequestTimeoutError, TransportError
 from ._hooks import HookEvent, Hooks
 from ._limiter import MONOTONIC, Clock, KeyedLimiter, Limiter, Permit, TokenBucket
 from ._pagination import CursorCall
-from ._prepare import check, client_headers, link, prepare
+from ._prepare import check, client_headers, link, plain, prepare
 from ._redact import RedactFilter, remember_secret
 from ._response import Response
 from ._result import Result
@@ -50,6 +50,8 @@ log = logging.getLogger("dxapi")
 if not any(isinstance(f, RedactFilter) for f in log.filters):
     log.addFilter(RedactFilter())  # a safety net: no dxapi log line formats headers
 R = TypeVar("R")
+#: A call as the loop takes it: the spec as this call sees it, its request, its per-key limit key.
+_Call: TypeAlias = tuple[MethodSpec, Request, str]
 STALE_LINK = frozenset({400, 401, 403, 404, 410})
 
 
@@ -122,13 +124,9 @@ class Session:
 
     async def request(self, spec: MethodSpec, result: type[R], args: Mapping[str, Any]) -> R:
         """Call a method and structure its payload into ``result``."""
-        spec, given = check(spec, args)
-        if spec.upload is not None and spec.upload in given:
-            given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
         # No local holds the request: its headers carry the token (see _run).
-        response: Response = await self._run(
-            spec, *self._prepare(spec, given, None), lazy=_is_result(result)
-        )
+        call = self._plain(spec, args, None) or await self._uploading(spec, args, None)
+        response: Response = await self._run(*call, lazy=_is_result(result))
         typed: R = _structure_answer()(spec, result, response)
         return typed
 
@@ -136,10 +134,8 @@ class Session:
         self, spec: MethodSpec, args: Mapping[str, Any], *, encoding: Encoding | None = None
     ) -> Response:
         """Check, encode and send one call, as the policy allows; the whole answer."""
-        spec, given = check(spec, args)
-        if spec.upload is not None and spec.upload in given:
-            given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
-        response: Response = await self._run(spec, *self._prepare(spec, given, encoding))
+        call = self._plain(spec, args, encoding) or await self._uploading(spec, args, encoding)
+        response: Response = await self._run(*call)
         return response
 
     def paginate(
@@ -174,8 +170,8 @@ class Session:
             raise ArgumentError(
                 spec.name, [f"chunk_size must be a whole number of bytes > 0, got {chunk_size!r}"]
             )
-        spec, given = check(spec, args)
-        return self._download(spec, [self._prepare(spec, given, None)], chunk_size)
+        call = self._plain(spec, args, None) or self._checked(spec, args, None)
+        return self._download(call[0], [call[1:]], chunk_size)
 
     @staticmethod
     def structure(
@@ -197,8 +193,8 @@ class Session:
     async def _answer(
         self, spec: MethodSpec, args: Mapping[str, Any], *, lazy: bool = False
     ) -> Response:
-        spec, given = check(spec, args)
-        response: Response = await self._run(spec, *self._prepare(spec, given, None), lazy=lazy)
+        call = self._plain(spec, args, None) or self._checked(spec, args, None)
+        response: Response = await self._run(*call, lazy=lazy)
         return response
 
     async def _download(
@@ -214,6 +210,31 @@ class Session:
                 yield chunk
 
     # -------------------------------------------------------------------- prepare
+
+    def _plain(
+        self, spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding | None
+    ) -> _Call | None:
+        """A plain call in one pass (:func:`~dxapi._prepare.plain`), or None."""
+        headers = self._file_headers if spec.download else self._headers
+        encoding = encoding or self.encoding
+        done = plain(spec, args, encoding, self.base_url, headers, self.timeout, self.limits)
+        return None if done is None else (spec, *done)
+
+    def _checked(
+        self, spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding | None
+    ) -> _Call:
+        """Any call, by the full rules: checked, then prepared."""
+        spec, given = check(spec, args)
+        return (spec, *self._prepare(spec, given, encoding))
+
+    async def _uploading(
+        self, spec: MethodSpec, args: Mapping[str, Any], encoding: Encoding | None
+    ) -> _Call:
+        """Like :meth:`_checked`, reading an upload's bytes first (off the event loop)."""
+        spec, given = check(spec, args)
+        if spec.upload is not None and spec.upload in given:
+            given[spec.upload] = await buffer_upload(spec, spec.upload, given[spec.upload])
+        return (spec, *self._prepare(spec, given, encoding))
 
     def _prepare(
         self, spec: MethodSpec, given: Mapping[str, Any], encoding: Encoding | None

@@ -11,7 +11,7 @@ import enum
 import os
 import re
 from collections.abc import Callable, Mapping
-from typing import IO, TYPE_CHECKING, Any, Final, Literal, TypeAlias
+from typing import IO, TYPE_CHECKING, Any, Final, Literal, NamedTuple, TypeAlias
 
 import attrs
 
@@ -30,6 +30,7 @@ __all__ = [
     "KeyedRate",
     "MethodSpec",
     "PageSpec",
+    "PlainArg",
     "TypeRef",
     "Unset",
     "WaitDelay",
@@ -149,12 +150,21 @@ class MethodSpec:
     #: ("query", "body", "path" or "header"; "auto" resolved by the verb).
     args_by_name: Mapping[str, ArgSpec] = attrs.field(init=False, eq=False, repr=False, hash=False)
     locations: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False, hash=False)
+    #: Derived: how each argument may take the plain lane (:func:`dxapi._prepare.plain`),
+    #: or None when this method's calls always take the full rules.
+    plain: Mapping[str, PlainArg] | None = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
+    #: Derived: how many arguments are required.
+    required: int = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "args_by_name", {a.name: a for a in self.args})
         auto = "query" if self.http in ("GET", "DELETE") else "body"
         where = {a.name: auto if a.location == "auto" else a.location for a in self.args}
         object.__setattr__(self, "locations", where)
+        object.__setattr__(self, "plain", _plain_args(self, where))
+        object.__setattr__(self, "required", sum(a.required for a in self.args))
 
     @property
     def path(self) -> str:
@@ -162,6 +172,53 @@ class MethodSpec:
 
     def arg(self, name: str) -> ArgSpec | None:
         return self.args_by_name.get(name)
+
+
+class PlainArg(NamedTuple):
+    """What an argument takes on the plain lane: a value of one of ``types`` (exactly), in
+    ``enum`` when there is one, sent in the query or the body."""
+
+    types: tuple[type, ...]
+    enum: frozenset[str]
+    required: bool
+    query: bool
+
+
+#: The exact value types each scalar registry type takes on the plain lane; what the full
+#: rules would send for them is the value itself (str), its decimal text (int) or
+#: true/false (bool). Any other value (a float, None, a datetime, a list) takes the full rules.
+_PLAIN_TYPES: Final[Mapping[str, tuple[type, ...]]] = {
+    "str": (str,),
+    "date": (str,),
+    "datetime": (str,),
+    "int": (int,),
+    "float": (int,),
+    "bool": (bool,),
+    "json": (str, int, bool),
+}
+
+
+def _plain_args(spec: MethodSpec, where: Mapping[str, str]) -> dict[str, PlainArg] | None:
+    """The plain lane's rules for ``spec``, or None when its calls need the full rules (a REST
+    path or header, an upload, a deprecation warning, an idempotency key, a spread map)."""
+    if (
+        spec.path_template is not None
+        or spec.dialect is not None
+        or spec.upload is not None
+        or spec.deprecated is not None
+        or spec.idempotent_when is not None
+        or any(a.prefix is not None or where[a.name] not in ("query", "body") for a in spec.args)
+    ):
+        return None
+    return {
+        a.name: PlainArg(
+            _PLAIN_TYPES.get(a.type, ()) if isinstance(a.type, str) else (),
+            frozenset(a.enum),
+            a.required,
+            where[a.name] == "query",
+        )
+        for a in spec.args
+    }
 
 
 @attrs.frozen
