@@ -32,14 +32,18 @@ def classify(
     *,
     max_retry_after: float = 120.0,
     download: bool = False,
-    lazy: bool = False,
+    into: type[Any] | None = None,
 ) -> Response | AttemptFailed:
     """The answer to return, or what went wrong with it; a redirect is an answer only for a
-    ``download``. A ``lazy`` success may be an :class:`Undecoded` answer, for a typed call
-    that decodes its result class straight from the body."""
+    ``download``. For a typed call (``into``, its result class) a success is an
+    :class:`Undecoded` answer: decoded into ``into`` straight from the body when that is
+    sure to be what DX meant, else with its head decoded, for the payload's way."""
     if 200 <= status < 300 and spec.dialect is None:  # DX's common case, decided at once
-        if lazy and spec.bare_array is None and (head := _head(spec, body)) is not None:
-            return Undecoded(status, headers, body, head)
+        if into is not None and spec.bare_array is None:
+            if spec.page is None and (typed := _typed(into, body)) is not None:
+                return Undecoded(status, headers, body, _NO_HEAD, typed)
+            if (head := _head(spec, body)) is not None:
+                return Undecoded(status, headers, body, head)
         payload = loads(body)
         if type(payload) is list and spec.bare_array is not None:
             payload = {spec.bare_array: payload}
@@ -78,21 +82,30 @@ class Undecoded(Response):
     its result from the body, and :func:`dxapi.raw` still gets the whole payload.
 
     ``head`` holds the payload's ``ok`` and pagination keys (what the loop and a page
-    generator read), decoded at once.
+    generator read), decoded at once; ``typed`` the result, when it was decoded in the loop.
     """
 
-    __slots__ = ("_payload", "body", "head")
+    __slots__ = ("_payload", "body", "head", "typed")
     body: bytes
     head: dict[str, Any]
+    typed: Any
     _payload: dict[str, Any] | None
 
     def __init__(
-        self, status: int, headers: Mapping[str, str], body: bytes, head: dict[str, Any]
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        head: dict[str, Any],
+        typed: Any = None,
     ) -> None:
-        for name, value in (("status", status), ("headers", headers), ("body", body)):
-            object.__setattr__(self, name, value)
-        object.__setattr__(self, "head", head)
-        object.__setattr__(self, "_payload", None)
+        setattr_ = object.__setattr__
+        setattr_(self, "status", status)
+        setattr_(self, "headers", headers)
+        setattr_(self, "body", body)
+        setattr_(self, "head", head)
+        setattr_(self, "typed", typed)
+        setattr_(self, "_payload", None)
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -108,6 +121,36 @@ class Undecoded(Response):
 
     def __reduce__(self) -> tuple[Any, ...]:  # copied or pickled as the Response it stands for
         return Response, (self.status, self.headers, self.payload)
+
+
+_NO_HEAD: dict[str, Any] = {}
+
+
+def _typed(into: type[Any], body: bytes) -> Any:
+    """``body`` decoded straight into ``into``, when it is valid UTF-8, a JSON object whose
+    ``ok`` is not false, and msgspec accepts it whole; else None (see
+    :func:`dxapi._convert.from_answer`). A body read this way is valid JSON, so reading its
+    payload later cannot fail where :func:`loads` would not have."""
+    if type(body) is not bytes:
+        return None
+    if not body.isascii():
+        try:
+            str(body, "utf-8")
+        except UnicodeDecodeError:
+            return None
+    return (_from_answer or _load_from_answer())(into, body)
+
+
+_from_answer: Callable[[type[Any], bytes], Any] | None = None
+
+
+def _load_from_answer() -> Callable[[type[Any], bytes], Any]:
+    """The typed decoder is imported with the first typed answer (msgspec, attrs classes)."""
+    global _from_answer
+    from ._convert import from_answer
+
+    _from_answer = from_answer
+    return from_answer
 
 
 def _head(spec: MethodSpec, body: bytes) -> dict[str, Any] | None:

@@ -126,7 +126,7 @@ class Session:
         """Call a method and structure its payload into ``result``."""
         # No local holds the request: its headers carry the token (see _run).
         call = self._plain(spec, args, None) or await self._uploading(spec, args, None)
-        response: Response = await self._run(*call, lazy=_is_result(result))
+        response: Response = await self._run(*call, into=_result_class(result))
         typed: R = _structure_answer()(spec, result, response)
         return typed
 
@@ -191,10 +191,10 @@ class Session:
         return (await self._answer(spec, args)).payload
 
     async def _answer(
-        self, spec: MethodSpec, args: Mapping[str, Any], *, lazy: bool = False
+        self, spec: MethodSpec, args: Mapping[str, Any], *, into: type[Result] | None = None
     ) -> Response:
         call = self._plain(spec, args, None) or self._checked(spec, args, None)
-        response: Response = await self._run(*call, lazy=lazy)
+        response: Response = await self._run(*call, into=into)
         return response
 
     async def _download(
@@ -252,14 +252,14 @@ class Session:
         key: str,
         *,
         download: bool = False,
-        lazy: bool = False,
+        into: type[Result] | None = None,
     ) -> Coroutine[Any, Any, Any]:
         """Attempt until there is an answer to return (a Response, or a download's Stream),
         or an error to raise; with hooks, tell them when the call ends."""
         if self.hooks is None:  # no coroutine of its own on the common path
-            return self._attempts(spec, request, key, download, None, lazy)
+            return self._attempts(spec, request, key, download, None, into)
         trace = _Trace()
-        return self._traced(trace, spec, self._attempts(spec, request, key, download, trace, lazy))
+        return self._traced(trace, spec, self._attempts(spec, request, key, download, trace, into))
 
     async def _traced(
         self, trace: _Trace, spec: MethodSpec, attempts: Coroutine[Any, Any, Any]
@@ -290,7 +290,7 @@ class Session:
         key: str,
         download: bool,
         trace: _Trace | None,
-        lazy: bool,
+        into: type[Result] | None,
     ) -> Any:
         loop = asyncio.get_running_loop()
         deadline = self.timeout.deadline
@@ -345,7 +345,7 @@ class Session:
                             reply.headers,
                             reply.body,
                             max_retry_after=self.retry.max_retry_after,
-                            lazy=lazy,
+                            into=into,
                         )
             except AttemptFailed as failure:  # a copy: the original's traceback holds frames
                 answer = AttemptFailed(failure.outcome, failure.error)
@@ -533,14 +533,14 @@ class _Trace:
 class _TypedPages:
     """One paginated call's pages as results, each keeping its own page's Response."""
 
-    __slots__ = ("_lazy", "_result", "_session", "_spec")
+    __slots__ = ("_into", "_result", "_session", "_spec")
 
     def __init__(self, session: Session, spec: MethodSpec, result: type[Any]) -> None:
         self._session, self._spec, self._result = session, spec, result
-        self._lazy = _is_result(result)
+        self._into = _result_class(result)
 
     async def fetch(self, spec: MethodSpec, args: Mapping[str, Any]) -> Response:
-        return await self._session._answer(spec, args, lazy=self._lazy)
+        return await self._session._answer(spec, args, into=self._into)
 
     def structure(self, response: Response) -> Any:
         return _structure_answer()(self._spec, self._result, response)
@@ -568,8 +568,9 @@ def _same(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def _is_result(cls: Any) -> bool:
-    return isinstance(cls, type) and issubclass(cls, Result)
+def _result_class(cls: Any) -> type[Result] | None:
+    """``cls`` if it is a generated result class (decoded straight from the body), else None."""
+    return cls if isinstance(cls, type) and issubclass(cls, Result) else None
 
 
 @functools.cache

@@ -7,6 +7,7 @@ import json
 import dxapi
 from dxapi._classify import classify
 from dxapi._generated.specs import METHODS
+from dxapi._generated.web.catalog import CatalogEntitiesInfoResult as InfoResult
 from dxapi._response import Response
 from dxapi._retry import AttemptFailed
 
@@ -90,7 +91,7 @@ def test_an_undecoded_answer_copies_and_pickles_as_its_response() -> None:
     from dxapi._classify import Undecoded
 
     answer = classify(
-        INFO, 200, {"x": "1"}, _body({"ok": True, "entity": {"identifier": "a"}}), lazy=True
+        INFO, 200, {"x": "1"}, _body({"ok": True, "entity": {"identifier": "a"}}), into=InfoResult
     )
     assert isinstance(answer, Undecoded)
     plain = Response(200, {"x": "1"}, {"ok": True, "entity": {"identifier": "a"}})

@@ -512,7 +512,7 @@ def test_an_answer_decoded_from_its_body_is_the_payloads_result(payload: dict[st
     from dxapi._convert import structure_answer
 
     spec, body = specs.CATALOG_ENTITIES_LIST, json.dumps(payload).encode()
-    answer = classify(spec, 200, {"x-request-id": "r"}, body, lazy=True)
+    answer = classify(spec, 200, {"x-request-id": "r"}, body, into=CatalogEntitiesListResult)
     assert isinstance(answer, Undecoded) and not answer.decoded
     assert answer.head == {k: payload[k] for k in ("response_metadata",) if k in payload}
 
@@ -537,8 +537,57 @@ def test_an_answer_msgspec_cannot_read_whole_is_read_as_before() -> None:
 
     spec = specs.CATALOG_ENTITIES_LIST
     for body in (b'{"ok": true, "entities": [], "x": NaN}', b'{"ok": true, "e": "\xff"}'):
-        assert not isinstance(classify(spec, 200, {}, body, lazy=True), Undecoded)
-    refused = classify(spec, 200, {}, b'{"ok": false, "error": "x"}', lazy=True)
+        assert not isinstance(
+            classify(spec, 200, {}, body, into=CatalogEntitiesListResult), Undecoded
+        )
+    refused = classify(
+        spec, 200, {}, b'{"ok": false, "error": "x"}', into=CatalogEntitiesListResult
+    )
     assert not isinstance(refused, Undecoded | dxapi.Response)
-    big = classify(spec, 200, {}, b'{"ok": true, "entities": [], "n": 1e400}', lazy=True)
+    big = classify(
+        spec, 200, {}, b'{"ok": true, "entities": [], "n": 1e400}', into=CatalogEntitiesListResult
+    )
     assert isinstance(big, Undecoded) and big.payload["n"] == float("inf")
+
+
+_INFO_BODIES = [
+    b'{"ok":true,"entity":{"identifier":"a","owner_teams":[{"id":"t"}]}}',  # DX's own form
+    b'{"ok": true, "entity": {"identifier": "a", "name": "\xc3\xa9t\xc3\xa9"}}',
+    b'{"entity": {"identifier": "a"}}',  # no ok at all
+    b'{"ok":true,"entity":{"identifier":"a","properties":{"ok":false}}}',  # a nested ok
+    b'{"ok":true,"entity":{"identifier":"a"},"ok":false}',  # the last ok is the one
+    b'{"\\u006fk":false,"entity":{"identifier":"a"}}',  # ok, spelt with an escape
+    b'{"entity":{"identifier":"a"},"ok":false,"error":"not_found"}',
+    b'{"ok":true,"entity":{"identifier":"a"},"x":"\xff"}',  # not UTF-8, in a skipped key
+    b'{"ok":true,"entity":{"identifier":"a"}} trailing',
+    b'{"ok":true,"entity":{"identifier":"a","created_at":1735787045}}',  # the strict way's
+    b'{"ok":true,"entity":{"identifier":7}}',  # refused by both ways
+    b'{"ok":true,"entity":{"identifier":"a"},"n":1e400}',
+]
+
+
+@pytest.mark.parametrize("body", _INFO_BODIES)
+def test_a_typed_answer_decoded_in_the_loop_is_what_the_payload_says(body: bytes) -> None:
+    # A typed call that does not page is decoded into its result inside the request loop
+    # when the bytes show what DX meant; every other answer takes the payload's way. Either
+    # way the outcome (result, refusal, error or retry) is that of the whole payload.
+    from dxapi._classify import Undecoded, classify
+    from dxapi._convert import structure_answer
+
+    spec, cls = specs.CATALOG_ENTITIES_INFO, CatalogEntitiesInfoResult
+
+    def outcome(answer: Any) -> Any:
+        if not isinstance(answer, dxapi.Response):
+            return ("failed", answer.outcome.kind, type(answer.error).__name__)
+        try:
+            got = structure_answer(spec, cls, answer)
+        except dxapi.ResponseValidationError as exc:
+            return ("refused", str(exc))
+        assert dxapi.raw(got) == answer.payload
+        return got
+
+    typed = classify(spec, 200, {}, body, into=cls)
+    if body.startswith(b'{"ok":true,"entity":{"identifier":"a","owner'):  # the fast way
+        assert isinstance(typed, Undecoded) and isinstance(typed.typed, cls)
+        assert not typed.decoded
+    assert outcome(typed) == outcome(classify(spec, 200, {}, body))

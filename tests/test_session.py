@@ -83,3 +83,40 @@ def test_settings_that_make_sense_are_kept() -> None:
 def test_a_negative_timeout_names_the_setting() -> None:
     with pytest.raises(ValueError, match=r"Timeout\.read must be a number > 0, got -1"):
         Timeout(read=-1)
+
+
+async def test_calls_leave_no_garbage_for_the_cycle_collector() -> None:
+    # Every object a call makes is freed by reference counting alone: a cycle (a result and
+    # the answer it keeps, a frame held by a traceback) would make the collector run, and
+    # scan everything alive, every few hundred calls.
+    import gc
+
+    from dxapi.testing import MockResponse, MockTransport
+
+    entity = {"identifier": "a", "owner_teams": [{"id": "t"}], "aliases": {}}
+    page = {"ok": True, "entities": [entity] * 3, "response_metadata": {"next_cursor": None}}
+
+    def answer(request: Any) -> MockResponse:
+        if request.url.endswith(".list"):
+            return MockResponse(json=page)
+        return MockResponse(json={"ok": True, "entity": entity})
+
+    async with dxapi.Client("t", base_url="https://x.test", transport=MockTransport(answer)) as dx:
+        calls = [
+            lambda: dx.catalog.entities.info(identifier="a"),
+            lambda: dx.call("catalog.entities.info", identifier="a"),
+            lambda: dx.catalog.entities.list(limit=3),
+        ]
+        for call in calls:  # warm: classes and decoders are built once, not per call
+            await call()
+        dx._session.transport.requests.clear()  # type: ignore[attr-defined]
+        gc.collect()
+        gc.disable()
+        try:
+            for call in calls:
+                for _ in range(20):
+                    await call()
+                found = gc.collect()
+                assert found == 0, f"{found} objects in cycles after 20 calls ({call})"
+        finally:
+            gc.enable()
