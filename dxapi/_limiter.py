@@ -87,16 +87,19 @@ class Limiter(Protocol):
 
 
 class _Token:
-    __slots__ = ("_bucket", "_released")
+    __slots__ = ("_bucket",)
 
     def __init__(self, bucket: TokenBucket) -> None:
-        self._bucket = bucket
-        self._released = False
+        self._bucket: TokenBucket | None = bucket  # None once released
 
     def release(self) -> None:
-        if not self._released:
-            self._released = True
-            self._bucket._give_back()
+        """The token starts on its way back to the bucket (once, however often called)."""
+        bucket = self._bucket
+        if bucket is not None:
+            self._bucket = None
+            bucket._returns.append(bucket._clock.now() + bucket.rate.per + bucket.rate.margin)
+            if bucket._queue:
+                bucket._queue[0].wake()  # it may have been waiting for any attempt to finish
 
     def __enter__(self) -> _Token:
         return self
@@ -192,7 +195,9 @@ class TokenBucket:
 
     def try_acquire(self) -> _Token | None:
         """A token at once, if one is free and nobody is queued; else None (then ``acquire``)."""
-        return None if self._queue else self._grant(self._clock.now())
+        if self._queue:
+            return None
+        return self._grant(self._clock.now())
 
     async def acquire(self) -> _Token:
         """Wait for a token, first come first served. Cancelling the wait takes nothing."""
@@ -272,11 +277,6 @@ class TokenBucket:
         while self._returns and self._returns[0] <= now:
             self._returns.popleft()
             self._free += 1
-
-    def _give_back(self) -> None:
-        self._returns.append(self._clock.now() + self.rate.per + self.rate.margin)
-        if self._queue:
-            self._queue[0].wake()  # it may have been waiting for any attempt to finish
 
 
 class KeyedLimiter:

@@ -269,3 +269,24 @@ async def test_callback_sees_each_page_request(mocked: Any, dx: dxapi.Client) ->
     mocked.get(re.compile(r".*catalog\.entities\.tasks.*"), callback=cb)
     assert [t async for t in dx.catalog.entities.tasks(identifier="app", limit=10)] == []
     assert seen == [f"{BASE}/catalog.entities.tasks?identifier=app&limit=10"]
+
+
+async def test_a_call_checks_nothing_until_it_is_awaited() -> None:
+    # Every call is a coroutine: a bad name or argument is raised by the await, so
+    # gather(..., return_exceptions=True) collects it beside the other answers.
+    import asyncio
+
+    from dxapi.testing import MockResponse, MockTransport
+
+    transport = MockTransport(lambda request: MockResponse(json={"ok": True, "entity": {}}))
+    async with dxapi.Client("t", base_url="https://x.test", transport=transport) as dx:
+        calls = [
+            dx.call("no.such_method"),
+            dx.call("catalog.entities.info"),  # missing its identifier
+            dx.catalog.entities.info(identifier=7),  # type: ignore[arg-type]
+            dx.call("catalog.entities.info", identifier="a"),
+        ]
+        got = await asyncio.gather(*calls, return_exceptions=True)
+    assert [type(g).__name__ for g in got] == ["ArgumentError"] * 3 + ["dict"]
+    assert "no such web method 'no.such_method'" in str(got[0])
+    assert len(transport.requests) == 1
