@@ -301,11 +301,14 @@ def identifier(server: Server) -> str:
 
 
 def vs_floor(cell: dict[str, Any], base: dict[str, Any]) -> None:
-    """Add ``vs_floor`` (throughput ÷ floor's) and ``cpu_vs_floor`` (floor's CPU ÷ this)."""
-    if cell.get("per_s") and base.get("per_s"):
-        cell["vs_floor"] = cell["per_s"] / base["per_s"]
-    if cell.get("cpu_us") and base.get("cpu_us"):
-        cell["cpu_vs_floor"] = base["cpu_us"] / cell["cpu_us"]
+    """Add ``vs_floor`` (throughput ÷ floor's) and ``cpu_vs_floor`` (floor's CPU ÷ this):
+    the median of the runs' own ratios, each run's client against that run's floor, so a
+    machine whose speed drifts from run to run moves both sides of each ratio alike."""
+    pairs = list(zip(base.get("runs", ()), cell.get("runs", ()), strict=False))
+    per_s = [c["per_s"] / f["per_s"] for f, c in pairs if f and c]
+    cpu = [f["cpu_us"] / c["cpu_us"] for f, c in pairs if f and c]
+    if per_s:
+        cell["vs_floor"], cell["cpu_vs_floor"] = median(per_s), median(cpu)
 
 
 def measure(
@@ -325,7 +328,7 @@ def measure(
         check_bucket(workload, pages, plan["per_block"], plan["warmup"])
     keys = ("per_s", "cpu_us", "wall_us", "server_busy", "other_load")
     raw: dict[str, dict[int, dict[str, list[Any]]]] = {
-        c: {k: {key: [] for key in (*keys, "repeats")} for k in plans} for c in clients
+        c: {k: {key: [] for key in (*keys, "repeats", "runs")} for k in plans} for c in clients
     }
     errors: dict[str, list[str]] = {}
     base = {"url": server.url, "token": server.token, "identifier": ident, "pages": pages}
@@ -335,7 +338,8 @@ def measure(
     run_child(ctx, "_calls", {**base, **warm, "workload": workload, "per_block": per_block})
     for run in range(ctx.runs):
         for conc, plan in plans.items():
-            for client in clients:
+            # back to back, in turn forwards and backwards: drift within a run cancels out
+            for client in clients if run % 2 == 0 else clients[::-1]:
                 args = {**base, **plan, "workload": workload, "client": client, "conc": conc}
                 res = child_sample(ctx, "_calls", args, [server])
                 ok = "error" not in res
@@ -346,11 +350,13 @@ def measure(
                         res.get("error") or f"{res['errors']} failed calls"
                     )
                 cell = raw[client][conc]
+                cell["runs"].append(None)  # this run's sample, None if it failed
                 if "error" not in res:
                     active = res["elapsed"] * res["requests_all"] / res["requests"]
                     res["server_busy"] = res["server_cpu_s"] / active
                     for key in keys:
                         cell[key].append(res[key])
+                    cell["runs"][-1] = {"per_s": res["per_s"], "cpu_us": res["cpu_us"]}
                 cell["repeats"].append(res.get("repeats", 0))
                 ctx.say(
                     f"  {workload}[{server.kind}] run {run + 1} {client:18s} c={conc:<3d} "
@@ -372,6 +378,7 @@ def measure(
                 "samples": cell["per_s"],
                 "cpu_samples": cell["cpu_us"],
                 "repeats": sum(cell["repeats"]),
+                "runs": cell["runs"],
                 "requests": plan["blocks"]
                 * plan["per_block"]
                 * requests_per_unit(workload, pages),
