@@ -14,7 +14,17 @@ import sys
 import time
 from typing import Any
 
-from . import bulk, limiter, listpage, pagination, percall, startup, streaming, structuring
+from . import (
+    bulk,
+    instructions,
+    limiter,
+    listpage,
+    pagination,
+    percall,
+    startup,
+    streaming,
+    structuring,
+)
 from ._common import OTHER_LOAD_MAX, ROOT, Ctx, available, git_rev, machine, pinning
 from .report import render
 from .verdicts import goals, targets
@@ -23,7 +33,8 @@ from .verdicts import goals, targets
 #: run when the module is there; the report then judges and renders its result.
 SHARED_LIMIT = "benchmarks.shared_limit"
 WORKLOADS = (
-    "startup", "percall", "listpage", "pagination", "limiter", "streaming", "bulk", "shared_limit",
+    "startup", "percall", "instructions", "listpage", "pagination", "limiter", "streaming", "bulk",
+    "shared_limit",
 )  # fmt: skip
 
 
@@ -81,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         ("startup", lambda: startup.run(ctx)),
         # The minimal server first: FakeDX itself saturates its core near the floor's rate.
         ("percall", lambda: percall.run(ctx, ["mini", "fake"] if have_fake else ["mini"])),
+        ("instructions", lambda: instructions.run(ctx)),
         ("listpage", lambda: listpage.run(ctx)),
         ("pagination", lambda: pagination.run(ctx)),
         ("limiter", lambda: limiter.run(ctx, "fake" if have_fake else "mini")),

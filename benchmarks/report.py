@@ -64,6 +64,7 @@ def render(r: dict[str, Any]) -> str:
     for t in r.get("targets", []):
         lines.append(f"| {t['name']} | {t['value']} | {t['status']} |")
     lines += _percall(r.get("percall"))
+    lines += _instructions(r.get("instructions"), "instructions" in r)
     lines += _listpage(r.get("listpage"), r.get("structuring"))
     lines += _pagination(r.get("pagination"))
     lines += _limiter(r.get("limiter"))
@@ -173,6 +174,25 @@ def _percall(pc: Any) -> list[str]:
         out += ["", *_calls_table(sec, ["1", "64"], "calls")]
     if pc.get("missing"):
         out += ["", f"Not installed, not measured: {', '.join(pc['missing'])}."]
+    return out
+
+
+def _instructions(ins: Any, ran: bool) -> list[str]:
+    out = ["", "### 1b. The same calls counted by callgrind (`instructions.py`)", ""]
+    if not ran:
+        return [*out, "Not run."]
+    if _error(ins):
+        return out + _error(ins)
+    out.append(
+        f"Instructions the client process executes per `catalog.entities.info` call at "
+        f"concurrency 64 against the mini server (the difference of {ins['calls']} calls, "
+        "default client, fixed hash seed): the same on every run of the same code, where CPU "
+        "time drifts with the host. User space only; the system calls are alike for all."
+    )
+    out += ["", "| client | instructions per call | floor ÷ client |", "| --- | ---: | ---: |"]
+    for client, cell in ins["clients"].items():
+        ratio = num(cell.get("vs_floor"), "{:.3f}")
+        out.append(f"| {client} | {cell['instructions']:,.0f} | {ratio} |")
     return out
 
 

@@ -110,7 +110,7 @@ class Undecoded(Response):
     @property
     def payload(self) -> dict[str, Any]:
         payload = self._payload
-        if payload is None:  # the head check proved the body a JSON object
+        if payload is None:  # the head check, or the typed decode, proved it a JSON object
             payload = loads(self.body)
             object.__setattr__(self, "_payload", payload)
         return payload

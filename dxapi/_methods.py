@@ -5,9 +5,9 @@ Each generated method is written once, with its precise keyword-only signature a
 decorator replaces it with ``def m(self, **args): return session.<call>(spec, Result, args)``
 (``Result`` is named, and looked up in the method's module at each call: the first call builds
 the class, see :mod:`dxapi._lazy`; later ones read a module attribute, about 30 ns).
-Whatever the caller passed reaches :func:`dxapi._spec.check_args`, which names every unknown,
-missing or mistyped argument in one ``ArgumentError``, exactly as ``dx.call`` does; and the
-session's coroutine is returned as is, without a coroutine layer of its own.
+Whatever the caller passed is checked as ``dx.call`` checks it (:mod:`dxapi._prepare`): every
+unknown, missing or mistyped argument is named in one ``ArgumentError``; and the session's
+coroutine is returned as is, without a coroutine layer of its own.
 ``inspect.signature`` and ``help()`` still show the typed signature (``__wrapped__``).
 
 The reserved keywords ``extra_query``, ``extra_body`` and ``extra_headers`` travel inside

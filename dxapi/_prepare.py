@@ -2,6 +2,11 @@
 
 Pure apart from reading an upload's size: nothing is sent, no rate-limit token is spent. Any
 problem is an :class:`~dxapi.ArgumentError` naming the method and every bad argument.
+
+Two ways, one outcome: :func:`plain` builds the request of a plain call (declared arguments,
+plain str/int/bool values, no escape hatch) in one pass; anything else, and every refusal,
+is :func:`check` then :func:`prepare`, the full rules. A property test over every method
+holds the two to the same requests.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import dxapi
 from benchmarks import _calls, _common, _mini, pagination, structuring, verdicts
 from dxapi.types import AliasEntry, Entity, Ref
 
-MODULES = ("__main__", "bulk", "limiter", "listpage", "pagination", "percall", "report",
+MODULES = ("__main__", "bulk", "instructions", "limiter", "listpage", "pagination", "percall", "report",
            "startup", "streaming", "structuring", "verdicts", "_calls", "_common", "_mini", "_server")  # fmt: skip
 
 
@@ -182,3 +182,18 @@ def test_a_shared_limit_result_is_run_judged_and_rendered(monkeypatch: pytest.Mo
     assert target["status"] == "MET" and "1.014" in target["value"]
     rows = [ln for ln in report._shared_limit(result, True) if ln.startswith("| redis |")]
     assert rows and "| 14.20 |" in rows[0] and "| 1.014 |" in rows[0]
+
+
+def test_the_instruction_count_needs_valgrind_and_renders_its_ratios(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from benchmarks import instructions, report
+
+    monkeypatch.setattr(instructions.shutil, "which", lambda name: None)
+    missing = instructions.run(_common.Ctx())
+    assert "valgrind is not installed" in missing["error"]
+    result = {"calls": 700, "clients": {"floor": {"instructions": 400_000.0, "vs_floor": 1.0},
+                                        "dxapi": {"instructions": 440_000.0, "vs_floor": 0.909}}}  # fmt: skip
+    text = "\n".join(report._instructions(result, True))
+    assert "| dxapi | 440,000 | 0.909 |" in text
+    assert "Not run." in report._instructions(None, False)
