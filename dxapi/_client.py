@@ -202,7 +202,7 @@ class _BaseClient(BulkMixin):
         """
         spec = self._adhoc(name, "GET", idempotent)
         args = {"extra_query": params, "extra_headers": extra_headers}
-        return (await self._session.send(spec, args)).payload
+        return await self._session.payload(spec, args)
 
     async def post(
         self,
@@ -219,7 +219,7 @@ class _BaseClient(BulkMixin):
         after a possible arrival only with ``idempotent=True``."""
         spec = self._adhoc(name, "POST", idempotent)
         args = {"extra_body": body, "extra_query": extra_query, "extra_headers": extra_headers}
-        return (await self._session.send(spec, args)).payload
+        return await self._session.payload(spec, args)
 
     def _adhoc(self, name: str, http: Literal["GET", "POST"], idempotent: bool) -> MethodSpec:
         known = _registry().get(name) if isinstance(name, str) else None
@@ -228,7 +228,7 @@ class _BaseClient(BulkMixin):
 
     async def call(self, name: str, /, **args: Any) -> dict[str, Any]:
         """Call any method by name with wire-named arguments; returns the raw payload."""
-        return (await self._session.send(self._spec(name), args)).payload
+        return await self._session.payload(self._spec(name), args)
 
     async def call_response(self, name: str, /, **args: Any) -> Response:
         """Like :meth:`call`, with the status and headers of the answer."""

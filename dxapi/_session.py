@@ -138,6 +138,13 @@ class Session:
         response: Response = await self._run(*call)
         return response
 
+    async def payload(self, spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Like :meth:`send`, for the answer's payload alone (no Response is built for it)."""
+        call = self._plain(spec, args, None) or await self._uploading(spec, args, None)
+        answer = await self._run(*call, bare=True)
+        payload: dict[str, Any] = answer.payload if isinstance(answer, Response) else answer
+        return payload
+
     def paginate(
         self, spec: MethodSpec, result: type[R], args: Mapping[str, Any]
     ) -> CursorCall[R, Any]:
@@ -151,7 +158,7 @@ class Session:
         self, spec: MethodSpec, args: Mapping[str, Any]
     ) -> CursorCall[dict[str, Any], Any]:
         check_args(spec, args)
-        return CursorCall(self._fetch, spec, args, _same)
+        return CursorCall(self.payload, spec, args, _same)
 
     def stream(
         self, spec: MethodSpec, args: Mapping[str, Any], *, chunk_size: int = 1 << 16
@@ -186,9 +193,6 @@ class Session:
         (see :mod:`dxapi._convert`); with the status, the result keeps its Response."""
         typed: R = _structure_result()(spec, result, payload, status=status, headers=headers)
         return typed
-
-    async def _fetch(self, spec: MethodSpec, args: Mapping[str, Any]) -> dict[str, Any]:
-        return (await self._answer(spec, args)).payload
 
     async def _answer(
         self, spec: MethodSpec, args: Mapping[str, Any], *, into: type[Result] | None = None
@@ -253,13 +257,16 @@ class Session:
         *,
         download: bool = False,
         into: type[Result] | None = None,
+        bare: bool = False,
     ) -> Coroutine[Any, Any, Any]:
         """Attempt until there is an answer to return (a Response, or a download's Stream),
-        or an error to raise; with hooks, tell them when the call ends."""
+        or an error to raise; with hooks, tell them when the call ends. A ``bare`` call may
+        get a success's payload alone (:func:`~dxapi._classify.classify`)."""
         if self.hooks is None:  # no coroutine of its own on the common path
-            return self._attempts(spec, request, key, download, None, into)
-        trace = _Trace()
-        return self._traced(trace, spec, self._attempts(spec, request, key, download, trace, into))
+            return self._attempts(spec, request, key, download, None, into, bare)
+        trace = _Trace()  # the hooks are told the status: the answer stays whole
+        attempts = self._attempts(spec, request, key, download, trace, into, False)
+        return self._traced(trace, spec, attempts)
 
     async def _traced(
         self, trace: _Trace, spec: MethodSpec, attempts: Coroutine[Any, Any, Any]
@@ -291,6 +298,7 @@ class Session:
         download: bool,
         trace: _Trace | None,
         into: type[Result] | None,
+        bare: bool,
     ) -> Any:
         loop = asyncio.get_running_loop()
         deadline = self.timeout.deadline
@@ -346,6 +354,7 @@ class Session:
                             reply.body,
                             max_retry_after=self.retry.max_retry_after,
                             into=into,
+                            bare=bare,
                         )
             except AttemptFailed as failure:  # a copy: the original's traceback holds frames
                 answer = AttemptFailed(failure.outcome, failure.error)
