@@ -34,15 +34,19 @@ def classify(
     download: bool = False,
     into: type[Any] | None = None,
     bare: bool = False,
-) -> Response | AttemptFailed | dict[str, Any]:
+) -> Response | AttemptFailed | dict[str, Any] | Any:
     """The answer to return, or what went wrong with it; a redirect is an answer only for a
     ``download``. For a typed call (``into``, its result class) a success is an
     :class:`Undecoded` answer: decoded into ``into`` straight from the body when that is
     sure to be what DX meant, else with its head decoded, for the payload's way. For a
-    ``bare`` call (one that wants the payload alone) a plain success may be its payload."""
+    ``bare`` call a success may be the value alone: a raw call's payload, or a typed call's
+    result when it was decoded straight from the body."""
     if 200 <= status < 300 and spec.dialect is None:  # DX's common case, decided at once
         if into is not None and spec.bare_array is None:
             if spec.page is None and (typed := _typed(into, body)) is not None:
+                if bare:  # the result itself, its answer made only if asked for (response_of)
+                    object.__setattr__(typed, "_dx_response", (Undecoded, status, headers, body))
+                    return typed
                 return Undecoded(status, headers, body, _NO_HEAD, typed)
             if (head := _head(spec, body)) is not None:
                 return Undecoded(status, headers, body, head)
@@ -50,7 +54,7 @@ def classify(
         if type(payload) is list and spec.bare_array is not None:
             payload = {spec.bare_array: payload}
         if type(payload) is dict and payload.get("ok") is not False:
-            return payload if bare else Response(status, headers, payload)
+            return payload if bare and into is None else Response(status, headers, payload)
     raw_retry_after = headers.get("retry-after")
     retry_after = (
         None if raw_retry_after is None else parse_retry_after(raw_retry_after, time.time())

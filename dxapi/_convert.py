@@ -65,6 +65,8 @@ def structure_answer(spec: MethodSpec, cls: type[T], response: Response) -> T:
     msgspec straight from its body into ``cls`` (or was, in the request loop); whatever
     msgspec refuses there takes the payload's way, so results and refusals stay those of
     :func:`decode`."""
+    if isinstance(response, Result):  # decoded in the loop, answer and all
+        return response  # type: ignore[return-value]
     result = getattr(response, "typed", None)
     if result is not None:  # taken: the result keeps its answer, not both ways (a cycle)
         object.__setattr__(response, "typed", None)

@@ -16,8 +16,9 @@ __all__ = ["Result", "raw", "response_of"]
 class Result:
     """Base of the generated per-method result classes: one hidden slot for the answer.
 
-    Set once, right after structuring; not a field, so equality, ``repr`` and ``attrs``
-    helpers ignore it.
+    Set once, right after structuring (to the Response, or to its class, status, headers and
+    body, made into one when first asked for); not a field, so equality, ``repr`` and
+    ``attrs`` helpers ignore it.
     """
 
     __slots__ = ("_dx_response",)
@@ -27,12 +28,17 @@ def response_of(result: object) -> Response:
     """The answer a typed result was built from: status, headers (``X-RateLimit-*``, request
     ids) and the whole payload, unknown keys included."""
     try:
-        response: Response = result._dx_response  # type: ignore[attr-defined]
+        response: Response | tuple[Any, ...] = result._dx_response  # type: ignore[attr-defined]
     except AttributeError:
         raise TypeError(
             f"{type(result).__name__} was not built by dxapi from an answer "
             "(only the result of a typed call or page keeps its response)"
         ) from None
+    if type(response) is tuple:  # its class and parts, as the answer came: made on demand
+        make, status, headers, body = response
+        response = make(status, headers, body, {})
+        object.__setattr__(result, "_dx_response", response)
+    assert not isinstance(response, tuple)
     return response
 
 

@@ -126,7 +126,8 @@ class Session:
         """Call a method and structure its payload into ``result``."""
         # No local holds the request: its headers carry the token (see _run).
         call = self._plain(spec, args, None) or await self._uploading(spec, args, None)
-        response: Response = await self._run(*call, into=_result_class(result))
+        into = _result_class(result)
+        response: Response = await self._run(*call, into=into, bare=into is not None)
         typed: R = _structure_answer()(spec, result, response)
         return typed
 

@@ -120,3 +120,19 @@ async def test_calls_leave_no_garbage_for_the_cycle_collector() -> None:
                 assert found == 0, f"{found} objects in cycles after 20 calls ({call})"
         finally:
             gc.enable()
+
+
+async def test_a_typed_result_keeps_its_whole_answer() -> None:
+    # Decoded in the loop, a result keeps its answer's status, headers and body, and makes
+    # its Response (and payload) only when asked for: the same object each time.
+    from dxapi.testing import MockResponse, MockTransport
+
+    payload = {"ok": True, "entity": {"identifier": "a", "future": [1]}, "extra": {"x": 1}}
+    answer = MockResponse(status=203, json=payload, headers={"X-Request-Id": "r1"})
+    async with dxapi.Client(
+        "t", base_url="https://x.test", transport=MockTransport(lambda r: answer)
+    ) as dx:
+        result = await dx.catalog.entities.info(identifier="a")
+    response = dxapi.response_of(result)
+    assert response.status == 203 and response.headers["x-request-id"] == "r1"
+    assert dxapi.raw(result) == payload and dxapi.response_of(result) is response
