@@ -118,7 +118,7 @@ def _calls(draw: st.DrawFn) -> tuple[MethodSpec, dict[str, Any], Encoding]:
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_calls())
 def test_the_plain_lane_makes_what_the_full_rules_make_or_hands_over(
     call: tuple[MethodSpec, dict[str, Any], Encoding],
@@ -151,6 +151,14 @@ def test_the_plain_lane_takes_the_common_calls() -> None:
         METHODS["catalog.entities.list"], {"limit": 100, "type": "service"}, "json", *where
     )
     assert listing is not None and listing[0].query == (("limit", "100"), ("type", "service"))
+    # booleans and numbers travel as the full rules write them, in the query and in a form
+    for spec, args in [
+        (METHODS["initiatives.list"], {"published": True, "limit": 5}),
+        (METHODS["scorecards.list"], {"include_unpublished": False}),
+    ]:
+        for encoding in ("json", "form"):
+            got = plain(spec, args, encoding, *where)
+            assert got is not None and got == prepare(*check(spec, args), encoding, *where)
     # what it hands over: an escape hatch, a missing argument, a value it does not know
     assert plain(INFO, {"identifier": "svc", "extra_query": {"a": "b"}}, "json", *where) is None
     assert plain(INFO, {}, "json", *where) is None
