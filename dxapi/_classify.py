@@ -16,6 +16,7 @@ from typing import Any
 from ._dialect import decode_answer
 from ._errors import APIError, DXError, RateLimitError, TransportError
 from ._response import Response
+from ._result import Result
 from ._retry import RETRYABLE_STATUSES, AttemptFailed, Verdict, VerdictKind, parse_retry_after
 from ._spec import MethodSpec
 
@@ -34,7 +35,7 @@ def classify(
     download: bool = False,
     into: type[Any] | None = None,
     bare: bool = False,
-) -> Response | AttemptFailed | dict[str, Any] | Any:
+) -> Response | AttemptFailed | dict[str, Any] | Result:
     """The answer to return, or what went wrong with it; a redirect is an answer only for a
     ``download``. For a typed call (``into``, its result class) a success is an
     :class:`Undecoded` answer: decoded into ``into`` straight from the body when that is
@@ -43,7 +44,8 @@ def classify(
     result when it was decoded straight from the body."""
     if 200 <= status < 300 and spec.dialect is None:  # DX's common case, decided at once
         if into is not None and spec.bare_array is None:
-            if spec.page is None and (typed := _typed(into, body)) is not None:
+            typed: Result | None = None if spec.page is not None else _typed(into, body)
+            if typed is not None:
                 if bare:  # the result itself, its answer made only if asked for (response_of)
                     object.__setattr__(typed, "_dx_response", (Undecoded, status, headers, body))
                     return typed

@@ -195,9 +195,7 @@ class TokenBucket:
 
     def try_acquire(self) -> _Token | None:
         """A token at once, if one is free and nobody is queued; else None (then ``acquire``)."""
-        if self._queue:
-            return None
-        return self._grant(self._clock.now())
+        return None if self._queue else self._grant(self._clock.now())
 
     async def acquire(self) -> _Token:
         """Wait for a token, first come first served. Cancelling the wait takes nothing."""
